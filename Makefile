@@ -1,0 +1,121 @@
+# Prism build.  One tree, outputs under build/, generated files never committed.
+#   make            build/prism, BPF objects and skeletons
+#   make test       unit, BPF and end-to-end tests (root)
+#   make asan       build/asan/prism with AddressSanitizer + UBSan
+#   make demo       install deps, build, run the demo on the testbed
+#   make check      clang-tidy + cppcheck;  make fmt   clang-format in place
+#   V=1             show commands
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BUILD   ?= build
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+ARCH    := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -MD -D_GNU_SOURCE \
+           -Isrc -Isrc/include -I$(BUILD)/bpf
+LDLIBS  += -lbpf -lelf -lz -lcrypto -lpthread -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+              -Isrc/include -I/usr/include/$(MULTIARCH)
+
+BPF_SRC  := $(wildcard src/bpf/*.bpf.c)
+BPF_OBJ  := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRC))
+BPF_SKEL := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRC))
+
+# Everything but the entry point goes into one archive that tests link too.
+LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/lib/*.c src/switch/*.c \
+             src/controller/*.c src/backend/*.c src/cli/*.c))
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+TEST_SRC := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
+TEST_BIN := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
+TEST_LIB := $(wildcard tests/lib/*.c)
+TEST_LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_LIB))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+.SECONDARY:
+.PHONY: all test asan demo check fmt clean install deps bench fuzz
+all: $(BUILD)/prism $(BPF_OBJ) $(TEST_BIN)
+
+$(BUILD)/bpf/%.tmp.bpf.o: src/bpf/%.bpf.c $(wildcard src/bpf/*.h src/include/*.h)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.bpf.o: $(BUILD)/bpf/%.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/obj/%.o: %.c | $(BPF_SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libprism.a: $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/prism: $(BUILD)/obj/src/cli/main.o $(BUILD)/libprism.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libprism.a $(TEST_LIB_OBJ) | $(BPF_SKEL)
+	$(call msg,TEST-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB_OBJ) $(BUILD)/libprism.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+# The sanitizer build is a separate tree so that both can coexist.
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" build/asan/prism
+
+fuzz: $(BPF_SKEL)
+	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  echo "  FUZZ     $(BUILD)/fuzz/$$n"; mkdir -p $(BUILD)/fuzz; \
+	  $(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc -Isrc/include -I$(BUILD)/bpf \
+	    -fsanitize=fuzzer,address,undefined $$f $(LIB_SRC) -o $(BUILD)/fuzz/$$n $(LDLIBS) || exit 1; done
+
+deps:
+	$(Q)scripts/deps.sh
+
+test: all asan
+	$(Q)tests/run.sh
+
+bench: all
+	$(Q)$(BUILD)/prism bench
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+SRC_ALL := $(shell find src tests -name '*.[ch]' 2>/dev/null)
+check: all
+	$(Q)clang-tidy --quiet $(filter %.c,$(filter-out src/bpf/%,$(SRC_ALL))) -- $(CFLAGS) -Itests/lib 2>&1 | grep -v 'warnings generated' ; true
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --inline-suppr --suppress=missingIncludeSystem -Isrc -Isrc/include src tests
+
+fmt:
+	$(Q)clang-format -i $(SRC_ALL)
+
+install: all
+	install -D -m 0755 $(BUILD)/prism $(DESTDIR)/usr/local/bin/prism
+	install -d $(DESTDIR)/usr/local/lib/prism
+	install -m 0644 $(BPF_OBJ) $(DESTDIR)/usr/local/lib/prism/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

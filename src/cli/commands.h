@@ -1,0 +1,7 @@
+/* Subcommands of `prism`.  Each takes argv with argv[0] = its own name and
+ * returns a process exit code.  Each prints its usage on --help. */
+#pragma once
+
+int cmd_testbed(int argc, char **argv);
+int cmd_switch(int argc, char **argv);
+int cmd_bench(int argc, char **argv);

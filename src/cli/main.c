@@ -1,0 +1,53 @@
+/* prism: one binary, subcommands in the style of ip(8) and bpftool(8). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "lib/log.h"
+
+#define PRISM_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "testbed", cmd_testbed, "build the namespace topology (up|down|status|addr|exec)" },
+	{ "switch", cmd_switch, "the eBPF switch agent (run|stats|flows|ctl)" },
+	{ "bench", cmd_bench, "benchmarks (switch)" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: prism COMMAND [ARGS...]\n"
+		     "       prism COMMAND --help\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name,
+			commands[i].summary);
+	fprintf(out, "  %-12s %s\n  %-12s %s\n", "help", "this text",
+		"version", "print the version");
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : "help";
+
+	log_init("prism", LOG_INFO);
+	if (!strcmp(name, "help") || !strcmp(name, "--help") ||
+	    !strcmp(name, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(name, "version") || !strcmp(name, "--version")) {
+		printf("prism %s\n", PRISM_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "prism: unknown command '%s' (try 'prism help')\n",
+		name);
+	return 2;
+}

@@ -21,7 +21,7 @@ ARCH    := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -MD -D_GNU_SOURCE \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MD -D_GNU_SOURCE \
            -Isrc -Isrc/include -I$(BUILD)/bpf
 LDLIBS  += -lbpf -lelf -lz -lcrypto -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -86,7 +86,7 @@ fuzz: $(BPF_SKEL)
 	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "  FUZZ     $(BUILD)/fuzz/$$n"; mkdir -p $(BUILD)/fuzz; \
 	  $(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc -Isrc/include -I$(BUILD)/bpf \
-	    -fsanitize=fuzzer,address,undefined $$f $(LIB_SRC) -o $(BUILD)/fuzz/$$n $(LDLIBS) || exit 1; done
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $$f $(LIB_SRC) -o $(BUILD)/fuzz/$$n $(LDLIBS) || exit 1; done
 
 deps:
 	$(Q)scripts/deps.sh

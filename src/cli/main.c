@@ -16,6 +16,11 @@ struct command {
 static const struct command commands[] = {
 	{ "testbed", cmd_testbed, "build the namespace topology (up|down|status|addr|exec)" },
 	{ "switch", cmd_switch, "the eBPF switch agent (run|stats|flows|ctl)" },
+	{ "controller", cmd_controller, "the controller: accept, parse, hand off" },
+	{ "backend", cmd_backend, "an HTTP backend that takes hand-offs" },
+	{ "up", cmd_up, "start switch, backends and controller in the testbed" },
+	{ "down", cmd_down, "stop what 'prism up' started" },
+	{ "status", cmd_status, "show the components of 'prism up'" },
 	{ "bench", cmd_bench, "benchmarks (switch)" },
 };
 

@@ -1,0 +1,83 @@
+/* The backend's response side: turn a parsed request into a planned HTTP/1.1
+ * response, then write it to a non-blocking socket in as many steps as the
+ * socket needs.
+ *
+ *   struct serve_response r;
+ *   if (serve_plan(&cfg, SERVE_GET, target, len, minor, keep_alive, &r) < 0)
+ *           -> internal failure (EMFILE, ENOMEM, ...): close the connection
+ *   loop: switch (serve_write(fd, &r)) {
+ *           case 1: done;  case 0: wait for EPOLLOUT and call again;
+ *           default (-errno): close the connection }
+ *   serve_response_release(&r);
+ *
+ * Routes (GET and HEAD; every other method gets 405 with Allow: GET, HEAD):
+ *   /health       200 "ok\n"
+ *   /bytes/N      200 with N bytes, byte i = i mod 251; N decimal, leading
+ *                 zeros allowed, 0 <= N <= 2^40; anything else after /bytes/
+ *                 (sign, letters, a trailing slash, N > 2^40) is 400.  These
+ *                 two routes take precedence over files of the same name.
+ *   /PATH         the regular file PATH under cfg->root, sent with sendfile;
+ *                 403 for directories, non-regular files, ".." segments and
+ *                 anything that resolves outside the root (symlinks included:
+ *                 openat2 RESOLVE_BENEATH); 404 when missing or no root.
+ * The target may be origin-form or absolute-form (http://host/path); the
+ * query string is ignored everywhere.  %XX escapes are decoded before routing;
+ * a bad escape, %00 or a control byte is 400.
+ *
+ * Every response has an HTTP/1.1 status line, Date, X-Prism-Backend (when
+ * cfg->name is set), Content-Type, Content-Length and Connection: keep-alive
+ * or close as asked; HEAD gets the headers of the GET and no body.
+ *
+ * sendfile(2) cannot suppress SIGPIPE: the process must ignore SIGPIPE. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct serve_config {
+	const char *root; /* document root; NULL: no files are served */
+	const char *name; /* X-Prism-Backend value (b1..); NULL: omitted */
+};
+
+enum serve_method { SERVE_GET, SERVE_HEAD, SERVE_OTHER };
+
+enum serve_body {
+	SERVE_BODY_NONE,    /* no body, or a short one kept inside head[] */
+	SERVE_BODY_PATTERN, /* synthetic /bytes/N */
+	SERVE_BODY_FILE,    /* file_fd, sent with sendfile */
+};
+
+#define SERVE_HEAD_MAX 512
+#define SERVE_BYTES_MAX (1ULL << 40)
+
+/* Filled by serve_plan, advanced by serve_write.  Callers read status and
+ * the counters; the rest is private. */
+struct serve_response {
+	int status;
+	enum serve_body body;
+	int file_fd; /* owned; -1 unless body == SERVE_BODY_FILE */
+	uint32_t head_len, head_off;
+	uint64_t body_len, body_off;
+	char head[SERVE_HEAD_MAX];
+};
+
+/* Plans the response to one request.  Client errors become a planned 4xx;
+ * returns -errno only for internal failures (cfg->name too long or holding
+ * CR/LF, root unusable, out of file descriptors), and then resp holds
+ * nothing to release.  minor_version is the request's HTTP/1.x minor; the
+ * reply is always HTTP/1.1 with a Content-Length, which 1.0 clients read
+ * fine; keep-alive defaults per version are the caller's to apply. */
+int serve_plan(const struct serve_config *cfg, enum serve_method m,
+	       const char *target, size_t target_len, int minor_version,
+	       bool keep_alive, struct serve_response *resp);
+
+/* Writes as much of resp as fd takes.  Returns 1 when everything is written,
+ * 0 when fd would block (call again once writable), -errno on error (-EIO:
+ * the file shrank under us, the promised length cannot be met). */
+int serve_write(int fd, struct serve_response *resp);
+
+/* Closes the file, if any.  Safe to call twice. */
+void serve_response_release(struct serve_response *resp);
+
+/* Head plus body bytes of the whole response, for logs. */
+uint64_t serve_bytes_total(const struct serve_response *resp);

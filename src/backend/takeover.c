@@ -1,0 +1,384 @@
+#include "backend/takeover.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/auth.h"
+#include "lib/handoff.h"
+#include "lib/hochan.h"
+#include "lib/log.h"
+#include "lib/migrate.h"
+#include "switch/client.h"
+
+struct pb {
+	struct pb_config cfg;
+	struct evloop *loop;
+	int listen_fd;
+	struct auth_key key;
+	struct switch_client sw;
+	pb_takeover_cb on_takeover;
+	void *arg;
+	struct pb_conn *conns; /* all live pb_conns, for channel loss */
+	struct pb_stats stats;
+};
+
+struct pb_conn {
+	struct pb *pb;
+	struct hochan *ch;
+	uint64_t conn_id;
+	struct prism_flow_key key;
+	int frozen_fd; /* after pb_handback, until HANDBACK_ACK */
+	struct pb_conn *next, *prev;
+};
+
+static int switch_op(struct pb *pb, uint8_t op, const struct prism_flow_key *k)
+{
+	struct switch_op o = { .op = op, .key = *k };
+	int status = 0, err;
+
+	if (op == SWITCH_OWN)
+		o.backend_ip = pb->cfg.self.s_addr;
+	err = switch_client_call(&pb->sw, &o, 1, &status,
+				 (int)pb->cfg.switch_timeout_ms);
+	if (!err)
+		err = status;
+	if (err)
+		log_warn("%s: switch %s %s: %s", pb->cfg.name,
+			 pb->cfg.switch_agent, switch_op_name(op),
+			 strerror(-err));
+	return err;
+}
+
+static struct pb_conn *pc_new(struct pb *pb, struct hochan *ch, uint64_t id)
+{
+	struct pb_conn *pc = calloc(1, sizeof(*pc));
+
+	if (!pc)
+		return NULL;
+	pc->pb = pb;
+	pc->ch = ch;
+	pc->conn_id = id;
+	pc->frozen_fd = -1;
+	pc->next = pb->conns;
+	if (pb->conns)
+		pb->conns->prev = pc;
+	pb->conns = pc;
+	pb->stats.active++;
+	return pc;
+}
+
+static void pc_free(struct pb_conn *pc)
+{
+	struct pb *pb = pc->pb;
+
+	if (pc->prev)
+		pc->prev->next = pc->next;
+	else
+		pb->conns = pc->next;
+	if (pc->next)
+		pc->next->prev = pc->prev;
+	if (pc->frozen_fd >= 0)
+		close(pc->frozen_fd);
+	pb->stats.active--;
+	free(pc);
+}
+
+static void send_ack(struct hochan *ch, uint8_t type, uint64_t id,
+		     uint8_t status)
+{
+	struct ho_msg m = { .type = type, .conn_id = id, .status = status };
+
+	hochan_send(ch, &m);
+}
+
+/* Restore, claim, thaw: steps 7-8 of the thesis' Figure 2.1. */
+static int take_over(struct pb *pb, const struct ho_msg *m,
+		     const struct prism_flow_key *key, int *fd)
+{
+	int err;
+
+	err = migrate_restore(&m->tcp, m->inq, m->outq, &pb->cfg.self, fd);
+	if (err) {
+		log_warn("%s: conn %llu: restore: %s", pb->cfg.name,
+			 (unsigned long long)m->conn_id, strerror(-err));
+		return HO_ERR_RESTORE;
+	}
+	if (switch_op(pb, SWITCH_OWN, key)) {
+		close(*fd);
+		return HO_ERR_SWITCH;
+	}
+	err = migrate_thaw(*fd, &m->tcp, m->outq);
+	if (!err && fcntl(*fd, F_SETFL, O_NONBLOCK) < 0)
+		err = -errno;
+	if (err) {
+		/* The flow points here but there is no socket: give it back
+		 * to the controller, which still holds its frozen copy. */
+		switch_op(pb, SWITCH_LOCK, key);
+		close(*fd);
+		return HO_ERR_RESTORE;
+	}
+	return HO_OK;
+}
+
+static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
+{
+	struct prism_flow_key key = {
+		.client_ip = m->tcp.remote_ip,
+		.client_port = m->tcp.remote_port,
+		.vip = m->tcp.local_ip,
+		.vip_port = m->tcp.local_port,
+	};
+	struct pb_conn *pc;
+	int fd = -1, status;
+
+	if (pb->cfg.max_conns && pb->stats.active >= pb->cfg.max_conns) {
+		pb->stats.refused++;
+		send_ack(ch, HO_HANDOFF_ACK, m->conn_id, HO_ERR_OVERLOAD);
+		return;
+	}
+	status = take_over(pb, m, &key, &fd);
+	pc = status == HO_OK ? pc_new(pb, ch, m->conn_id) : NULL;
+	if (status == HO_OK && !pc) {
+		switch_op(pb, SWITCH_LOCK, &key);
+		close(fd);
+		status = HO_ERR_OVERLOAD;
+	}
+	send_ack(ch, HO_HANDOFF_ACK, m->conn_id, (uint8_t)status);
+	if (status != HO_OK) {
+		pb->stats.refused++;
+		return;
+	}
+	pc->key = key;
+	pb->stats.takeovers++;
+	pb->on_takeover(pc, fd, m->pending, m->pending_len, pb->arg);
+}
+
+static struct pb_conn *find_frozen(struct pb *pb, struct hochan *ch,
+				   uint64_t id)
+{
+	for (struct pb_conn *pc = pb->conns; pc; pc = pc->next)
+		if (pc->ch == ch && pc->conn_id == id && pc->frozen_fd >= 0)
+			return pc;
+	return NULL;
+}
+
+static void on_handback_ack(struct pb *pb, struct hochan *ch,
+			    const struct ho_msg *m)
+{
+	struct pb_conn *pc = find_frozen(pb, ch, m->conn_id);
+
+	if (!pc) {
+		pb->stats.bad_msgs++;
+		return;
+	}
+	if (m->status != HO_OK) {
+		pb->stats.handback_failures++;
+		log_warn("%s: conn %llu: controller could not restore",
+			 pb->cfg.name, (unsigned long long)m->conn_id);
+	}
+	/* Closing in repair mode sends nothing: the controller's socket
+	 * (or, on failure, nobody) answers the client from now on. */
+	pc_free(pc);
+}
+
+static void chan_msg(struct hochan *ch, const struct ho_msg *m, void *arg)
+{
+	struct pb *pb = arg;
+
+	if (m->type == HO_HANDOFF)
+		on_handoff(pb, ch, m);
+	else if (m->type == HO_HANDBACK_ACK)
+		on_handback_ack(pb, ch, m);
+	else
+		pb->stats.bad_msgs++;
+}
+
+static void chan_close(struct hochan *ch, long err, void *arg)
+{
+	struct pb *pb = arg;
+
+	log_warn("%s: controller channel closed: %s", pb->cfg.name,
+		 strerror((int)-err));
+	/* Connections still being served keep going; their hand-back will
+	 * fail and reset the client.  Frozen ones are released. */
+	for (struct pb_conn *pc = pb->conns, *next; pc; pc = next) {
+		next = pc->next;
+		if (pc->ch != ch)
+			continue;
+		pc->ch = NULL;
+		if (pc->frozen_fd >= 0)
+			pc_free(pc);
+	}
+}
+
+static void on_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
+{
+	struct pb *pb = arg;
+	int fd, one = 1;
+
+	(void)events;
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!hochan_new(loop, fd, &pb->key, chan_msg, chan_close, pb))
+		close(fd);
+	else
+		log_info("%s: controller connected", pb->cfg.name);
+}
+
+bool pb_ready_for_handback(int fd)
+{
+	int unsent = 0, unacked = 0;
+
+	if (ioctl(fd, SIOCOUTQNSD, &unsent) < 0 ||
+	    ioctl(fd, SIOCOUTQ, &unacked) < 0)
+		return true; /* let pb_handback report the error */
+	return unsent == 0 && (uint32_t)unacked <= PB_TAIL_MAX;
+}
+
+static int freeze_and_send(struct pb_conn *pc, int fd, const void *leftover,
+			   size_t len, bool close_after)
+{
+	struct ho_msg m = { .type = HO_HANDBACK, .conn_id = pc->conn_id };
+	struct frozen f;
+	int err;
+
+	if (!pc->ch)
+		return -ENOTCONN;
+	/* Invariant 1: lock before freezing. */
+	err = switch_op(pc->pb, SWITCH_LOCK, &pc->key);
+	if (err)
+		return err;
+	err = migrate_freeze(fd, &f);
+	if (!err) {
+		m.tcp = f.st;
+		m.flags = close_after ? HO_F_CLOSE : 0;
+		m.pending = leftover;
+		m.pending_len = (uint32_t)len;
+		m.inq = f.inq;
+		m.inq_len = f.st.inq_len;
+		m.outq = f.outq;
+		m.outq_len = f.st.outq_len;
+		err = hochan_send(pc->ch, &m);
+	}
+	migrate_frozen_free(&f);
+	return err;
+}
+
+int pb_handback(struct pb_conn *pc, int fd, const void *leftover, size_t len,
+		bool close_after)
+{
+	struct pb *pb = pc->pb;
+	int err = freeze_and_send(pc, fd, leftover, len, close_after);
+
+	if (err) {
+		log_warn("%s: conn %llu: hand-back: %s", pb->cfg.name,
+			 (unsigned long long)pc->conn_id, strerror(-err));
+		pb->stats.handback_failures++;
+		pb_abort(pc, fd);
+		return err;
+	}
+	pb->stats.handbacks++;
+	pc->frozen_fd = fd;
+	return 0;
+}
+
+void pb_abort(struct pb_conn *pc, int fd)
+{
+	struct pb *pb = pc->pb;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	pb->stats.aborted++;
+	/* Leave repair mode if we were in it, so that close() resets. */
+	tcpr_repair_off(fd, false);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	switch_op(pb, SWITCH_DELETE, &pc->key);
+	pc_free(pc);
+}
+
+static int open_listener(const struct sockaddr_in *addr)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 ||
+	    listen(fd, 64) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int pb_open(struct evloop *loop, const struct pb_config *cfg,
+	    pb_takeover_cb on_takeover, void *arg, struct pb **out)
+{
+	struct pb *pb = calloc(1, sizeof(*pb));
+	int err;
+
+	if (!pb)
+		return -ENOMEM;
+	pb->cfg = *cfg;
+	pb->loop = loop;
+	pb->on_takeover = on_takeover;
+	pb->arg = arg;
+	pb->listen_fd = -1;
+	pb->sw.fd = -1;
+	err = auth_key_load(cfg->key_path, &pb->key);
+	if (err)
+		goto fail;
+	err = switch_client_open(&pb->sw, cfg->switch_agent, &pb->key,
+				 cfg->peer_id);
+	if (err < 0)
+		goto fail;
+	err = open_listener(&cfg->listen);
+	if (err < 0) {
+		log_err("%s: hand-off listen port %u: %s", cfg->name,
+			ntohs(cfg->listen.sin_port), strerror(-err));
+		goto fail;
+	}
+	pb->listen_fd = err;
+	err = evloop_add(loop, pb->listen_fd, EVLOOP_READ, on_accept, pb);
+	if (err)
+		goto fail;
+	*out = pb;
+	return 0;
+fail:
+	pb_close(pb);
+	return err;
+}
+
+void pb_close(struct pb *pb)
+{
+	if (!pb)
+		return;
+	while (pb->conns)
+		pc_free(pb->conns);
+	if (pb->listen_fd >= 0) {
+		evloop_del(pb->loop, pb->listen_fd);
+		close(pb->listen_fd);
+	}
+	if (pb->sw.fd >= 0)
+		switch_client_close(&pb->sw);
+	auth_key_clear(&pb->key);
+	free(pb);
+}
+
+const struct pb_stats *pb_stats(const struct pb *pb)
+{
+	return &pb->stats;
+}

@@ -1,0 +1,69 @@
+/* libprism-backend: what a C HTTP server needs to serve connections that the
+ * Prism controller hands off, and to hand them back.
+ *
+ *   pb_open(loop, &cfg, on_takeover, srv, &pb);
+ *       listens for the controller on cfg.listen.  For each HANDOFF it
+ *       restores the TCP connection (TCP_REPAIR, local address = cfg.self),
+ *       claims the flow at the switch, thaws the socket, acknowledges, and
+ *       calls
+ *   on_takeover(pc, fd, pending, len, arg)
+ *       fd: a live, non-blocking TCP socket to the client;
+ *       pending: bytes the controller already read (the request head and
+ *       whatever followed); serve them as if read from fd first.
+ *   ... the server writes its response on fd as usual ...
+ *   pb_handback(pc, fd, leftover, len, close)
+ *       once the response is fully handed to the kernel and sent (see
+ *       pb_ready_for_handback): locks the flow at the switch, freezes and
+ *       exports the socket (unacknowledged bytes travel too), sends it
+ *       with the bytes the server read but did not use, and closes fd
+ *       silently once the controller has restored it.  fd belongs to the
+ *       library from this call on, whatever it returns.
+ *   pb_abort(pc, fd)
+ *       gives up a handed-off connection (fatal error): the client is reset.
+ *
+ * Ordering (../shared/DESIGN.md): the socket is restored before the flow is
+ * claimed; the flow is locked before the socket is frozen. */
+#pragma once
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/evloop.h"
+
+struct pb;
+struct pb_conn;
+
+struct pb_config {
+	const char *name;           /* for logs */
+	struct in_addr self;        /* this backend's address */
+	struct sockaddr_in listen;  /* hand-off port for the controller */
+	const char *key_path;       /* shared HMAC key */
+	const char *switch_agent;   /* "IP:PORT" */
+	uint32_t peer_id;           /* switch client peer id */
+	uint32_t max_conns;         /* refuse hand-offs above this */
+	uint32_t switch_timeout_ms;
+};
+
+typedef void (*pb_takeover_cb)(struct pb_conn *pc, int fd,
+			       const uint8_t *pending, size_t len, void *arg);
+
+struct pb_stats {
+	uint64_t takeovers, refused, handbacks, handback_failures, aborted;
+	uint64_t bad_msgs;
+	uint32_t active;
+};
+
+int pb_open(struct evloop *loop, const struct pb_config *cfg,
+	    pb_takeover_cb on_takeover, void *arg, struct pb **out);
+void pb_close(struct pb *pb);
+
+/* True once nothing of the response is left unsent (only unacknowledged
+ * bytes remain, and at most PB_TAIL_MAX of them). */
+#define PB_TAIL_MAX (64u << 10)
+bool pb_ready_for_handback(int fd);
+
+int pb_handback(struct pb_conn *pc, int fd, const void *leftover, size_t len,
+		bool close);
+void pb_abort(struct pb_conn *pc, int fd);
+const struct pb_stats *pb_stats(const struct pb *pb);

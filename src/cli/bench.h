@@ -1,0 +1,5 @@
+/* `prism bench` subcommands.  Each takes argv with argv[0] = its own name
+ * and returns a process exit code. */
+#pragma once
+
+int bench_switch(int argc, char **argv);

@@ -1,0 +1,294 @@
+#include "controller/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+const char *conn_state_name(enum conn_state s)
+{
+	static const char *names[] = { "READING", "HANDOFF", "REMOTE",
+				       "CLOSING" };
+
+	return s <= CONN_CLOSING ? names[s] : "?";
+}
+
+void conn_set_state(struct conn *k, enum conn_state s)
+{
+	log_debug("conn %llu: %s -> %s", (unsigned long long)k->id,
+		  conn_state_name(k->state), conn_state_name(s));
+	k->state = s;
+}
+
+static int grow_table(struct ctrl *c)
+{
+	uint32_t n = c->n_slots ? c->n_slots * 2 : 1024;
+	struct conn **conns = realloc(c->conns, n * sizeof(*conns));
+	uint32_t *free_slots;
+
+	if (!conns)
+		return -ENOMEM;
+	c->conns = conns;
+	free_slots = realloc(c->free_slots, n * sizeof(*free_slots));
+	if (!free_slots)
+		return -ENOMEM;
+	c->free_slots = free_slots;
+	for (uint32_t i = n; i > c->n_slots; i--) {
+		conns[i - 1] = NULL;
+		free_slots[c->n_free++] = i - 1;
+	}
+	c->n_slots = n;
+	return 0;
+}
+
+static struct conn *conn_new(struct ctrl *c, int fd)
+{
+	struct conn *k;
+	uint32_t slot;
+
+	if (!c->n_free && grow_table(c))
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	slot = c->free_slots[--c->n_free];
+	k->id = (uint64_t)++c->generation << 32 | slot;
+	k->ctrl = c;
+	k->fd = fd;
+	c->conns[slot] = k;
+	return k;
+}
+
+struct conn *conn_lookup(struct ctrl *c, uint64_t id)
+{
+	uint32_t slot = (uint32_t)id;
+
+	if (slot >= c->n_slots || !c->conns[slot] ||
+	    c->conns[slot]->id != id)
+		return NULL;
+	return c->conns[slot];
+}
+
+void conn_cancel_timer(struct conn *k)
+{
+	if (k->timer)
+		evloop_timer_cancel(k->ctrl->loop, k->timer);
+	k->timer = NULL;
+}
+
+void conn_destroy(struct conn *k)
+{
+	struct ctrl *c = k->ctrl;
+	uint32_t slot = (uint32_t)k->id;
+
+	log_debug("conn %llu: closed in %s", (unsigned long long)k->id,
+		  conn_state_name(k->state));
+	conn_cancel_timer(k);
+	if (k->fd >= 0) {
+		evloop_del(c->loop, k->fd);
+		close(k->fd);
+	}
+	c->conns[slot] = NULL;
+	c->free_slots[c->n_free++] = slot;
+	c->stats.closed++;
+	free(k->buf);
+	free(k);
+}
+
+static void idle_timeout(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	log_debug("conn %llu: idle timeout", (unsigned long long)k->id);
+	conn_destroy(k);
+}
+
+static void conn_arm_idle(struct conn *k)
+{
+	conn_cancel_timer(k);
+	k->timer = evloop_timer_add(k->ctrl->loop, k->ctrl->cfg->idle_timeout_ms,
+				    idle_timeout, k);
+}
+
+int conn_set_buffer(struct conn *k, const void *data, size_t len)
+{
+	if (len > CONN_BUF_MAX)
+		return -E2BIG;
+	if (len > k->cap) {
+		char *p = realloc(k->buf, len);
+
+		if (!p)
+			return -ENOMEM;
+		k->buf = p;
+		k->cap = len;
+	}
+	if (len)
+		memcpy(k->buf, data, len);
+	k->len = len;
+	return 0;
+}
+
+/* Reads what is there, up to CONN_BUF_MAX buffered.  Returns bytes read,
+ * 0 on EOF, -EAGAIN, or -errno. */
+static ssize_t conn_read(struct conn *k)
+{
+	ssize_t n;
+
+	if (k->cap < CONN_BUF_MAX) {
+		char *p = realloc(k->buf, CONN_BUF_MAX);
+
+		if (!p)
+			return -ENOMEM;
+		k->buf = p;
+		k->cap = CONN_BUF_MAX;
+	}
+	if (k->len == k->cap)
+		return -ENOBUFS;
+	n = read(k->fd, k->buf + k->len, k->cap - k->len);
+	if (n < 0)
+		return -errno;
+	k->len += (size_t)n;
+	return n;
+}
+
+static void conn_readable(struct evloop *loop, int fd, uint32_t events,
+			  void *arg)
+{
+	struct conn *k = arg;
+	ssize_t n;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	n = conn_read(k);
+	if (n == -EAGAIN || n == -EINTR)
+		return;
+	if (n <= 0) {
+		if (n < 0 && n != -ECONNRESET)
+			log_debug("conn %llu: read: %s",
+				  (unsigned long long)k->id, strerror((int)-n));
+		conn_destroy(k);
+		return;
+	}
+	if (k->state == CONN_CLOSING) {
+		k->len = 0; /* draining: discard */
+		return;
+	}
+	conn_arm_idle(k);
+	conn_process(k);
+}
+
+void conn_pause(struct conn *k)
+{
+	conn_cancel_timer(k);
+	evloop_del(k->ctrl->loop, k->fd);
+}
+
+int conn_resume(struct conn *k)
+{
+	int err = evloop_add(k->ctrl->loop, k->fd, EVLOOP_READ, conn_readable, k);
+
+	if (err)
+		return err;
+	conn_set_state(k, CONN_READING);
+	conn_arm_idle(k);
+	return 0;
+}
+
+static void linger_timeout(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	conn_destroy(k);
+}
+
+void conn_linger_close(struct conn *k)
+{
+	shutdown(k->fd, SHUT_WR);
+	conn_set_state(k, CONN_CLOSING);
+	conn_cancel_timer(k);
+	k->timer = evloop_timer_add(k->ctrl->loop, CONN_LINGER_MS,
+				    linger_timeout, k);
+}
+
+void conn_graceful_close(struct conn *k)
+{
+	conn_linger_close(k);
+}
+
+void conn_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
+{
+	struct ctrl *c = arg;
+	struct sockaddr_in peer, local;
+	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	struct conn *k;
+	int one = 1;
+
+	(void)loop;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		getsockname(fd, (struct sockaddr *)&local, &llen);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		k = conn_new(c, fd);
+		if (!k) {
+			close(fd);
+			continue;
+		}
+		k->key.client_ip = peer.sin_addr.s_addr;
+		k->key.client_port = peer.sin_port;
+		k->key.vip = local.sin_addr.s_addr;
+		k->key.vip_port = local.sin_port;
+		c->stats.accepted++;
+		if (conn_resume(k))
+			conn_destroy(k);
+	}
+}
+
+void conn_record_latency(struct conn *k)
+{
+	uint64_t now = evloop_now_ms();
+
+	k->ctrl->stats.latency_us_sum += (now - k->t_handoff) * 1000;
+	k->ctrl->stats.latency_n++;
+}
+
+void ctrl_stats_log(const struct ctrl *c)
+{
+	const struct ctrl_stats *s = &c->stats;
+
+	log_info("accepted %llu closed %llu requests %llu bad %llu "
+		 "handoffs %llu handbacks %llu failures %llu switch_errors %llu "
+		 "late_segments %llu",
+		 (unsigned long long)s->accepted, (unsigned long long)s->closed,
+		 (unsigned long long)s->requests,
+		 (unsigned long long)s->bad_requests,
+		 (unsigned long long)s->handoffs,
+		 (unsigned long long)s->handbacks,
+		 (unsigned long long)s->handoff_failures,
+		 (unsigned long long)s->switch_errors,
+		 (unsigned long long)s->late_segments);
+	for (unsigned i = 0; i < c->n_backends; i++)
+		log_info("backend %s: handoffs %llu failures %llu",
+			 c->backends[i].cfg.name,
+			 (unsigned long long)c->backends[i].handoffs,
+			 (unsigned long long)c->backends[i].failures);
+}

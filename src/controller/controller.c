@@ -1,0 +1,494 @@
+/* The controller's event loop and the per-connection state machine.
+ *
+ *   READING --request head--> (lock flow, freeze, dump) --> HANDOFF
+ *   HANDOFF --HANDOFF_ACK ok--> REMOTE   (frozen socket closed silently)
+ *   HANDOFF --refused/timeout--> unlock, thaw, 503, CLOSING
+ *   REMOTE  --HANDBACK--> (restore, unlock, thaw, window update) READING
+ *   READING --EOF--> closed (the kernel finishes the close handshake)
+ *   READING --bad request--> 4xx, CLOSING
+ *
+ * The ordering invariants of ../shared/DESIGN.md are kept here: the flow
+ * is locked at the switch before the socket is frozen, and a restored
+ * socket exists before the flow is unlocked. */
+#include "controller/controller.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "controller/backend_set.h"
+#include "controller/conn.h"
+#include "controller/policy.h"
+#include "lib/log.h"
+#include "lib/migrate.h"
+#include "switch/client.h"
+
+void controller_config_init(struct controller_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen.sin_family = AF_INET;
+	cfg->listen.sin_port = htons(80);
+	cfg->idle_timeout_ms = 60000;
+	cfg->handoff_timeout_ms = 2000;
+	cfg->switch_timeout_ms = 500;
+}
+
+static int switch_op(struct ctrl *c, uint8_t op, const struct prism_flow_key *k)
+{
+	struct switch_op o = { .op = op, .key = *k };
+	int status = 0, err;
+
+	err = switch_client_call(&c->sw, &o, 1, &status, (int)c->cfg->switch_timeout_ms);
+	if (!err)
+		err = status;
+	if (err) {
+		c->stats.switch_errors++;
+		log_warn("switch %s %s: %s", c->cfg->switch_agent,
+			 switch_op_name(op), strerror(-err));
+	}
+	return err;
+}
+
+/* ---- replies the controller makes itself ---- */
+
+static void reply_status(struct conn *k, int status)
+{
+	static const struct {
+		int code;
+		const char *text;
+	} texts[] = {
+		{ 400, "Bad Request" },
+		{ 408, "Request Timeout" },
+		{ 431, "Request Header Fields Too Large" },
+		{ 501, "Not Implemented" },
+		{ 503, "Service Unavailable" },
+		{ 505, "HTTP Version Not Supported" },
+	};
+	const char *text = "Error";
+	char buf[256];
+	int n;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (texts[i].code == status)
+			text = texts[i].text;
+	n = snprintf(buf, sizeof(buf),
+		     "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\nContent-Type: text/plain\r\n\r\n%s\n",
+		     status, text, strlen(text) + 1, text);
+	/* Best effort: a client that does not read its error is gone. */
+	if (write(k->fd, buf, (size_t)n) < 0)
+		log_debug("conn %llu: error reply: %s",
+			  (unsigned long long)k->id, strerror(errno));
+	k->ctrl->stats.errors[status / 100 == 4 ? 0 : 1]++;
+	conn_linger_close(k);
+}
+
+/* ---- hand-off ---- */
+
+static void fail_handoff(struct conn *k, const char *why)
+{
+	struct ctrl *c = k->ctrl;
+
+	log_warn("conn %llu: hand-off to %s failed: %s",
+		 (unsigned long long)k->id,
+		 k->backend ? k->backend->cfg.name : "?", why);
+	c->stats.handoff_failures++;
+	if (k->backend)
+		k->backend->failures++;
+	conn_cancel_timer(k);
+	/* Unlock first: the thawed socket must receive the client again. */
+	switch_op(c, SWITCH_DELETE, &k->key);
+	if (k->state == CONN_HANDOFF && k->fd >= 0 &&
+	    !tcpr_repair_off(k->fd, false)) {
+		conn_set_state(k, CONN_READING);
+		reply_status(k, 503);
+		return;
+	}
+	conn_destroy(k);
+}
+
+static void handoff_timeout(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	fail_handoff(k, "timed out");
+}
+
+static int send_handoff(struct conn *k, const struct frozen *f)
+{
+	struct ho_msg m = { .type = HO_HANDOFF, .conn_id = k->id };
+
+	m.tcp = f->st;
+	m.pending = (const uint8_t *)k->buf;
+	m.pending_len = (uint32_t)k->len;
+	m.inq = f->inq;
+	m.inq_len = f->st.inq_len;
+	m.outq = f->outq;
+	m.outq_len = f->st.outq_len;
+	return ctrl_backend_send(k->backend, &m);
+}
+
+/* Steps 3-6 of the thesis' Figure 2.1: lock, freeze, export, send. */
+static void start_handoff(struct conn *k, const struct http_request *req)
+{
+	struct ctrl *c = k->ctrl;
+	struct frozen f;
+	int err;
+
+	k->backend = policy_pick(&c->policy, c->bptr, c->n_backends, req);
+	if (!k->backend) {
+		log_warn("conn %llu: no backend up", (unsigned long long)k->id);
+		reply_status(k, 503);
+		return;
+	}
+	k->keep_alive = req->keep_alive;
+	conn_pause(k);
+	if (switch_op(c, SWITCH_LOCK, &k->key)) {
+		fail_handoff(k, "switch lock");
+		return;
+	}
+	err = migrate_freeze(k->fd, &f);
+	if (!err) {
+		conn_set_state(k, CONN_HANDOFF);
+		k->dump_inq = f.st.inq_len;
+		err = send_handoff(k, &f);
+	}
+	migrate_frozen_free(&f);
+	if (err) {
+		if (k->state != CONN_HANDOFF)
+			conn_set_state(k, CONN_HANDOFF);
+		fail_handoff(k, strerror(-err));
+		return;
+	}
+	k->backend->handoffs++;
+	c->stats.handoffs++;
+	k->t_handoff = evloop_now_ms();
+	k->timer = evloop_timer_add(c->loop, c->cfg->handoff_timeout_ms,
+				    handoff_timeout, k);
+}
+
+static void on_handoff_ack(struct conn *k, const struct ho_msg *m)
+{
+	int inq = 0;
+
+	if (k->state != CONN_HANDOFF) {
+		log_warn("conn %llu: HANDOFF_ACK in state %s",
+			 (unsigned long long)k->id, conn_state_name(k->state));
+		return;
+	}
+	if (m->status != HO_OK) {
+		fail_handoff(k, "refused by backend");
+		return;
+	}
+	conn_cancel_timer(k);
+	/* Invariant 2: anything the frozen socket ACKed after the dump would
+	 * be lost.  The lock makes this impossible unless a segment was
+	 * already past the switch; count it if it ever happens. */
+	if (!ioctl(k->fd, SIOCINQ, &inq) && (uint32_t)inq != k->dump_inq) {
+		k->ctrl->stats.late_segments++;
+		log_err("conn %llu: %d bytes arrived after the dump (had %u)",
+			(unsigned long long)k->id, inq, k->dump_inq);
+	}
+	/* Closing a socket in repair mode sends nothing to the client. */
+	close(k->fd);
+	k->fd = -1;
+	k->len = 0;
+	conn_set_state(k, CONN_REMOTE);
+}
+
+static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
+{
+	struct in_addr vip = { .s_addr = k->key.vip };
+	int err;
+
+	err = migrate_restore(&m->tcp, m->inq, m->outq, &vip, fd);
+	if (err)
+		return err;
+	/* Invariant 1: the socket exists before the flow is unlocked. */
+	err = switch_op(k->ctrl, SWITCH_DELETE, &k->key);
+	if (!err)
+		err = migrate_thaw(*fd, &m->tcp, m->outq);
+	if (!err)
+		err = tcpr_send_window_update(k->ctrl->raw_fd, *fd);
+	if (err)
+		close(*fd);
+	return err;
+}
+
+static void on_handback(struct conn *k, const struct ho_msg *m)
+{
+	struct ho_msg ack = { .type = HO_HANDBACK_ACK, .conn_id = k->id };
+	int fd = -1, err;
+
+	if (k->state != CONN_REMOTE) {
+		log_warn("conn %llu: HANDBACK in state %s",
+			 (unsigned long long)k->id, conn_state_name(k->state));
+		return;
+	}
+	err = restore_back(k, m, &fd);
+	ack.status = err ? HO_ERR_RESTORE : HO_OK;
+	ctrl_backend_send(k->backend, &ack);
+	if (err) {
+		log_err("conn %llu: restore after hand-back: %s",
+			(unsigned long long)k->id, strerror(-err));
+		switch_op(k->ctrl, SWITCH_DELETE, &k->key);
+		conn_destroy(k);
+		return;
+	}
+	k->ctrl->stats.handbacks++;
+	conn_record_latency(k);
+	k->fd = fd;
+	if (conn_set_buffer(k, m->pending, m->pending_len) ||
+	    conn_resume(k)) {
+		conn_destroy(k);
+		return;
+	}
+	if ((m->flags & HO_F_CLOSE) || !k->keep_alive) {
+		conn_graceful_close(k);
+		return;
+	}
+	if (k->len)
+		conn_process(k);
+}
+
+static void on_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
+			   void *arg)
+{
+	struct ctrl *c = arg;
+	struct conn *k = conn_lookup(c, m->conn_id);
+
+	if (!k || k->backend != b) {
+		log_warn("backend %s: %s for unknown connection %llu",
+			 b->cfg.name, ho_type_name(m->type),
+			 (unsigned long long)m->conn_id);
+		c->stats.unknown_msgs++;
+		return;
+	}
+	if (m->type == HO_HANDOFF_ACK)
+		on_handoff_ack(k, m);
+	else if (m->type == HO_HANDBACK)
+		on_handback(k, m);
+	else
+		c->stats.unknown_msgs++;
+}
+
+/* A backend's channel died: every connection it was serving is lost. */
+static void on_backend_down(struct ctrl_backend *b, void *arg)
+{
+	struct ctrl *c = arg;
+
+	for (uint32_t i = 0; i < c->n_slots; i++) {
+		struct conn *k = c->conns[i];
+
+		if (!k || k->backend != b)
+			continue;
+		if (k->state == CONN_HANDOFF) {
+			fail_handoff(k, "backend channel closed");
+		} else if (k->state == CONN_REMOTE) {
+			/* Remove the rule: the client's next segment then
+			 * reaches a host without a socket and is reset. */
+			switch_op(c, SWITCH_DELETE, &k->key);
+			conn_destroy(k);
+		}
+	}
+}
+
+/* ---- request processing ---- */
+
+void conn_process(struct conn *k)
+{
+	struct http_request req;
+	int r = http_parse_request(k->buf, k->len, NULL, &req);
+
+	if (r == 0)
+		return;
+	if (r < 0) {
+		k->ctrl->stats.bad_requests++;
+		reply_status(k, http_error_status(r));
+		return;
+	}
+	k->ctrl->stats.requests++;
+	start_handoff(k, &req);
+}
+
+/* ---- setup ---- */
+
+static int open_listener(const struct sockaddr_in *addr)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 ||
+	    listen(fd, 4096) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	(void)arg;
+	if (read(fd, &si, sizeof(si)) > 0)
+		log_info("signal %u: shutting down", si.ssi_signo);
+	evloop_stop(loop);
+}
+
+static int setup_signals(struct evloop *loop)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	evloop_add(loop, fd, EVLOOP_READ, on_signal, NULL);
+	return fd;
+}
+
+static int ctrl_open(struct ctrl *c, const struct controller_config *cfg)
+{
+	char ip[INET_ADDRSTRLEN];
+	int err;
+
+	c->cfg = cfg;
+	c->listen_fd = c->raw_fd = c->sig_fd = -1;
+	c->sw.fd = -1;
+	c->loop = evloop_new();
+	if (!c->loop)
+		return -ENOMEM;
+	err = auth_key_load(cfg->key_path, &c->key);
+	if (err)
+		return err;
+	err = switch_client_open(&c->sw, cfg->switch_agent, &c->key, 1);
+	if (err < 0) {
+		log_err("switch agent %s: %s", cfg->switch_agent, strerror(-err));
+		return err;
+	}
+	c->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (c->raw_fd < 0) {
+		log_err("raw socket (window updates): %s", strerror(errno));
+		return -errno;
+	}
+	c->listen_fd = open_listener(&cfg->listen);
+	if (c->listen_fd < 0) {
+		inet_ntop(AF_INET, &cfg->listen.sin_addr, ip, sizeof(ip));
+		log_err("listen %s:%u: %s", ip, ntohs(cfg->listen.sin_port),
+			strerror(-c->listen_fd));
+		return c->listen_fd;
+	}
+	c->sig_fd = setup_signals(c->loop);
+	if (c->sig_fd < 0)
+		return c->sig_fd;
+	return evloop_add(c->loop, c->listen_fd, EVLOOP_READ, conn_accept, c);
+}
+
+static void ctrl_close(struct ctrl *c)
+{
+	for (uint32_t i = 0; i < c->n_slots; i++) {
+		struct conn *k = c->conns[i];
+
+		/* Flows a backend owns or that are locked must not outlive
+		 * the controller at the switch. */
+		if (k && k->state != CONN_READING)
+			switch_op(c, SWITCH_DELETE, &k->key);
+		if (k)
+			conn_destroy(k);
+	}
+	for (unsigned i = 0; i < c->n_backends; i++)
+		ctrl_backend_close(&c->backends[i]);
+	if (c->listen_fd >= 0)
+		close(c->listen_fd);
+	if (c->raw_fd >= 0)
+		close(c->raw_fd);
+	if (c->sig_fd >= 0)
+		close(c->sig_fd);
+	if (c->sw.fd >= 0)
+		switch_client_close(&c->sw);
+	free(c->conns);
+	free(c->free_slots);
+	if (c->loop)
+		evloop_free(c->loop);
+	auth_key_clear(&c->key);
+}
+
+static void write_ready_file(const char *path)
+{
+	FILE *f;
+
+	if (!path)
+		return;
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%d\n", getpid());
+		fclose(f);
+	}
+}
+
+/* Ready means: listening, and a hand-off channel to every backend. */
+static void ready_poll(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct ctrl *c = arg;
+
+	for (unsigned i = 0; i < c->n_backends; i++)
+		if (!ctrl_backend_usable(&c->backends[i])) {
+			evloop_timer_mod(loop, t, 20);
+			return;
+		}
+	write_ready_file(c->cfg->ready_file);
+	log_info("ready: %u backends connected", c->n_backends);
+}
+
+int controller_run(const struct controller_config *cfg)
+{
+	struct ctrl *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	err = ctrl_open(c, cfg);
+	if (err)
+		goto out;
+	for (unsigned i = 0; i < cfg->n_backends; i++) {
+		ctrl_backend_init(&c->backends[i], &cfg->backends[i], c->loop,
+				  &c->key, on_backend_msg, on_backend_down, c);
+		c->bptr[i] = &c->backends[i];
+		ctrl_backend_connect(&c->backends[i]);
+	}
+	c->n_backends = cfg->n_backends;
+	evloop_timer_add(c->loop, 0, ready_poll, c);
+	log_info("serving on port %u with %u backends",
+		 ntohs(cfg->listen.sin_port), cfg->n_backends);
+	err = evloop_run(c->loop);
+	ctrl_stats_log(c);
+out:
+	ctrl_close(c);
+	free(c);
+	return err;
+}

@@ -1,0 +1,98 @@
+/* The hand-off protocol between the controller and the backends: versioned,
+ * length-prefixed binary messages over a persistent TCP connection, each
+ * authenticated with HMAC-SHA256 (lib/auth.h).
+ *
+ * Wire format (network byte order):
+ *   header  (44 B)  magic "PRHO", version, type, status, total length,
+ *                   sequence number, connection id, flags, body lengths
+ *   tcp     (68 B)  the frozen TCP state, tcpr_state_encode() (HANDOFF and
+ *                   HANDBACK only); its queue lengths must match inq, outq
+ *   pending         bytes the sender's application read but did not use
+ *                   (HANDOFF: the request head and whatever followed it)
+ *   inq             the socket's receive queue (unread bytes)
+ *   outq            the socket's send queue (unacknowledged + unsent bytes)
+ *   mac     (32 B)  HMAC over everything before it
+ *
+ * Messages:
+ *   HANDOFF       controller -> backend: take over this connection and
+ *                 serve the request in `pending`
+ *   HANDOFF_ACK   backend -> controller: status 0 = taken (the backend owns
+ *                 the flow at the switch), else the reason it refused
+ *   HANDBACK      backend -> controller: the response is sent; here is the
+ *                 connection back
+ *   HANDBACK_ACK  controller -> backend: status 0 = restored
+ *
+ * Sequence numbers strictly increase on each direction of a connection
+ * (senders start from the wall clock in ns), so a replayed or reordered
+ * message is rejected even with a valid MAC. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/auth.h"
+#include "lib/tcprepair.h"
+
+#define HO_MAGIC 0x5052484fu /* "PRHO" */
+#define HO_VERSION 1
+#define HO_HEADER_LEN 44
+#define HO_TCP_LEN TCPR_WIRE_LEN
+#define HO_MAX_MSG (64u << 20) /* queues are bounded by socket buffers */
+
+enum ho_type {
+	HO_HANDOFF = 1,
+	HO_HANDOFF_ACK = 2,
+	HO_HANDBACK = 3,
+	HO_HANDBACK_ACK = 4,
+};
+
+/* Status codes in ACKs. */
+enum ho_status {
+	HO_OK = 0,
+	HO_ERR_RESTORE = 1,  /* TCP_REPAIR restore failed */
+	HO_ERR_SWITCH = 2,   /* the switch refused or did not answer */
+	HO_ERR_OVERLOAD = 3, /* connection limit reached */
+	HO_ERR_BAD = 4,      /* message inconsistent */
+};
+
+#define HO_F_CLOSE 0x1u /* HANDBACK: close the connection after restore */
+
+struct ho_msg {
+	uint8_t type;
+	uint8_t status;
+	uint16_t flags;
+	uint64_t seq;
+	uint64_t conn_id;
+	struct tcpr_state tcp;
+	/* Point into the decoded buffer (decode) or the caller's memory
+	 * (encode). */
+	const uint8_t *pending, *inq, *outq;
+	uint32_t pending_len, inq_len, outq_len;
+};
+
+/* Decode errors, negative. */
+enum ho_err {
+	HO_E_MAGIC = 1,
+	HO_E_VERSION,
+	HO_E_TYPE,
+	HO_E_LENGTH,
+	HO_E_MAC,
+	HO_E_FIELD,
+};
+
+/* Size of the encoded message. */
+size_t ho_encoded_len(const struct ho_msg *m);
+
+/* Encodes into buf (capacity cap).  Returns the length, or -ENOSPC or
+ * -EMSGSIZE (larger than HO_MAX_MSG). */
+long ho_encode(const struct ho_msg *m, const struct auth_key *key,
+	       uint8_t *buf, size_t cap);
+
+/* Decodes one message at the start of buf.  Returns its length (> 0),
+ * 0 when more bytes are needed, or -HO_E_*.  After an error the stream is
+ * unusable (framing is lost): close it. */
+long ho_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
+	       struct ho_msg *m);
+
+const char *ho_strerror(long err);
+const char *ho_type_name(int type);

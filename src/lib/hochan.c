@@ -1,0 +1,247 @@
+#include "lib/hochan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+#define HOCHAN_READ_CHUNK (256u << 10)
+
+struct hochan {
+	struct evloop *loop;
+	int fd;
+	const struct auth_key *key;
+	hochan_msg_cb on_msg;
+	hochan_close_cb on_close;
+	void *arg;
+	uint8_t *in;
+	size_t in_len, in_cap;
+	uint8_t *out;
+	size_t out_len, out_off, out_cap;
+	uint64_t send_seq, recv_seq;
+	bool dispatching, dead;
+	struct hochan_stats stats;
+};
+
+static uint64_t rejected_total;
+
+static uint64_t clock_seq(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void hochan_io(struct evloop *loop, int fd, uint32_t events,
+		      void *arg);
+
+struct hochan *hochan_new(struct evloop *loop, int fd,
+			  const struct auth_key *key, hochan_msg_cb on_msg,
+			  hochan_close_cb on_close, void *arg)
+{
+	struct hochan *ch = calloc(1, sizeof(*ch));
+
+	if (!ch)
+		return NULL;
+	ch->loop = loop;
+	ch->fd = fd;
+	ch->key = key;
+	ch->on_msg = on_msg;
+	ch->on_close = on_close;
+	ch->arg = arg;
+	ch->send_seq = clock_seq();
+	if (evloop_add(loop, fd, EVLOOP_READ, hochan_io, ch)) {
+		free(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+void hochan_free(struct hochan *ch)
+{
+	if (!ch)
+		return;
+	evloop_del(ch->loop, ch->fd);
+	close(ch->fd);
+	free(ch->in);
+	free(ch->out);
+	free(ch);
+}
+
+/* Deferred so that a callback may send or close while we dispatch. */
+static void hochan_die(struct hochan *ch, long err)
+{
+	if (ch->dead)
+		return;
+	ch->dead = true;
+	evloop_del(ch->loop, ch->fd);
+	if (ch->on_close)
+		ch->on_close(ch, err, ch->arg);
+	if (!ch->dispatching)
+		hochan_free(ch);
+}
+
+static int reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+	size_t n = *cap ? *cap : 4096;
+	uint8_t *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*buf, n);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+static int flush_out(struct hochan *ch)
+{
+	while (ch->out_off < ch->out_len) {
+		ssize_t n = write(ch->fd, ch->out + ch->out_off,
+				  ch->out_len - ch->out_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0)
+			return -errno;
+		ch->out_off += (size_t)n;
+		ch->stats.bytes_out += (uint64_t)n;
+	}
+	if (ch->out_off == ch->out_len)
+		ch->out_off = ch->out_len = 0;
+	return evloop_mod(ch->loop, ch->fd,
+			  EVLOOP_READ | (ch->out_len ? EVLOOP_WRITE : 0));
+}
+
+int hochan_send(struct hochan *ch, struct ho_msg *m)
+{
+	size_t need = ho_encoded_len(m);
+	long n;
+	int err;
+
+	if (ch->dead)
+		return -EPIPE;
+	if (ch->out_off && ch->out_off == ch->out_len)
+		ch->out_off = ch->out_len = 0;
+	err = reserve(&ch->out, &ch->out_cap, ch->out_len + need);
+	if (err)
+		return err;
+	m->seq = ++ch->send_seq;
+	n = ho_encode(m, ch->key, ch->out + ch->out_len,
+		      ch->out_cap - ch->out_len);
+	if (n < 0)
+		return (int)n;
+	ch->out_len += (size_t)n;
+	ch->stats.msgs_out++;
+	err = flush_out(ch);
+	if (err)
+		hochan_die(ch, err);
+	return err;
+}
+
+/* Decodes and dispatches every complete message in the input buffer. */
+static long dispatch(struct hochan *ch)
+{
+	size_t off = 0;
+	long n = 0;
+
+	ch->dispatching = true;
+	while (!ch->dead && off < ch->in_len) {
+		struct ho_msg m;
+
+		n = ho_decode(ch->in + off, ch->in_len - off, ch->key, &m);
+		if (n <= 0)
+			break;
+		if (m.seq <= ch->recv_seq) {
+			n = -HO_E_FIELD;
+			log_warn("hand-off channel: replayed sequence %llu",
+				 (unsigned long long)m.seq);
+			break;
+		}
+		ch->recv_seq = m.seq;
+		ch->stats.msgs_in++;
+		off += (size_t)n;
+		ch->on_msg(ch, &m, ch->arg);
+	}
+	ch->dispatching = false;
+	memmove(ch->in, ch->in + off, ch->in_len - off);
+	ch->in_len -= off;
+	return n < 0 ? n : 0;
+}
+
+static long read_in(struct hochan *ch)
+{
+	for (;;) {
+		ssize_t n;
+		int err = reserve(&ch->in, &ch->in_cap,
+				  ch->in_len + HOCHAN_READ_CHUNK);
+
+		if (err)
+			return err;
+		n = read(ch->fd, ch->in + ch->in_len, ch->in_cap - ch->in_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		ch->in_len += (size_t)n;
+		ch->stats.bytes_in += (uint64_t)n;
+		if (ch->in_cap - ch->in_len > 0)
+			return 0;
+	}
+}
+
+static void hochan_io(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct hochan *ch = arg;
+	long err = 0;
+
+	(void)loop;
+	(void)fd;
+	if (events & EVLOOP_WRITE)
+		err = flush_out(ch);
+	if (!err && (events & (EVLOOP_READ | EVLOOP_ERROR))) {
+		err = read_in(ch);
+		long derr = dispatch(ch);
+		if (derr < 0) {
+			ch->stats.rejected++;
+			rejected_total++;
+			log_warn("hand-off channel: %s", ho_strerror(derr));
+			err = -EBADMSG;
+		}
+	}
+	if (err || ch->dead) {
+		bool was_dead = ch->dead;
+
+		hochan_die(ch, err ? err : -ECONNRESET);
+		if (was_dead)
+			hochan_free(ch);
+	}
+}
+
+int hochan_fd(const struct hochan *ch)
+{
+	return ch->fd;
+}
+
+const struct hochan_stats *hochan_stats(const struct hochan *ch)
+{
+	return &ch->stats;
+}
+
+uint64_t hochan_rejected_total(void)
+{
+	return rejected_total;
+}

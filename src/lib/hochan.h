@@ -1,0 +1,44 @@
+/* A hand-off channel: one persistent TCP connection between the controller
+ * and a backend carrying lib/handoff.h messages, driven by the event loop.
+ * Buffers partial reads and writes; checks that sequence numbers strictly
+ * increase (replays are rejected even with a valid MAC); hands each decoded
+ * message to a callback.  Any protocol error closes the channel. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/evloop.h"
+#include "lib/handoff.h"
+
+struct hochan;
+
+/* Called for each message.  The message's byte fields point into the
+ * channel's buffer and stay valid only until the callback returns. */
+typedef void (*hochan_msg_cb)(struct hochan *ch, const struct ho_msg *m,
+			      void *arg);
+/* Called once when the channel dies (peer closed, I/O or protocol error);
+ * the channel is freed right after the callback returns.  err is -errno
+ * (-EBADMSG: a message failed to decode or was replayed). */
+typedef void (*hochan_close_cb)(struct hochan *ch, long err, void *arg);
+
+struct hochan_stats {
+	uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
+	uint64_t rejected; /* decode errors and replays */
+};
+
+/* Takes ownership of the connected non-blocking fd. */
+struct hochan *hochan_new(struct evloop *loop, int fd,
+			  const struct auth_key *key, hochan_msg_cb on_msg,
+			  hochan_close_cb on_close, void *arg);
+/* Closes the fd and frees the channel without calling on_close. */
+void hochan_free(struct hochan *ch);
+
+/* Queues a message (seq is assigned here).  Returns 0 or -errno. */
+int hochan_send(struct hochan *ch, struct ho_msg *m);
+
+int hochan_fd(const struct hochan *ch);
+const struct hochan_stats *hochan_stats(const struct hochan *ch);
+
+/* Counts rejections across all channels (for metrics). */
+uint64_t hochan_rejected_total(void);

@@ -1,0 +1,68 @@
+#include "lib/migrate.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+/* The queues can move between the dump and the copy only if a segment was
+ * still in flight; a few retries cover that. */
+#define FREEZE_TRIES 4
+
+static int dump_once(int fd, struct frozen *f)
+{
+	int err = tcpr_dump(fd, &f->st);
+
+	if (err)
+		return err;
+	f->inq = malloc(f->st.inq_len ? f->st.inq_len : 1);
+	f->outq = malloc(f->st.outq_len ? f->st.outq_len : 1);
+	if (!f->inq || !f->outq)
+		return -ENOMEM;
+	return tcpr_dump_queues(fd, &f->st, f->inq, f->outq);
+}
+
+int migrate_freeze(int fd, struct frozen *f)
+{
+	int err = tcpr_repair_on(fd);
+
+	memset(f, 0, sizeof(*f));
+	for (int i = 0; !err && i < FREEZE_TRIES; i++) {
+		err = dump_once(fd, f);
+		if (err != -EAGAIN)
+			break;
+		migrate_frozen_free(f);
+	}
+	if (err)
+		log_warn("freeze: %s", tcpr_errmsg());
+	return err;
+}
+
+void migrate_frozen_free(struct frozen *f)
+{
+	free(f->inq);
+	free(f->outq);
+	f->inq = f->outq = NULL;
+}
+
+int migrate_restore(const struct tcpr_state *st, const uint8_t *inq,
+		    const uint8_t *outq, const struct in_addr *local,
+		    int *fd_out)
+{
+	int err = tcpr_restore(st, inq, outq, local, TCPR_STAY_IN_REPAIR,
+			       fd_out);
+
+	if (err)
+		log_warn("restore: %s", tcpr_errmsg());
+	return err;
+}
+
+int migrate_thaw(int fd, const struct tcpr_state *st, const uint8_t *outq)
+{
+	int err = tcpr_restore_finish(fd, st, outq, 0);
+
+	if (err)
+		log_warn("thaw: %s", tcpr_errmsg());
+	return err;
+}

@@ -1,0 +1,201 @@
+/* The hand-off message codec: round trips, framing, and every way a
+ * message can be malformed. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/handoff.h"
+#include "t.h"
+
+static struct auth_key key, other_key;
+
+static void sample(struct ho_msg *m, uint8_t type)
+{
+	static const uint8_t pending[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const uint8_t inq[] = "next";
+	static const uint8_t outq[] = "tail-bytes";
+
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	m->seq = 0x0102030405060708ull;
+	m->conn_id = 77;
+	m->tcp.local_ip = inet_addr("198.19.0.1");
+	m->tcp.remote_ip = inet_addr("198.18.1.2");
+	m->tcp.local_port = htons(80);
+	m->tcp.remote_port = htons(40000);
+	m->tcp.snd_seq = 0xfffffff0u;
+	m->tcp.rcv_seq = 12345;
+	m->tcp.mss = 1448;
+	m->tcp.snd_wscale = 7;
+	m->tcp.rcv_wscale = 9;
+	m->tcp.ts_val = 99;
+	m->tcp.snd_wnd = 65535;
+	m->tcp.unsent_len = 4;
+	m->tcp.flags = TCPR_F_TS | TCPR_F_SACK | TCPR_F_WSCALE;
+	m->pending = pending;
+	m->pending_len = sizeof(pending) - 1;
+	m->inq = inq;
+	m->inq_len = sizeof(inq) - 1;
+	m->outq = outq;
+	m->outq_len = sizeof(outq) - 1;
+	m->tcp.inq_len = m->inq_len;
+	m->tcp.outq_len = m->outq_len;
+}
+
+static void test_roundtrip(void)
+{
+	struct ho_msg m, d;
+	uint8_t buf[512];
+	long n;
+
+	sample(&m, HO_HANDOFF);
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(n, (long)ho_encoded_len(&m));
+	CHECK_EQ(n, HO_HEADER_LEN + HO_TCP_LEN + AUTH_MAC_LEN + m.pending_len +
+			    m.inq_len + m.outq_len);
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
+	CHECK_EQ(d.type, HO_HANDOFF);
+	CHECK(d.seq == m.seq);
+	CHECK_EQ(d.conn_id, 77);
+	CHECK(!memcmp(&d.tcp, &m.tcp, sizeof(d.tcp)));
+	CHECK_EQ(d.pending_len, m.pending_len);
+	CHECK(!memcmp(d.pending, m.pending, m.pending_len));
+	CHECK(!memcmp(d.inq, "next", 4));
+	CHECK(!memcmp(d.outq, "tail-bytes", 10));
+}
+
+static void test_ack_roundtrip(void)
+{
+	struct ho_msg m = { .type = HO_HANDOFF_ACK, .status = HO_ERR_SWITCH,
+			    .seq = 5, .conn_id = 9 },
+		      d;
+	uint8_t buf[128];
+	long n = ho_encode(&m, &key, buf, sizeof(buf));
+
+	CHECK_EQ(n, HO_HEADER_LEN + AUTH_MAC_LEN);
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
+	CHECK_EQ(d.status, HO_ERR_SWITCH);
+	CHECK_EQ(d.conn_id, 9);
+}
+
+static void test_every_prefix_needs_more(void)
+{
+	struct ho_msg m, d;
+	uint8_t buf[512];
+	long n;
+
+	sample(&m, HO_HANDBACK);
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	for (long i = 0; i < n; i++)
+		CHECK_EQ(ho_decode(buf, (size_t)i, &key, &d), 0);
+}
+
+static void test_two_in_a_stream(void)
+{
+	struct ho_msg m, d;
+	uint8_t buf[1024];
+	long a, b;
+
+	sample(&m, HO_HANDOFF);
+	a = ho_encode(&m, &key, buf, sizeof(buf));
+	m.type = HO_HANDBACK_ACK;
+	b = ho_encode(&m, &key, buf + a, sizeof(buf) - (size_t)a);
+	CHECK_EQ(ho_decode(buf, (size_t)(a + b), &key, &d), a);
+	CHECK_EQ(ho_decode(buf + a, (size_t)b, &key, &d), b);
+	CHECK_EQ(d.type, HO_HANDBACK_ACK);
+}
+
+static void test_any_flipped_bit_rejected(void)
+{
+	struct ho_msg m, d;
+	uint8_t buf[512];
+	long n, r;
+	int accepted = 0;
+
+	sample(&m, HO_HANDOFF);
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	for (long i = 0; i < n * 8; i++) {
+		buf[i / 8] ^= (uint8_t)(1u << (i % 8));
+		r = ho_decode(buf, (size_t)n, &key, &d);
+		/* A flip in the length field may make it "need more". */
+		if (r > 0)
+			accepted++;
+		buf[i / 8] ^= (uint8_t)(1u << (i % 8));
+	}
+	CHECK_EQ(accepted, 0);
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
+}
+
+static void test_wrong_key(void)
+{
+	struct ho_msg m, d;
+	uint8_t buf[512];
+	long n;
+
+	sample(&m, HO_HANDOFF);
+	n = ho_encode(&m, &other_key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_MAC);
+}
+
+/* Re-signs a tampered message so that field validation, not the MAC, is
+ * what rejects it. */
+static long resign_decode(uint8_t *buf, long n, struct ho_msg *d)
+{
+	auth_sign(&key, buf, (size_t)n - AUTH_MAC_LEN,
+		  buf + n - AUTH_MAC_LEN);
+	return ho_decode(buf, (size_t)n, &key, d);
+}
+
+static void test_fields_validated(void)
+{
+	struct ho_msg m, d;
+	uint8_t buf[512];
+	long n;
+
+	sample(&m, HO_HANDOFF);
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	buf[0] ^= 1;
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_MAGIC);
+	buf[0] ^= 1;
+	buf[4] = 2;
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_VERSION);
+	buf[4] = HO_VERSION;
+	buf[5] = 9;
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_TYPE);
+	buf[5] = HO_HANDOFF;
+	/* The state's own inq length disagreeing with the header's. */
+	m.tcp.inq_len++;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	m.tcp.inq_len--;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	/* inq length claiming one byte more than there is. */
+	buf[HO_HEADER_LEN - 5] += 1;
+	CHECK_EQ(resign_decode(buf, n, &d), -HO_E_LENGTH);
+	buf[HO_HEADER_LEN - 5] -= 1;
+	CHECK_EQ(resign_decode(buf, n, &d), n);
+}
+
+static void test_oversize(void)
+{
+	uint8_t hdr[64] = { 0x50, 0x52, 0x48, 0x4f, HO_VERSION, HO_HANDOFF,
+			    0, 0, 0xff, 0xff, 0xff, 0xff };
+	struct ho_msg d;
+
+	CHECK_EQ(ho_decode(hdr, sizeof(hdr), &key, &d), -HO_E_LENGTH);
+}
+
+int main(void)
+{
+	auth_key_set(&key, "0123456789abcdef-key", 20);
+	auth_key_set(&other_key, "another-key-0123456789", 22);
+	t_run("handoff: round trip with queues", test_roundtrip);
+	t_run("handoff: ack round trip", test_ack_roundtrip);
+	t_run("handoff: every prefix needs more", test_every_prefix_needs_more);
+	t_run("handoff: two messages in a stream", test_two_in_a_stream);
+	t_run("handoff: any flipped bit rejected", test_any_flipped_bit_rejected);
+	t_run("handoff: wrong key rejected", test_wrong_key);
+	t_run("handoff: fields validated", test_fields_validated);
+	t_run("handoff: oversize length rejected", test_oversize);
+	return t_done();
+}

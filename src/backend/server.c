@@ -27,6 +27,8 @@
 
 #define BCONN_BUF 16384
 #define DRAIN_POLL_MS 1
+/* A client that stops reading holds its connection at most this long. */
+#define DRAIN_TIMEOUT_MS 30000
 
 enum bconn_state { B_READING, B_WRITING, B_DRAINING, B_CLOSING };
 
@@ -50,6 +52,7 @@ struct bconn {
 	struct serve_response resp;
 	bool have_resp;
 	struct evtimer *timer;
+	uint64_t drain_deadline;
 };
 
 static void bconn_io(struct evloop *loop, int fd, uint32_t events, void *arg);
@@ -154,11 +157,16 @@ static void drain_poll(struct evloop *loop, struct evtimer *t, void *arg)
 {
 	struct bconn *b = arg;
 
+	int r;
+
 	(void)loop;
 	(void)t;
 	b->timer = NULL;
-	if (pb_ready_for_handback(b->fd))
+	r = pb_ready_for_handback(b->fd);
+	if (r > 0)
 		handback(b);
+	else if (r < 0 || evloop_now_ms() > b->drain_deadline)
+		bconn_close(b);
 	else
 		arm_timer(b, DRAIN_POLL_MS, drain_poll);
 }
@@ -173,6 +181,7 @@ static int finish_response(struct bconn *b)
 		int one = 1;
 
 		b->state = B_DRAINING;
+		b->drain_deadline = evloop_now_ms() + DRAIN_TIMEOUT_MS;
 		/* Writable again only when nothing is left unsent. */
 		setsockopt(b->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &one,
 			   sizeof(one));

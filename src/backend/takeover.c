@@ -18,6 +18,8 @@
 #include "lib/migrate.h"
 #include "switch/client.h"
 
+#define PB_MAX_CONTROLLERS 16
+
 struct pb {
 	struct pb_config cfg;
 	struct evloop *loop;
@@ -27,6 +29,7 @@ struct pb {
 	pb_takeover_cb on_takeover;
 	void *arg;
 	struct pb_conn *conns; /* all live pb_conns, for channel loss */
+	struct hochan *chans[PB_MAX_CONTROLLERS];
 	struct pb_stats stats;
 };
 
@@ -207,6 +210,9 @@ static void chan_close(struct hochan *ch, long err, void *arg)
 
 	log_warn("%s: controller channel closed: %s", pb->cfg.name,
 		 strerror((int)-err));
+	for (int i = 0; i < PB_MAX_CONTROLLERS; i++)
+		if (pb->chans[i] == ch)
+			pb->chans[i] = NULL;
 	/* Connections still being served keep going; their hand-back will
 	 * fail and reset the client.  Frozen ones are released. */
 	for (struct pb_conn *pc = pb->conns, *next; pc; pc = next) {
@@ -222,26 +228,47 @@ static void chan_close(struct hochan *ch, long err, void *arg)
 static void on_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
 {
 	struct pb *pb = arg;
-	int fd, one = 1;
+	int fd, one = 1, slot = -1;
 
 	(void)events;
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	for (int i = 0; i < PB_MAX_CONTROLLERS && slot < 0; i++)
+		if (!pb->chans[i])
+			slot = i;
+	if (slot < 0) {
+		log_warn("%s: more than %d controllers: refused", pb->cfg.name,
+			 PB_MAX_CONTROLLERS);
+		close(fd);
+		return;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (!hochan_new(loop, fd, &pb->key, chan_msg, chan_close, pb))
+	pb->chans[slot] = hochan_new(loop, fd, &pb->key, chan_msg, chan_close,
+				     pb);
+	if (!pb->chans[slot])
 		close(fd);
 	else
 		log_info("%s: controller connected", pb->cfg.name);
 }
 
-bool pb_ready_for_handback(int fd)
+int pb_ready_for_handback(int fd)
 {
-	int unsent = 0, unacked = 0;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int unsent = 0, unacked = 0, err = 0;
 
+	/* A reset socket keeps its old queue counters: look at the state. */
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -errno;
+	if (ti.tcpi_state != TCP_ESTABLISHED) {
+		len = sizeof(err);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		return -(err ? err : ECONNRESET);
+	}
 	if (ioctl(fd, SIOCOUTQNSD, &unsent) < 0 ||
 	    ioctl(fd, SIOCOUTQ, &unacked) < 0)
-		return true; /* let pb_handback report the error */
+		return -errno;
 	return unsent == 0 && (uint32_t)unacked <= PB_TAIL_MAX;
 }
 
@@ -303,6 +330,8 @@ void pb_abort(struct pb_conn *pc, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
 	switch_op(pb, SWITCH_DELETE, &pc->key);
+	if (pc->ch)
+		send_ack(pc->ch, HO_CLOSED, pc->conn_id, HO_OK);
 	pc_free(pc);
 }
 
@@ -368,6 +397,8 @@ void pb_close(struct pb *pb)
 		return;
 	while (pb->conns)
 		pc_free(pb->conns);
+	for (int i = 0; i < PB_MAX_CONTROLLERS; i++)
+		hochan_free(pb->chans[i]);
 	if (pb->listen_fd >= 0) {
 		evloop_del(pb->loop, pb->listen_fd);
 		close(pb->listen_fd);

@@ -58,10 +58,11 @@ int pb_open(struct evloop *loop, const struct pb_config *cfg,
 	    pb_takeover_cb on_takeover, void *arg, struct pb **out);
 void pb_close(struct pb *pb);
 
-/* True once nothing of the response is left unsent (only unacknowledged
- * bytes remain, and at most PB_TAIL_MAX of them). */
+/* 1 once nothing of the response is left unsent (only unacknowledged
+ * bytes remain, and at most PB_TAIL_MAX of them), 0 not yet, -errno when
+ * the connection died (the client reset it): abort it then. */
 #define PB_TAIL_MAX (64u << 10)
-bool pb_ready_for_handback(int fd);
+int pb_ready_for_handback(int fd);
 
 int pb_handback(struct pb_conn *pc, int fd, const void *leftover, size_t len,
 		bool close);

@@ -97,7 +97,7 @@ static pid_t spawn(const struct run *r, const char *comp, const char *host,
 		return pid;
 	setsid();
 	run_path(r, comp, ".log", log, sizeof(log));
-	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
@@ -105,6 +105,8 @@ static pid_t spawn(const struct run *r, const char *comp, const char *host,
 	fd = open("/dev/null", O_RDONLY);
 	if (fd >= 0)
 		dup2(fd, 0);
+	/* Daemons keep nothing of ours but stdio. */
+	close_range(3, ~0u, 0);
 	if (testbed_enter(r->name, host))
 		_exit(126);
 	for (int i = 0; argv[i]; i++)

@@ -26,7 +26,7 @@ enum conn_state {
 struct ctrl_stats {
 	uint64_t accepted, closed, requests, bad_requests, handoffs,
 		handbacks, handoff_failures, switch_errors, unknown_msgs,
-		late_segments, errors[2];
+		late_segments, closed_remote, errors[2];
 	uint64_t latency_us_sum, latency_n;
 };
 

@@ -264,6 +264,17 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 		conn_process(k);
 }
 
+/* The backend lost the connection (client reset, fatal error): it removed
+ * its switch entry; make sure, and forget the connection. */
+static void on_closed(struct conn *k)
+{
+	log_debug("conn %llu: closed at backend %s", (unsigned long long)k->id,
+		  k->backend->cfg.name);
+	k->ctrl->stats.closed_remote++;
+	switch_op(k->ctrl, SWITCH_DELETE, &k->key);
+	conn_destroy(k);
+}
+
 static void on_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
 			   void *arg)
 {
@@ -281,6 +292,8 @@ static void on_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
 		on_handoff_ack(k, m);
 	else if (m->type == HO_HANDBACK)
 		on_handback(k, m);
+	else if (m->type == HO_CLOSED)
+		on_closed(k);
 	else
 		c->stats.unknown_msgs++;
 }

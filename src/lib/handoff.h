@@ -21,6 +21,9 @@
  *   HANDBACK      backend -> controller: the response is sent; here is the
  *                 connection back
  *   HANDBACK_ACK  controller -> backend: status 0 = restored
+ *   CLOSED        backend -> controller: the connection ended at the
+ *                 backend (client reset or closed it, or a fatal error);
+ *                 the controller forgets it
  *
  * Sequence numbers strictly increase on each direction of a connection
  * (senders start from the wall clock in ns), so a replayed or reordered
@@ -44,6 +47,7 @@ enum ho_type {
 	HO_HANDOFF_ACK = 2,
 	HO_HANDBACK = 3,
 	HO_HANDBACK_ACK = 4,
+	HO_CLOSED = 5,
 };
 
 /* Status codes in ACKs. */

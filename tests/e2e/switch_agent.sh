@@ -169,7 +169,7 @@ check "wrong key: no answer, nothing changed, counted as bad_auth" bad_key
 unknown_peer() {
 	local r0
 	r0=$(agent_stat unknown_peer)
-	python3 "$WIRE" build $TMP/key 43 $(date +%s%N) lock 198.18.1.2:40010 198.19.0.1:80 >$TMP/peer.bin
+	python3 "$WIRE" build $TMP/key 43 "$(date +%s%N)" lock 198.18.1.2:40010 198.19.0.1:80 >$TMP/peer.bin
 	[[ $(wire_send 198.18.200.3 <$TMP/peer.bin) == "no answer" ]] &&
 		[[ $(flow 40010) == absent ]] &&
 		[[ $(agent_stat unknown_peer) == $((r0 + 1)) ]]
@@ -180,7 +180,7 @@ for kind in badmac:bad_auth magic:bad_magic version:bad_version type:bad_type \
 	corrupt() {
 		local k=${1%%:*} counter=${1#*:} r0
 		r0=$(agent_stat $counter)
-		python3 "$WIRE" build $TMP/key 44 $(date +%s%N) lock 198.18.1.2:40011 198.19.0.1:80 |
+		python3 "$WIRE" build $TMP/key 44 "$(date +%s%N)" lock 198.18.1.2:40011 198.19.0.1:80 |
 			python3 "$WIRE" corrupt $TMP/key $k >$TMP/bad.bin
 		[[ $(wire_send 198.18.200.2 <$TMP/bad.bin) == "no answer" ]] &&
 			[[ $(flow 40011) == absent ]] &&

@@ -45,6 +45,10 @@ static const struct valid_case valid[] = {
 	{ "PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
 	  "Content-Length: 9223372036854775\r\n\r\n", 0, HTTP_PUT, "/f", 1, 3,
 	  "a", 9223372036854775ll, false, true, true },
+	/* The largest Content-Length taken: 2^62. */
+	{ "PUT /f HTTP/1.1\r\nHost: a\r\nContent-Length: 4611686018427387904"
+	  "\r\n\r\n", 0, HTTP_PUT, "/f", 1, 2, "a", 4611686018427387904ll,
+	  false, true, false },
 	{ "DELETE /f HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 0, HTTP_DELETE,
 	  "/f", 1, 1, "[::1]:8080", -1, false, true, false },
 	{ "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0, HTTP_OPTIONS, "*", 1, 1,
@@ -120,6 +124,7 @@ static const struct invalid_case invalid[] = {
 	{ "POST" H11 "Content-Length: 1 2\r\n\r\n", 400 },
 	{ "POST" H11 "Content-Length:\r\n\r\n", 400 },
 	{ "POST" H11 "Content-Length: 99999999999999999999\r\n\r\n", 400 },
+	{ "POST" H11 "Content-Length: 4611686018427387905\r\n\r\n", 400 },
 	{ "POST" H11 "Content-Length: 18446744073709551617\r\n\r\n", 400 },
 	/* framing: Transfer-Encoding */
 	{ "POST" H11 "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",

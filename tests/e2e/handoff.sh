@@ -1,0 +1,167 @@
+#!/bin/bash
+# Per-request hand-off end to end (issue 4): prism up in a testbed, real
+# clients (python http.client, curl, wrk, raw sockets) on the VIP; asserts
+# what the clients saw, the client's TCP counters, the controller link's
+# byte count, and that the switch table is empty afterwards.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd curl wrk python3
+export PRISM_TESTBED=${HO_TESTBED:-t-ho}
+on_exit "$PRISM down >/dev/null 2>&1; $PRISM testbed down >/dev/null 2>&1"
+TOOLS=$E2E_ROOT/tests/e2e/tools
+VIP=198.19.0.1
+PIN=/sys/fs/bpf/$PRISM_TESTBED
+RUN=/run/prism/$PRISM_TESTBED
+
+check "testbed up" "$PRISM" testbed up --backends 2 || finish
+if ! check "prism up: switch, 2 backends, controller ready" "$PRISM" up; then
+	tail -n 20 "$RUN"/*.log | sed 's/^/#   /'
+	finish
+fi
+
+# counter NAME: a TCP counter of the client host (/proc/net is per netns).
+counter() {
+	tb_exec client cat /proc/net/netstat /proc/net/snmp |
+		awk -v want="$1" '
+		/^(TcpExt|Tcp):/ { if (!(FNR in names)) { split($0, h); hdr = 1 } }
+		{ if (prev == $1) { for (i = 2; i <= NF; i++) v[substr($1, 1, length($1) - 1) h[i]] = $i; prev = "" } else prev = $1; split($0, h) }
+		END { print v[want] + 0 }'
+}
+# ctl_bytes: bytes through the controller's link, both directions.
+ctl_bytes() {
+	tb_exec controller cat /sys/class/net/eth0/statistics/rx_bytes \
+		/sys/class/net/eth0/statistics/tx_bytes | awk '{s += $1} END {print s}'
+}
+flows() { "$PRISM" switch stats --pin-dir "$PIN" | awk '/^flow table:/ {print $3}'; }
+
+SIZES=1024,4096,65536,1000000,2097152,8388608,3000,500000,1,7340032
+timeouts0=$(counter TcpExtTCPTimeouts)
+retrans0=$(counter TcpRetransSegs)
+ctl0=$(ctl_bytes)
+out=$(tb_exec client timeout 120 python3 "$TOOLS/keepalive_client.py" $VIP 80 $SIZES --count 100)
+rc=$?
+ctl1=$(ctl_bytes)
+timeouts1=$(counter TcpExtTCPTimeouts)
+retrans1=$(counter TcpRetransSegs)
+summary=$(python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+b = r["backends"]
+alt = all(b[i] != b[i + 1] for i in range(len(b) - 1)) and set(b) == {"b1", "b2"}
+print(r["requests"], len(r["bad"]), r["connections"], int(alt))' "$out" 2>&1)
+read -r nreq nbad nconn alternate <<<"$summary"
+if [[ $rc -eq 0 && $nreq == 100 && $nbad == 0 ]]; then
+	ok "100 GETs (1 B .. 8 MB) on one keep-alive connection: every body exact"
+else
+	not_ok "100 GETs (1 B .. 8 MB) on one keep-alive connection: every body exact" "rc $rc: ${out:0:600}"
+fi
+[[ $nconn == 1 ]] && ok "the connection was never replaced" ||
+	not_ok "the connection was never replaced" "connections: $nconn"
+[[ $alternate == 1 ]] && ok "successive requests alternate between b1 and b2" ||
+	not_ok "successive requests alternate between b1 and b2" "${out:0:400}"
+[[ $((timeouts1 - timeouts0)) -eq 0 ]] && ok "client saw no retransmission timeout" ||
+	not_ok "client saw no retransmission timeout" "TCPTimeouts +$((timeouts1 - timeouts0))"
+echo "# client retransmitted segments during 100 GETs: $((retrans1 - retrans0))"
+
+# 10 rounds of the 10 sizes: 194 MB.
+total=$((10 * (1024 + 4096 + 65536 + 1000000 + 2097152 + 8388608 + 3000 + 500000 + 1 + 7340032)))
+ctl=$((ctl1 - ctl0))
+pct=$(awk -v a=$ctl -v b=$total 'BEGIN {printf "%.3f", 100 * a / b}')
+if [[ $ctl -lt $((total / 50)) ]]; then
+	ok "payload bypass: controller link carried $pct% of $total bytes (< 2%)"
+else
+	not_ok "payload bypass: controller link carried $pct% of $total bytes (< 2%)"
+fi
+
+# curl: several URLs on one connection, same bytes as from b1 directly.
+B1=$(tb_addr b1)
+urls=(/bytes/1000 /bytes/3000000 /bytes/20 /bytes/70000)
+args=() dargs=()
+for i in "${!urls[@]}"; do
+	args+=(-o "$E2E_TMP/p$i" "http://$VIP${urls[$i]}")
+	dargs+=(-o "$E2E_TMP/d$i" "http://$B1${urls[$i]}")
+done
+conns=$(tb_exec client curl -s -w '%{num_connects} %{http_code}\n' "${args[@]}")
+tb_exec client curl -s "${dargs[@]}"
+same=1
+for i in "${!urls[@]}"; do cmp -s "$E2E_TMP/p$i" "$E2E_TMP/d$i" || same=0; done
+[[ $(awk '{c += $1} END {print c}' <<<"$conns") == 1 && $(grep -c ' 200$' <<<"$conns") == 4 ]] &&
+	ok "curl: 4 URLs over one connection, all 200" ||
+	not_ok "curl: 4 URLs over one connection, all 200" "$conns"
+[[ $same == 1 ]] && ok "curl: bytes through Prism equal bytes from b1 directly (direct mode)" ||
+	not_ok "curl: bytes through Prism equal bytes from b1 directly (direct mode)"
+
+# Direct mode with the python client: b1 without Prism.
+out=$(tb_exec client timeout 60 python3 "$TOOLS/keepalive_client.py" "$B1" 80 $SIZES --count 10)
+grep -q '"bad": \[\]' <<<"$out" && grep -q '"requests": 10' <<<"$out" &&
+	ok "direct mode: python client against b1 gets exact bodies" ||
+	not_ok "direct mode: python client against b1 gets exact bodies" "${out:0:300}"
+
+# wrk: duration-bounded, 2 keep-alive connections.
+timeouts0=$(counter TcpExtTCPTimeouts)
+out=$(tb_exec client wrk -t1 -c2 -d3s --timeout 2s "http://$VIP/bytes/65536" 2>&1)
+timeouts1=$(counter TcpExtTCPTimeouts)
+reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+if [[ -n $reqs && $reqs -gt 10 ]] && ! grep -qE 'Socket errors|Non-2xx' <<<"$out"; then
+	ok "wrk: $reqs requests in 3 s on 2 connections, no socket errors, all 2xx"
+else
+	not_ok "wrk: requests flow without socket errors" "$out"
+fi
+[[ $((timeouts1 - timeouts0)) -eq 0 ]] && ok "wrk: client saw no retransmission timeout" ||
+	not_ok "wrk: client saw no retransmission timeout" "TCPTimeouts +$((timeouts1 - timeouts0))"
+
+# raw REQ: the JSON rawhttp.py prints for a raw request to the VIP.
+raw() { tb_exec client timeout 20 python3 "$TOOLS/rawhttp.py" $VIP 80 "$@"; }
+expect_status() {
+	local name=$1 want=$2 out
+	shift 2
+	out=$(raw "$@")
+	if grep -q "\"status\": $want," <<<"$out" && grep -q '"closed": true' <<<"$out"; then
+		ok "$name: $want and the connection closed"
+	else
+		not_ok "$name: $want and the connection closed" "$out"
+	fi
+}
+expect_status "malformed request" 400 'GARBAGE\r\n\r\n'
+expect_status "request smuggling (Content-Length and Transfer-Encoding)" 400 \
+	'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n'
+big=$(printf 'X-Big: %020000d\\r\\n' 0)
+expect_status "head too large" 431 "GET / HTTP/1.1\\r\\nHost: x\\r\\n$big\\r\\n"
+expect_status "unsupported method" 501 'BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n'
+expect_status "HTTP/1.0 request served, then closed" 200 'GET /bytes/1000 HTTP/1.0\r\n\r\n'
+expect_status "Connection: close served, then closed" 200 \
+	'GET /bytes/5000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+out=$(raw 'GET /bytes/100 HTTP/1.0\r\n\r\n')
+grep -q '"bytes": [0-9]*' <<<"$out" && python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+sys.exit(0 if r["bytes"] == len(r["head"]) + 4 + 100 else 1)' "$out" &&
+	ok "HTTP/1.0: exactly head + 100 body bytes" ||
+	not_ok "HTTP/1.0: exactly head + 100 body bytes" "$out"
+
+# A client that closes between requests, and one that aborts mid-response.
+out=$(raw 'GET /bytes/10 HTTP/1.1\r\nHost: x\r\n\r\n' --read 150)
+out=$(raw 'GET /bytes/67108864 HTTP/1.1\r\nHost: x\r\n\r\n' --abort-after 200000)
+sleep 1
+n=$(flows)
+[[ $n == 0 ]] && ok "clients closing between requests and mid-response leave no switch entry" ||
+	not_ok "clients closing between requests and mid-response leave no switch entry" "flows: $n" "$("$PRISM" switch flows --pin-dir "$PIN" 2>&1 | head)"
+out=$(tb_exec client timeout 60 python3 "$TOOLS/keepalive_client.py" $VIP 80 1024,2097152 --count 4)
+grep -q '"bad": \[\]' <<<"$out" && ok "requests after the aborts are served" ||
+	not_ok "requests after the aborts are served" "$out"
+
+# No backend reachable: 503.
+for b in b1 b2; do kill "$(cat "$RUN/$b.pid")"; done
+sleep 0.5
+expect_status "no backend reachable" 503 'GET /bytes/10 HTTP/1.1\r\nHost: x\r\n\r\n'
+n=$(flows)
+[[ $n == 0 ]] && ok "switch table empty at the end" || not_ok "switch table empty at the end" "flows: $n"
+check "prism down" "$PRISM" down
+[[ ! -e $PIN/flows ]] && ok "switch maps unpinned after prism down" ||
+	not_ok "switch maps unpinned after prism down" "$(ls "$PIN")"
+grep -h "late_segments\|handoffs" "$RUN/controller.log" | tail -n 3 | sed 's/^/# /'
+# Sanitizer builds (handoff_asan.sh) report into the daemons' logs.
+reports=$(grep -lE 'AddressSanitizer|LeakSanitizer|runtime error' "$RUN"/*.log 2>/dev/null)
+[[ -z $reports ]] && ok "no sanitizer report in the daemons' logs" ||
+	not_ok "no sanitizer report in the daemons' logs" "$(grep -hE -A12 'Sanitizer|runtime error' $reports | head -n 40)"
+finish

@@ -81,9 +81,9 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libprism.a $(TEST_LIB_OBJ) | $(BPF_SKEL)
 
 # The sanitizer build is a separate tree so that both can coexist.
 asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	    LDFLAGS="-fsanitize=address,undefined" build/asan/prism
+	    LDFLAGS="-fsanitize=address,undefined" $(BUILD)/asan/prism
 
 fuzz: $(BPF_SKEL)
 	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \

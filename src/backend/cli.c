@@ -7,6 +7,7 @@
 
 #include "backend/server.h"
 #include "cli/commands.h"
+#include "lib/config.h"
 #include "lib/log.h"
 #include "switch/client.h"
 
@@ -16,13 +17,24 @@ static void usage(FILE *out)
 		"Usage: prism backend --name NAME --listen IP:PORT [--root DIR]\n"
 		"                     [--handoff-port PORT --switch IP:PORT --key FILE]\n"
 		"                     [--peer-id N] [--max-conns N] [--idle-timeout MS]\n"
+		"                     [--store DIR [--no-fsync]] [--max-object BYTES]\n"
+		"                     [--admin IP:PORT|off] [--config FILE]\n"
 		"                     [--ready-file PATH] [--debug]\n"
 		"\n"
 		"An HTTP/1.1 server: GET/HEAD of files under DIR (sendfile), of\n"
 		"/bytes/N (N bytes, byte i = i mod 251) and /health.  Every response\n"
 		"carries X-Prism-Backend: NAME.  With --handoff-port it also takes\n"
 		"connections handed off by the controller on IP:PORT and hands them\n"
-		"back after each response; --switch and --key are then required.\n");
+		"back after each response; --switch and --key are then required.\n"
+		"/metrics (Prometheus text) is on --admin (default 127.0.0.1:9900).\n"
+		"--config FILE reads the [backend] section: one flag per line,\n"
+		"without the dashes (see examples/prism.conf).\n"
+		"\n"
+		"With --store DIR it is also an object store (docs/store.md): PUT or\n"
+		"POST /obj/KEY stores the body (201 new, 200 replaced), GET/HEAD\n"
+		"return it with an ETag (SHA-256), DELETE removes it (204).  Writes\n"
+		"are fsync'ed before the answer unless --no-fsync.  Bodies over\n"
+		"--max-object (default 1 GiB) get 413.\n");
 }
 
 static int parse_u32(const char *v, uint32_t max, uint32_t *out)
@@ -33,6 +45,19 @@ static int parse_u32(const char *v, uint32_t max, uint32_t *out)
 	if (*end || !*v || n > max)
 		return -EINVAL;
 	*out = (uint32_t)n;
+	return 0;
+}
+
+static int parse_u64(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*end || !*v || *v == '-' || errno || !n)
+		return -EINVAL;
+	*out = n;
 	return 0;
 }
 
@@ -63,26 +88,40 @@ static int parse_opt(struct backend_config *cfg, const char *a, const char *v)
 		return parse_u32(v, 1u << 24, &cfg->max_conns);
 	if (!strcmp(a, "--idle-timeout"))
 		return parse_u32(v, 86400000u, &cfg->idle_timeout_ms);
+	if (!strcmp(a, "--store"))
+		return cfg->store_dir = v, 0;
+	if (!strcmp(a, "--max-object"))
+		return parse_u64(v, &cfg->max_object);
+	if (!strcmp(a, "--admin"))
+		return !strcmp(v, "off") ? (cfg->admin.sin_port = 0, 0)
+					 : switch_parse_addr(v, 9900, &cfg->admin);
 	if (!strcmp(a, "--ready-file"))
 		return cfg->ready_file = v, 0;
 	fprintf(stderr, "prism backend: unknown option '%s'\n", a);
 	return -ENOENT;
 }
 
-static int parse_args(int argc, char **argv, struct backend_config *cfg)
+/* Options from i = first on; --config is handled by the caller. */
+static int parse_list(int argc, char **argv, int first,
+		      struct backend_config *cfg)
 {
-	for (int i = 1; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		int err;
 
 		if (!strcmp(argv[i], "--debug")) {
 			log_set_level(LOG_DEBUG);
 			continue;
 		}
+		if (!strcmp(argv[i], "--no-fsync")) {
+			cfg->store_no_fsync = true;
+			continue;
+		}
 		if (i + 1 >= argc) {
 			fprintf(stderr, "prism backend: %s needs a value\n", argv[i]);
 			return -EINVAL;
 		}
-		err = parse_opt(cfg, argv[i], argv[i + 1]);
+		err = strcmp(argv[i], "--config") ? parse_opt(cfg, argv[i], argv[i + 1])
+						  : 0;
 		if (err == -EINVAL)
 			fprintf(stderr, "prism backend: bad %s '%s'\n", argv[i],
 				argv[i + 1]);
@@ -90,6 +129,44 @@ static int parse_args(int argc, char **argv, struct backend_config *cfg)
 			return err;
 		i++;
 	}
+	return 0;
+}
+
+/* --config FILE: its [backend] section (and the lines before any section)
+ * as flags, before the command line's own (which win). */
+static int parse_config(int argc, char **argv, struct backend_config *cfg,
+			struct config *file)
+{
+	char err[256];
+	char **args = NULL;
+	int n = 0, r;
+
+	for (int i = 1; i + 1 < argc; i++) {
+		if (strcmp(argv[i], "--config"))
+			continue;
+		r = config_load(argv[i + 1], file, err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "prism backend: config %s\n", err);
+			return r;
+		}
+		r = config_args(file, "backend", &n, &args);
+		if (!r)
+			r = parse_list(n, args, 0, cfg);
+		free(args);
+		return r;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct backend_config *cfg,
+		      struct config *file)
+{
+	int err = parse_config(argc, argv, cfg, file);
+
+	if (!err)
+		err = parse_list(argc, argv, 1, cfg);
+	if (err)
+		return err;
 	if (!cfg->listen.sin_addr.s_addr) {
 		fprintf(stderr, "prism backend: --listen IP:PORT is required\n");
 		return -EINVAL;
@@ -106,6 +183,7 @@ static int parse_args(int argc, char **argv, struct backend_config *cfg)
 int cmd_backend(int argc, char **argv)
 {
 	struct backend_config cfg;
+	struct config file = { 0 };
 	int err;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -114,12 +192,14 @@ int cmd_backend(int argc, char **argv)
 	}
 	log_init("backend", LOG_INFO);
 	backend_config_init(&cfg);
-	if (parse_args(argc, argv, &cfg)) {
+	if (parse_args(argc, argv, &cfg, &file)) {
 		usage(stderr);
+		config_free(&file);
 		return 2;
 	}
 	err = backend_run(&cfg);
 	if (err)
 		fprintf(stderr, "prism backend %s: %s\n", cfg.name, strerror(-err));
+	config_free(&file);
 	return err ? 1 : 0;
 }

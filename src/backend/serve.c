@@ -44,11 +44,20 @@ static void pattern_init(void)
 static const char *status_text(int status)
 {
 	switch (status) {
+	case 100: return "Continue";
 	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 505: return "HTTP Version Not Supported";
 	default: return "Internal Server Error";
 	}
 }
@@ -91,22 +100,28 @@ static int plan_head(const struct serve_config *cfg, enum serve_method m,
 		     struct serve_response *resp)
 {
 	const char *name = cfg->name;
+	char length[48] = "";
 	int n;
 
 	if (name && strpbrk(name, "\r\n"))
 		return -EINVAL;
+	/* RFC 9110 8.6: no Content-Length in a 204 */
+	if (h->status != 204)
+		snprintf(length, sizeof(length), "Content-Length: %llu\r\n",
+			 (unsigned long long)h->length);
 	n = snprintf(resp->head, sizeof(resp->head),
 		     "HTTP/1.1 %d %s\r\n"
 		     "Date: %s\r\n"
 		     "%s%s%s"
-		     "Content-Type: %s\r\n"
-		     "Content-Length: %llu\r\n"
+		     "%s%s%s"
+		     "%s"
 		     "Connection: %s\r\n"
 		     "%s\r\n"
 		     "%s",
 		     h->status, status_text(h->status), http_date(),
 		     name ? "X-Prism-Backend: " : "", name ? name : "",
-		     name ? "\r\n" : "", h->type, (unsigned long long)h->length,
+		     name ? "\r\n" : "", h->type ? "Content-Type: " : "",
+		     h->type ? h->type : "", h->type ? "\r\n" : "", length,
 		     keep_alive ? "keep-alive" : "close", h->extra,
 		     h->inline_body && m != SERVE_HEAD ? h->inline_body : "");
 	if (n < 0 || (size_t)n >= sizeof(resp->head))
@@ -139,6 +154,41 @@ static int plan_error(const struct serve_config *cfg, enum serve_method m,
 
 	snprintf(body, sizeof(body), "%d %s\n", status, status_text(status));
 	return plan_short(cfg, m, keep_alive, status, body, resp);
+}
+
+int serve_plan_error(const struct serve_config *cfg, enum serve_method m,
+		     bool keep_alive, int status, struct serve_response *resp)
+{
+	*resp = (struct serve_response){ .body = SERVE_BODY_NONE,
+					 .file_fd = -1 };
+	return plan_error(cfg, m, keep_alive, status, resp);
+}
+
+int serve_plan_status(const struct serve_config *cfg, enum serve_method m,
+		      bool keep_alive, int status, const char *extra,
+		      int body_fd, uint64_t body_len,
+		      struct serve_response *resp)
+{
+	struct head_spec h = {
+		.status = status,
+		.type = body_fd >= 0 ? "application/octet-stream" : NULL,
+		.length = body_len,
+		.extra = extra ? extra : "",
+	};
+	int ret;
+
+	*resp = (struct serve_response){ .body = SERVE_BODY_NONE,
+					 .file_fd = -1 };
+	ret = plan_head(cfg, m, keep_alive, &h, resp);
+	if (ret < 0 || m == SERVE_HEAD || body_fd < 0 || !body_len) {
+		if (body_fd >= 0)
+			close(body_fd);
+		return ret;
+	}
+	resp->body = SERVE_BODY_FILE;
+	resp->file_fd = body_fd;
+	resp->body_len = body_len;
+	return 0;
 }
 
 static int hex_value(char c)

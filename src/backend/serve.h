@@ -71,6 +71,21 @@ int serve_plan(const struct serve_config *cfg, enum serve_method m,
 	       const char *target, size_t target_len, int minor_version,
 	       bool keep_alive, struct serve_response *resp);
 
+/* Plans an error response (status >= 400) with a short text body. */
+int serve_plan_error(const struct serve_config *cfg, enum serve_method m,
+		     bool keep_alive, int status, struct serve_response *resp);
+
+/* Plans a response for a route served outside this file (the object
+ * store): status, extra header lines (each ending in CRLF; NULL for none)
+ * and body_len bytes from body_fd, sent with sendfile.  resp owns body_fd
+ * from this call on, whatever it returns; body_fd -1: no body and no
+ * Content-Type, Content-Length still body_len (HEAD, empty PUT replies).
+ * 204 gets no Content-Length (RFC 9110 8.6).  HEAD gets the head only. */
+int serve_plan_status(const struct serve_config *cfg, enum serve_method m,
+		      bool keep_alive, int status, const char *extra,
+		      int body_fd, uint64_t body_len,
+		      struct serve_response *resp);
+
 /* Writes as much of resp as fd takes.  Returns 1 when everything is written,
  * 0 when fd would block (call again once writable), -errno on error (-EIO:
  * the file shrank under us, the promised length cannot be met). */

@@ -3,9 +3,16 @@
  * a direct connection reads the next request, a handed-off one waits until
  * its response is sent and goes back to the controller.
  *
- *   READING --head--> WRITING --all written--> (direct) READING
- *                                           --> (handed off) DRAINING
- *   DRAINING --unsent == 0, small unacked tail--> handed back (gone) */
+ *   READING --head--> [BODY --body read--] WRITING
+ *   WRITING --all written--> (direct) READING
+ *                        --> (handed off) DRAINING
+ *   DRAINING --unsent == 0, small unacked tail--> handed back (gone)
+ *
+ * A request body (Content-Length or chunked) is consumed exactly: into the
+ * object store for PUT/POST /obj/KEY, discarded otherwise, so that the
+ * bytes after it (a pipelined request) are the next request's, here or at
+ * the controller after the hand-back.  buf[0..pos) is what the current
+ * request has consumed; buf[pos..len) is not yet looked at. */
 #include "backend/server.h"
 
 #include <arpa/inet.h>
@@ -19,8 +26,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "backend/bmetrics.h"
 #include "backend/serve.h"
+#include "backend/store.h"
 #include "backend/takeover.h"
+#include "lib/adminsrv.h"
 #include "lib/evloop.h"
 #include "lib/http.h"
 #include "lib/log.h"
@@ -30,15 +40,21 @@
 /* A client that stops reading holds its connection at most this long. */
 #define DRAIN_TIMEOUT_MS 30000
 
-enum bconn_state { B_READING, B_WRITING, B_DRAINING, B_CLOSING };
+enum bconn_state { B_READING, B_BODY, B_WRITING, B_DRAINING };
 
 struct bsrv {
 	const struct backend_config *cfg;
 	struct serve_config serve;
 	struct evloop *loop;
 	struct pb *pb;
+	struct store store;
+	bool have_store;
 	int listen_fd, sig_fd;
 	uint64_t requests, direct_requests, handed_requests;
+	uint64_t puts, body_bytes, aborted_uploads;
+	uint64_t by_class[6];
+	struct admin *admin;
+	struct bconn *conns; /* every live connection, closed at shutdown */
 };
 
 struct bconn {
@@ -47,22 +63,42 @@ struct bconn {
 	enum bconn_state state;
 	struct pb_conn *pc; /* NULL for direct connections */
 	char buf[BCONN_BUF];
-	size_t len, head_len;
+	size_t len, pos;
 	bool keep_alive;
+	/* the request body: Content-Length bytes left, or chunked */
+	bool chunked;
+	uint64_t body_left, body_seen;
+	struct http_chunked chunk;
+	struct store_put *put; /* NULL: the body is discarded */
+	bool expect_continue; /* send 100 Continue before reading the body */
+	bool body_waiting;    /* the body is being read from the socket */
+	bool window_open;     /* handed off: the switch passes our window */
+	enum serve_method method;
 	struct serve_response resp;
 	bool have_resp;
 	struct evtimer *timer;
 	uint64_t drain_deadline;
+	struct bconn *next, *prev;
 };
 
 static void bconn_io(struct evloop *loop, int fd, uint32_t events, void *arg);
 
 static void bconn_free(struct bconn *b)
 {
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		b->srv->conns = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
 	if (b->timer)
 		evloop_timer_cancel(b->srv->loop, b->timer);
 	if (b->have_resp)
 		serve_response_release(&b->resp);
+	if (b->put) {
+		b->srv->aborted_uploads++;
+		store_put_abort(b->put);
+	}
 	free(b);
 }
 
@@ -111,6 +147,309 @@ static void reply_error(struct bconn *b, int status)
 		log_debug("error reply: %s", strerror(errno));
 }
 
+/* ---- the object store's routes: /obj/KEY ---- */
+
+/* 1 if the target is /obj/KEY (query ignored), with the key copied out,
+ * or key[0] == '\0' when it is not a valid key; 0 for other targets. */
+static int object_key(const struct http_str *t, char key[STORE_KEY_MAX + 1])
+{
+	static const char prefix[] = "/obj/";
+	size_t n = sizeof(prefix) - 1, len;
+	const char *q;
+
+	if (t->len < n || memcmp(t->p, prefix, n))
+		return 0;
+	q = memchr(t->p + n, '?', t->len - n);
+	len = (q ? (size_t)(q - t->p) : t->len) - n;
+	key[0] = '\0';
+	if (store_key_valid(t->p + n, len)) {
+		memcpy(key, t->p + n, len);
+		key[len] = '\0';
+	}
+	return 1;
+}
+
+static int store_status(int err)
+{
+	switch (err) {
+	case -EINVAL: return 400;
+	case -ENOENT: return 404;
+	case -EFBIG: return 413;
+	default: return 500;
+	}
+}
+
+static int plan_error(struct bconn *b, int status)
+{
+	return serve_plan_error(&b->srv->serve, b->method, b->keep_alive,
+				status, &b->resp);
+}
+
+static int plan_etag(struct bconn *b, int status, const char *etag, int fd,
+		     uint64_t size)
+{
+	char extra[STORE_ETAG_LEN + 16];
+
+	snprintf(extra, sizeof(extra), "ETag: \"%s\"\r\n", etag);
+	return serve_plan_status(&b->srv->serve, b->method, b->keep_alive,
+				 status, extra, fd, size, &b->resp);
+}
+
+/* GET, HEAD and DELETE are answered at once. */
+static int object_now(struct bconn *b, enum http_method m, const char *key)
+{
+	struct store_obj o;
+	int err;
+
+	if (m == HTTP_DELETE) {
+		err = store_delete(&b->srv->store, key);
+		if (err)
+			return plan_error(b, store_status(err));
+		return serve_plan_status(&b->srv->serve, b->method,
+					 b->keep_alive, 204, NULL, -1, 0,
+					 &b->resp);
+	}
+	err = store_get(&b->srv->store, key, &o);
+	if (err)
+		return plan_error(b, store_status(err));
+	return plan_etag(b, 200, o.etag, o.fd, o.size);
+}
+
+/* Plans the answer, or for PUT/POST opens the upload (answered once the
+ * body is in). */
+static int route_object(struct bconn *b, enum http_method m, const char *key)
+{
+	int err;
+
+	if (!key[0])
+		return plan_error(b, 400);
+	if (m == HTTP_GET || m == HTTP_HEAD || m == HTTP_DELETE)
+		return object_now(b, m, key);
+	if (m != HTTP_PUT && m != HTTP_POST)
+		return serve_plan_status(&b->srv->serve, b->method,
+					 b->keep_alive, 405,
+					 "Allow: GET, HEAD, PUT, POST, DELETE\r\n",
+					 -1, 0, &b->resp);
+	err = store_put_begin(&b->srv->store, key, &b->put);
+	return err ? plan_error(b, store_status(err)) : 0;
+}
+
+/* ---- request bodies ---- */
+
+static uint64_t body_limit(const struct bconn *b)
+{
+	return b->srv->have_store ? b->srv->store.max_object
+				  : STORE_MAX_OBJECT_DEFAULT;
+}
+
+static int body_data(struct bconn *b, const char *p, size_t n)
+{
+	b->body_seen += n;
+	b->srv->body_bytes += n;
+	if (b->put)
+		return store_put_write(b->put, p, n);
+	return b->body_seen > body_limit(b) ? -EFBIG : 0;
+}
+
+/* Consumes body bytes from buf[pos..len).  1: the body is complete (pos is
+ * just after it), 0: all of it was body, more is needed, -errno. */
+static int body_feed(struct bconn *b)
+{
+	const char *p = b->buf + b->pos;
+	size_t n = b->len - b->pos;
+	int r, err;
+
+	if (!b->chunked) {
+		size_t take = n < b->body_left ? n : (size_t)b->body_left;
+
+		b->pos += take;
+		b->body_left -= take;
+		err = take ? body_data(b, p, take) : 0;
+		return err < 0 ? err : b->body_left == 0;
+	}
+	while (n) {
+		size_t used = 0, off = 0, dlen = 0;
+
+		r = http_chunked_feed(&b->chunk, p, n, &used, &off, &dlen);
+		if (r < 0)
+			return r;
+		b->pos += used;
+		if (dlen && (err = body_data(b, p + off, dlen)) < 0)
+			return err;
+		if (r == 1)
+			return 1;
+		if (!used)
+			return -EBADMSG; /* cannot happen: it takes all */
+		p += used;
+		n -= used;
+	}
+	return 0;
+}
+
+static int body_error_status(int err)
+{
+	switch (err) {
+	case -EFBIG:
+	case -EOVERFLOW: return 413;
+	case -EBADMSG:
+	case -EMSGSIZE: return 400;
+	default: return 500;
+	}
+}
+
+static int send_continue(struct bconn *b)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	ssize_t n = send(b->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL);
+
+	/* the send buffer is empty before a response: all or an error */
+	return n == (ssize_t)sizeof(cont) - 1 ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/* Before the body's first read from the socket: a handed-off client needs
+ * the window the switch zeroes; then the 100 Continue it may wait for. */
+static int body_begin_wait(struct bconn *b)
+{
+	b->body_waiting = true;
+	if (b->pc) {
+		if (pb_window(b->pc, b->fd, true))
+			return -EIO;
+		b->window_open = true;
+	}
+	return b->expect_continue ? send_continue(b) : 0;
+}
+
+/* The body is read: zero the window again before the response, so that
+ * the client's next request waits for the hand-back. */
+static int body_end(struct bconn *b)
+{
+	b->body_waiting = false;
+	if (!b->window_open)
+		return 0;
+	b->window_open = false;
+	return pb_window(b->pc, b->fd, false) ? -EIO : 0;
+}
+
+/* The body cannot be read to its end: answer and close. */
+static int body_fail(struct bconn *b, int err)
+{
+	int status = body_error_status(err);
+
+	if (body_end(b))
+		return -EIO;
+	log_debug("%s: request body: %s -> %d", b->srv->cfg->name,
+		  strerror(-err), status);
+	if (b->put) {
+		b->srv->aborted_uploads++;
+		store_put_abort(b->put);
+		b->put = NULL;
+	}
+	if (b->have_resp)
+		serve_response_release(&b->resp);
+	b->keep_alive = false;
+	if (plan_error(b, status) < 0)
+		return -EIO;
+	b->have_resp = true;
+	b->state = B_WRITING;
+	return 1;
+}
+
+static int body_done(struct bconn *b)
+{
+	char etag[STORE_ETAG_LEN + 1];
+	struct store_put *p = b->put;
+	bool created = false;
+	int err;
+
+	if (body_end(b))
+		return -EIO;
+	if (p) {
+		b->put = NULL;
+		b->srv->puts++;
+		err = store_put_commit(p, &created, etag);
+		err = err ? plan_error(b, 500)
+			  : plan_etag(b, created ? 201 : 200, etag, -1, 0);
+		if (err < 0)
+			return -EIO;
+		b->have_resp = true;
+	}
+	b->state = B_WRITING;
+	return 1;
+}
+
+static void body_wait(struct bconn *b)
+{
+	if (b->timer)
+		evloop_timer_mod(b->srv->loop, b->timer,
+				 b->srv->cfg->idle_timeout_ms);
+	else
+		arm_timer(b, b->srv->cfg->idle_timeout_ms, idle_timeout);
+}
+
+/* Reads the body from the buffer, then from the socket (a handed-off
+ * connection: straight from the client through the switch).  A bounded
+ * number of reads per call keeps one upload from starving the loop. */
+static int body_step(struct bconn *b)
+{
+	for (int i = 0; i < 64; i++) {
+		int r = body_feed(b);
+		ssize_t n;
+
+		if (r < 0)
+			return body_fail(b, r);
+		if (r > 0)
+			return body_done(b);
+		if (!b->body_waiting && body_begin_wait(b))
+			return -EIO;
+		b->len = b->pos = 0; /* everything buffered was body */
+		n = read(b->fd, b->buf, sizeof(b->buf));
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET; /* upload interrupted */
+		b->len = (size_t)n;
+	}
+	body_wait(b);
+	return 0;
+}
+
+/* ---- requests ---- */
+
+static void count_request(struct bconn *b)
+{
+	b->srv->requests++;
+	if (b->pc)
+		b->srv->handed_requests++;
+	else
+		b->srv->direct_requests++;
+}
+
+/* Plans the response (or opens the upload) for a parsed head. */
+static int plan_request(struct bconn *b, const struct http_request *req)
+{
+	char key[STORE_KEY_MAX + 1];
+	int r;
+
+	if (b->body_left > body_limit(b)) {
+		/* not reading a body this big: answer now, then close */
+		b->keep_alive = false;
+		b->body_left = 0;
+		r = plan_error(b, 413);
+	} else if (b->srv->have_store && object_key(&req->target, key)) {
+		r = route_object(b, req->method, key);
+	} else {
+		r = serve_plan(&b->srv->serve, b->method, req->target.p,
+			       req->target.len, req->minor, b->keep_alive,
+			       &b->resp);
+	}
+	if (r < 0)
+		return -EIO;
+	b->have_resp = !b->put;
+	return 0;
+}
+
 /* Parses the buffered bytes; on a complete head, plans the response. */
 static int start_request(struct bconn *b)
 {
@@ -123,19 +462,24 @@ static int start_request(struct bconn *b)
 		reply_error(b, http_error_status(r));
 		return r;
 	}
-	b->head_len = (size_t)r;
+	b->pos = (size_t)r;
 	b->keep_alive = req.keep_alive;
-	if (serve_plan(&b->srv->serve, serve_method_of(req.method),
-		       req.target.p, req.target.len, req.minor,
-		       req.keep_alive, &b->resp) < 0)
+	b->method = serve_method_of(req.method);
+	b->chunked = req.chunked;
+	b->body_left = req.content_length > 0 ? (uint64_t)req.content_length
+					      : 0;
+	b->body_seen = 0;
+	if (b->chunked)
+		http_chunked_init(&b->chunk);
+	count_request(b);
+	if (plan_request(b, &req) < 0)
 		return -EIO;
-	b->have_resp = true;
-	b->state = B_WRITING;
-	b->srv->requests++;
-	if (b->pc)
-		b->srv->handed_requests++;
-	else
-		b->srv->direct_requests++;
+	if (!b->chunked && !b->body_left)
+		return body_done(b);
+	/* RFC 9110 10.1.1: ask for the body only if none came yet */
+	b->expect_continue = req.expect_continue && b->pos == b->len;
+	b->body_waiting = false;
+	b->state = B_BODY;
 	return 1;
 }
 
@@ -146,8 +490,9 @@ static int handback(struct bconn *b)
 
 	evloop_del(srv->loop, b->fd);
 	/* Unused bytes (a pipelined next request) travel back too. */
-	err = pb_handback(b->pc, b->fd, b->buf + b->head_len,
-			  b->len - b->head_len, !b->keep_alive);
+	pb_set_http_status(b->pc, b->resp.status);
+	err = pb_handback(b->pc, b->fd, b->buf + b->pos, b->len - b->pos,
+			  !b->keep_alive);
 	b->pc = NULL;
 	bconn_free(b);
 	return err;
@@ -175,6 +520,9 @@ static void drain_poll(struct evloop *loop, struct evtimer *t, void *arg)
  * wait for every byte to be sent, then hand back. */
 static int finish_response(struct bconn *b)
 {
+	int cls = b->resp.status / 100;
+
+	b->srv->by_class[cls >= 1 && cls <= 5 ? cls : 0]++;
 	serve_response_release(&b->resp);
 	b->have_resp = false;
 	if (b->pc) {
@@ -189,9 +537,9 @@ static int finish_response(struct bconn *b)
 	}
 	if (!b->keep_alive)
 		return -ECONNRESET;
-	memmove(b->buf, b->buf + b->head_len, b->len - b->head_len);
-	b->len -= b->head_len;
-	b->head_len = 0;
+	memmove(b->buf, b->buf + b->pos, b->len - b->pos);
+	b->len -= b->pos;
+	b->pos = 0;
 	b->state = B_READING;
 	arm_timer(b, b->srv->cfg->idle_timeout_ms, idle_timeout);
 	if (evloop_mod(b->srv->loop, b->fd, EVLOOP_READ))
@@ -222,6 +570,13 @@ static int do_read(struct bconn *b)
 	return 0;
 }
 
+static void stop_timer(struct bconn *b)
+{
+	if (b->timer)
+		evloop_timer_cancel(b->srv->loop, b->timer);
+	b->timer = NULL;
+}
+
 /* Runs the state machine as far as it goes without blocking. */
 static int bconn_step(struct bconn *b, uint32_t events)
 {
@@ -233,9 +588,13 @@ static int bconn_step(struct bconn *b, uint32_t events)
 		r = start_request(b);
 		if (r <= 0)
 			return r;
-		if (b->timer)
-			evloop_timer_cancel(b->srv->loop, b->timer);
-		b->timer = NULL;
+		stop_timer(b);
+	}
+	if (b->state == B_BODY) {
+		r = body_step(b);
+		if (r <= 0)
+			return r;
+		stop_timer(b);
 	}
 	if (b->state == B_WRITING)
 		return do_write(b);
@@ -279,6 +638,10 @@ static struct bconn *bconn_new(struct bsrv *srv, int fd, struct pb_conn *pc)
 		free(b);
 		return NULL;
 	}
+	b->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = b;
+	srv->conns = b;
 	return b;
 }
 
@@ -334,6 +697,9 @@ void backend_config_init(struct backend_config *cfg)
 	cfg->peer_id = 100;
 	cfg->max_conns = 10000;
 	cfg->idle_timeout_ms = 60000;
+	cfg->admin.sin_family = AF_INET;
+	cfg->admin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cfg->admin.sin_port = htons(9900);
 }
 
 static int open_listener(const struct sockaddr_in *addr)
@@ -365,6 +731,33 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
 	evloop_stop(loop);
 }
 
+static int metrics_handler(const char *method, const char *path,
+			 struct metrics_buf *body, void *arg)
+{
+	const struct bsrv *srv = arg;
+	struct backend_counters c = {
+		.name = srv->cfg->name,
+		.requests = srv->requests,
+		.direct_requests = srv->direct_requests,
+		.handed_requests = srv->handed_requests,
+		.puts = srv->puts,
+		.body_bytes = srv->body_bytes,
+		.aborted_uploads = srv->aborted_uploads,
+	};
+
+	for (const struct bconn *b = srv->conns; b; b = b->next)
+		c.connections++;
+	memcpy(c.by_class, srv->by_class, sizeof(c.by_class));
+	if (strcmp(path, "/metrics")) {
+		metrics_printf(body, "not found: try /metrics\n");
+		return 404;
+	}
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return 405;
+	backend_metrics_write(&c, srv->pb ? pb_stats(srv->pb) : NULL, body);
+	return 200;
+}
+
 static int setup(struct bsrv *srv, const struct backend_config *cfg)
 {
 	struct pb_config pcfg = {
@@ -388,6 +781,13 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 			ntohs(cfg->listen.sin_port), strerror(-srv->listen_fd));
 		return srv->listen_fd;
 	}
+	if (cfg->store_dir) {
+		err = store_open(&srv->store, cfg->store_dir,
+				 !cfg->store_no_fsync, cfg->max_object);
+		if (err)
+			return err;
+		srv->have_store = true;
+	}
 	err = evloop_add(srv->loop, srv->listen_fd, EVLOOP_READ, on_accept, srv);
 	if (!err && cfg->handoff.sin_port)
 		err = pb_open(srv->loop, &pcfg, on_takeover, srv, &srv->pb);
@@ -400,6 +800,11 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 	srv->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (srv->sig_fd < 0)
 		return -errno;
+	/* Like the agent: the service runs on without its admin port. */
+	if (cfg->admin.sin_port &&
+	    admin_open(srv->loop, &cfg->admin, metrics_handler, srv, &srv->admin))
+		log_warn("%s: admin port %u: serving without /metrics",
+			 cfg->name, ntohs(cfg->admin.sin_port));
 	return evloop_add(srv->loop, srv->sig_fd, EVLOOP_READ, on_signal, NULL);
 }
 
@@ -409,6 +814,10 @@ static void log_stats(const struct bsrv *srv)
 		 srv->cfg->name, (unsigned long long)srv->requests,
 		 (unsigned long long)srv->direct_requests,
 		 (unsigned long long)srv->handed_requests);
+	log_info("%s: uploads %llu, body bytes %llu, aborted uploads %llu",
+		 srv->cfg->name, (unsigned long long)srv->puts,
+		 (unsigned long long)srv->body_bytes,
+		 (unsigned long long)srv->aborted_uploads);
 	if (srv->pb) {
 		const struct pb_stats *s = pb_stats(srv->pb);
 
@@ -450,7 +859,13 @@ int backend_run(const struct backend_config *cfg)
 		err = evloop_run(srv.loop);
 		log_stats(&srv);
 	}
+	/* Unfinished uploads leave no temporary file behind. */
+	while (srv.conns)
+		bconn_close(srv.conns);
+	admin_close(srv.admin);
 	pb_close(srv.pb);
+	if (srv.have_store)
+		store_close(&srv.store);
 	if (srv.listen_fd >= 0)
 		close(srv.listen_fd);
 	if (srv.sig_fd >= 0)

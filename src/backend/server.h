@@ -2,6 +2,7 @@
  * connections handed off by the controller (backend/takeover.h). */
 #pragma once
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct backend_config {
@@ -15,6 +16,19 @@ struct backend_config {
 	uint32_t max_conns;
 	uint32_t idle_timeout_ms;
 	const char *ready_file;
+	const char *store_dir;   /* object store (/obj/KEY); NULL: none */
+	bool store_no_fsync;     /* acknowledge writes before they are durable */
+	uint64_t max_object;     /* request body limit; 0: 1 GiB */
+	struct sockaddr_in admin; /* /metrics; port 0: none */
+};
+
+/* What /metrics shows (backend/bmetrics.c). */
+struct backend_counters {
+	const char *name;
+	uint64_t requests, direct_requests, handed_requests;
+	uint64_t puts, body_bytes, aborted_uploads;
+	uint64_t by_class[6]; /* responses by status / 100 (1xx..5xx) */
+	uint64_t connections;
 };
 
 void backend_config_init(struct backend_config *cfg);

@@ -16,9 +16,11 @@
 #include "lib/hochan.h"
 #include "lib/log.h"
 #include "lib/migrate.h"
+#include "lib/tcprepair.h"
 #include "switch/client.h"
 
 #define PB_MAX_CONTROLLERS 16
+#define PB_WINDOW_ACKS 4 /* a window update and three duplicates */
 
 struct pb {
 	struct pb_config cfg;
@@ -26,6 +28,7 @@ struct pb {
 	int listen_fd;
 	struct auth_key key;
 	struct switch_client sw;
+	int raw_fd; /* window updates (pb_window_open); -1 if unavailable */
 	pb_takeover_cb on_takeover;
 	void *arg;
 	struct pb_conn *conns; /* all live pb_conns, for channel loss */
@@ -39,6 +42,7 @@ struct pb_conn {
 	uint64_t conn_id;
 	struct prism_flow_key key;
 	int frozen_fd; /* after pb_handback, until HANDBACK_ACK */
+	uint16_t http_status; /* reported in HANDBACK */
 	struct pb_conn *next, *prev;
 };
 
@@ -47,7 +51,7 @@ static int switch_op(struct pb *pb, uint8_t op, const struct prism_flow_key *k)
 	struct switch_op o = { .op = op, .key = *k };
 	int status = 0, err;
 
-	if (op == SWITCH_OWN)
+	if (op == SWITCH_OWN || op == SWITCH_OWN_OPEN)
 		o.backend_ip = pb->cfg.self.s_addr;
 	err = switch_client_call(&pb->sw, &o, 1, &status,
 				 (int)pb->cfg.switch_timeout_ms);
@@ -275,7 +279,8 @@ int pb_ready_for_handback(int fd)
 static int freeze_and_send(struct pb_conn *pc, int fd, const void *leftover,
 			   size_t len, bool close_after)
 {
-	struct ho_msg m = { .type = HO_HANDBACK, .conn_id = pc->conn_id };
+	struct ho_msg m = { .type = HO_HANDBACK, .conn_id = pc->conn_id,
+			    .http_status = pc->http_status };
 	struct frozen f;
 	int err;
 
@@ -299,6 +304,11 @@ static int freeze_and_send(struct pb_conn *pc, int fd, const void *leftover,
 	}
 	migrate_frozen_free(&f);
 	return err;
+}
+
+void pb_set_http_status(struct pb_conn *pc, int status)
+{
+	pc->http_status = status > 0 && status < 1000 ? (uint16_t)status : 0;
 }
 
 int pb_handback(struct pb_conn *pc, int fd, const void *leftover, size_t len,
@@ -367,6 +377,10 @@ int pb_open(struct evloop *loop, const struct pb_config *cfg,
 	pb->arg = arg;
 	pb->listen_fd = -1;
 	pb->sw.fd = -1;
+	pb->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (pb->raw_fd < 0)
+		log_warn("%s: raw socket (window updates): %s; uploads may "
+			 "stall", cfg->name, strerror(errno));
 	err = auth_key_load(cfg->key_path, &pb->key);
 	if (err)
 		goto fail;
@@ -405,8 +419,35 @@ void pb_close(struct pb *pb)
 	}
 	if (pb->sw.fd >= 0)
 		switch_client_close(&pb->sw);
+	if (pb->raw_fd >= 0)
+		close(pb->raw_fd);
 	auth_key_clear(&pb->key);
 	free(pb);
+}
+
+int pb_window(struct pb_conn *pc, int fd, bool open)
+{
+	struct pb *pb = pc->pb;
+	int err = switch_op(pb, open ? SWITCH_OWN_OPEN : SWITCH_OWN, &pc->key);
+
+	/* The client may already sit at a zero window that the switch wrote
+	 * into our ACKs: tell it the real one now rather than after its
+	 * persist timer (>= 200 ms).  The copies after the first are
+	 * duplicate ACKs: a body segment the switch dropped while the flow
+	 * was locked is retransmitted at once (fast retransmit) instead of
+	 * after the client's retransmission timeout. */
+	for (int i = 0; !err && open && pb->raw_fd >= 0 && i < PB_WINDOW_ACKS;
+	     i++) {
+		/* Best effort: EAGAIN means data is arriving while the state
+		 * is read, so the client is sending already. */
+		if (tcpr_send_window_update(pb->raw_fd, fd)) {
+			log_debug("%s: conn %llu: window update: %s",
+				  pb->cfg.name, (unsigned long long)pc->conn_id,
+				  tcpr_errmsg());
+			break;
+		}
+	}
+	return err;
 }
 
 const struct pb_stats *pb_stats(const struct pb *pb)

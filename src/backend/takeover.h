@@ -66,5 +66,16 @@ int pb_ready_for_handback(int fd);
 
 int pb_handback(struct pb_conn *pc, int fd, const void *leftover, size_t len,
 		bool close);
+/* The status of the response, reported to the controller in HANDBACK
+ * (its metrics and access log); call before pb_handback. */
+void pb_set_http_status(struct pb_conn *pc, int status);
+
+/* The switch zeroes the window of our segments to the client, so that the
+ * client sends nothing more while the connection is ours.  A request body
+ * needs the window: pb_window(pc, fd, true) before reading one (and before
+ * a 100 Continue); it also sends the client a window update.
+ * pb_window(pc, fd, false) once the body is read, before the response.
+ * Synchronous (one switch round trip); 0 or -errno. */
+int pb_window(struct pb_conn *pc, int fd, bool open);
 void pb_abort(struct pb_conn *pc, int fd);
 const struct pb_stats *pb_stats(const struct pb *pb);

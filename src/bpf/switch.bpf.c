@@ -86,7 +86,8 @@ static __always_inline int to_backend(struct __sk_buff *skb,
 		*reason = PRISM_STAT_DROP_LOCKED;
 		return TC_ACT_SHOT;
 	}
-	if (flow->state != PRISM_FLOW_OWNED) {
+	if (flow->state != PRISM_FLOW_OWNED &&
+	    flow->state != PRISM_FLOW_OWNED_OPEN) {
 		*reason = PRISM_STAT_MISS;
 		return TC_ACT_OK;
 	}
@@ -138,12 +139,16 @@ static __always_inline int to_client(struct __sk_buff *skb,
 		*reason = PRISM_STAT_DROP_LOCKED;
 		return TC_ACT_SHOT;
 	}
-	if (flow->state != PRISM_FLOW_OWNED || flow->backend_ip != p->saddr)
+	if ((flow->state != PRISM_FLOW_OWNED &&
+	     flow->state != PRISM_FLOW_OWNED_OPEN) ||
+	    flow->backend_ip != p->saddr)
 		return TC_ACT_OK;
 	/* Window 0: the client must not send its next request before the
-	 * connection is back at the controller. */
+	 * connection is back at the controller.  OWNED_OPEN: the backend is
+	 * reading a request body, which needs the window. */
 	if (rewrite_ip_addr(skb, IP_SADDR_OFF, p->saddr, vip) ||
-	    rewrite_tcp_word(skb, TCP_WINDOW_OFF, p->window, 0)) {
+	    (flow->state == PRISM_FLOW_OWNED &&
+	     rewrite_tcp_word(skb, TCP_WINDOW_OFF, p->window, 0))) {
 		*reason = PRISM_STAT_DROP_REWRITE;
 		return TC_ACT_SHOT;
 	}

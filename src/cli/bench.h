@@ -3,3 +3,5 @@
 #pragma once
 
 int bench_switch(int argc, char **argv);
+int bench_e2e(int argc, char **argv);
+int bench_latency(int argc, char **argv);

@@ -4,7 +4,11 @@
  * one backend per backend host, the controller on the VIP, all sharing a
  * fresh HMAC key; logs, pid files and the key in one run folder
  * (/run/prism/NAME/).  Returns once every component is ready, or stops
- * them all and prints the failing one's log tail. */
+ * them all and prints the failing one's log tail.
+ *
+ * up --store: an object store (docs/store.md): every backend keeps objects
+ * in RUNDIR/store-bI (kept by `prism down`), and the controller places
+ * each key with --policy hash-uri. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +26,7 @@
 
 #include "cli/commands.h"
 #include "cli/testbed.h"
+#include "lib/adminsrv.h"
 
 #define UP_SWITCH_PORT 7700
 #define UP_HANDOFF_PORT 7800
@@ -33,6 +38,7 @@ struct run {
 	char dir[256];
 	struct testbed tb;
 	bool debug;
+	bool store, no_fsync; /* up --store [--no-fsync] */
 };
 
 static void run_path(const struct run *r, const char *comp, const char *ext,
@@ -268,6 +274,12 @@ static int start_backend(const struct run *r, int i)
 	arg(&a, "%s/key", r->dir);
 	arg(&a, "--peer-id");
 	arg(&a, "%d", 100 + i);
+	if (r->store) {
+		arg(&a, "--store");
+		arg(&a, "%s/store-%s", r->dir, host);
+		if (r->no_fsync)
+			arg(&a, "--no-fsync");
+	}
 	arg(&a, "--ready-file");
 	arg(&a, "%s/%s.ready", r->dir, host);
 	return start(r, host, host, &a);
@@ -295,6 +307,10 @@ static int start_controller(const struct run *r)
 		inet_ntop(AF_INET, &in, ip, sizeof(ip));
 		arg(&a, "--backend");
 		arg(&a, "%s=%s:%d", host, ip, UP_HANDOFF_PORT);
+	}
+	if (r->store) {
+		arg(&a, "--policy");
+		arg(&a, "hash-uri");
 	}
 	arg(&a, "--ready-file");
 	arg(&a, "%s/controller.ready", r->dir);
@@ -377,6 +393,10 @@ static int run_open(struct run *r, int argc, char **argv)
 			flag = argv[++i];
 		else if (!strcmp(argv[i], "--debug"))
 			r->debug = true;
+		else if (!strcmp(argv[i], "--store"))
+			r->store = true;
+		else if (!strcmp(argv[i], "--no-fsync"))
+			r->no_fsync = true;
 		else {
 			fprintf(stderr, "prism: unknown option '%s'\n", argv[i]);
 			return -EINVAL;
@@ -420,11 +440,15 @@ static int up(struct run *r)
 static void usage(FILE *out, const char *cmd)
 {
 	fprintf(out, "Usage: prism %s [--name NAME]%s\n", cmd,
-		!strcmp(cmd, "up") ? " [--debug]" : "");
+		!strcmp(cmd, "up") ? " [--debug] [--store [--no-fsync]]" : "");
 	if (!strcmp(cmd, "up"))
 		fprintf(out, "Starts the switch agent, one backend per backend "
 			     "host and the controller\ninside testbed NAME; "
-			     "the service is http://%s:80/.\n", TESTBED_VIP);
+			     "the service is http://%s:80/.\n"
+			     "--store: an object store (PUT/GET/DELETE /obj/KEY), "
+			     "each backend storing\nin RUN/store-bI, keys placed "
+			     "by --policy hash-uri; --no-fsync: faster,\n"
+			     "not durable.\n", TESTBED_VIP);
 	else if (!strcmp(cmd, "down"))
 		fprintf(out, "Stops what 'prism up' started.\n");
 	else
@@ -475,6 +499,39 @@ int cmd_down(int argc, char **argv)
 	return 0;
 }
 
+/* The controller's own view (backends with state, weight, load), from its
+ * admin endpoint inside the controller host; a child process enters the
+ * namespace so that this one stays where it is. */
+static void controller_view(const struct run *r)
+{
+	struct sockaddr_in admin = { .sin_family = AF_INET,
+				     .sin_port = htons(9900) };
+	char *body = NULL;
+	int status = 0, err;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		admin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		err = testbed_enter(r->name, "controller");
+		if (!err)
+			err = admin_request(&admin, "GET", "/status", 2000,
+					    &status, &body);
+		if (err || status != 200)
+			printf("controller admin 127.0.0.1:9900: %s\n",
+			       err ? strerror(-err) : "bad status");
+		else
+			printf("\n%s", body);
+		free(body);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
 int cmd_status(int argc, char **argv)
 {
 	char buf[16], path[300];
@@ -496,5 +553,7 @@ int cmd_status(int argc, char **argv)
 		       up ? "running" : "stopped", path);
 		down += !up;
 	}
+	if (alive(read_pid(&r, "controller")))
+		controller_view(&r);
 	return down ? 1 : 0;
 }

@@ -36,6 +36,11 @@ void ctrl_backend_init(struct ctrl_backend *b,
 	b->on_down = on_down;
 	b->arg = arg;
 	b->connecting_fd = -1;
+	b->health.fd = -1;
+	b->health.healthy = true;
+	b->in_use = true;
+	b->member.name = b->cfg.name;
+	b->member.weight = cfg->weight ? cfg->weight : 1;
 }
 
 static void chan_msg(struct hochan *ch, const struct ho_msg *m, void *arg)
@@ -146,11 +151,38 @@ void ctrl_backend_close(struct ctrl_backend *b)
 	hochan_free(b->ch);
 	b->ch = NULL;
 	b->up = false;
+	health_stop(b);
 }
 
 bool ctrl_backend_usable(const struct ctrl_backend *b)
 {
-	return b->up && b->ch;
+	return b->up && b->ch && b->health.healthy && !b->cfg.drain &&
+	       !b->removed && evloop_now_ms() >= b->down_until_ms;
+}
+
+void ctrl_backend_backoff(struct ctrl_backend *b, uint32_t backoff_ms)
+{
+	if (!backoff_ms)
+		return;
+	if (evloop_now_ms() >= b->down_until_ms)
+		log_warn("backend %s: marked down for %u ms after a failed "
+			 "hand-off", b->cfg.name, backoff_ms);
+	b->down_until_ms = evloop_now_ms() + backoff_ms;
+}
+
+void ctrl_status_add(struct ctrl_status_count *s, unsigned status)
+{
+	for (unsigned i = 0; i < s->used; i++)
+		if (s->status[i] == status) {
+			s->n[i]++;
+			return;
+		}
+	if (s->used < CTRL_STATUS_SLOTS) {
+		s->status[s->used] = (uint16_t)status;
+		s->n[s->used++] = 1;
+		return;
+	}
+	s->n[CTRL_STATUS_SLOTS]++;
 }
 
 int ctrl_backend_send(struct ctrl_backend *b, struct ho_msg *m)

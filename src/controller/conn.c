@@ -18,8 +18,19 @@ const char *conn_state_name(enum conn_state s)
 	return s <= CONN_CLOSING ? names[s] : "?";
 }
 
+static bool at_backend(enum conn_state s)
+{
+	return s == CONN_HANDOFF || s == CONN_REMOTE;
+}
+
+/* The backend's load (least-conn) follows the state: it counts the
+ * connections handed off to it and not yet back. */
 void conn_set_state(struct conn *k, enum conn_state s)
 {
+	if (k->backend && at_backend(s) && !at_backend(k->state))
+		k->backend->member.load++;
+	else if (k->backend && !at_backend(s) && at_backend(k->state))
+		k->backend->member.load--;
 	log_debug("conn %llu: %s -> %s", (unsigned long long)k->id,
 		  conn_state_name(k->state), conn_state_name(s));
 	k->state = s;
@@ -89,6 +100,8 @@ void conn_destroy(struct conn *k)
 	log_debug("conn %llu: closed in %s", (unsigned long long)k->id,
 		  conn_state_name(k->state));
 	conn_cancel_timer(k);
+	if (k->backend && at_backend(k->state))
+		k->backend->member.load--;
 	if (k->fd >= 0) {
 		evloop_del(c->loop, k->fd);
 		close(k->fd);
@@ -261,6 +274,15 @@ void conn_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
 		if (conn_resume(k))
 			conn_destroy(k);
 	}
+}
+
+bool conn_established(const struct conn *k)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return !getsockopt(k->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+	       ti.tcpi_state == TCP_ESTABLISHED;
 }
 
 void conn_record_latency(struct conn *k)

@@ -4,17 +4,34 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "controller/backend_set.h"
 #include "controller/controller.h"
 #include "controller/policy.h"
 #include "lib/auth.h"
+#include "lib/adminsrv.h"
 #include "lib/evloop.h"
+#include "lib/metrics.h"
 #include "prism_abi.h"
 #include "switch/client.h"
 
 #define CONN_BUF_MAX 16384 /* above the parser's 8 KB head limit */
 #define CONN_LINGER_MS 1000
+#define CONN_TARGET_LOG 256 /* request target kept for the access log */
+
+/* Why a hand-off failed (metrics label). */
+enum ctrl_fail {
+	FAIL_NO_BACKEND,
+	FAIL_SWITCH,
+	FAIL_FREEZE,
+	FAIL_SEND,
+	FAIL_REFUSED,
+	FAIL_TIMEOUT,
+	FAIL_CHANNEL,
+	FAIL_RESTORE,
+	FAIL_N
+};
 
 enum conn_state {
 	CONN_READING, /* at the controller, waiting for a request head */
@@ -26,7 +43,7 @@ enum conn_state {
 struct ctrl_stats {
 	uint64_t accepted, closed, requests, bad_requests, handoffs,
 		handbacks, handoff_failures, switch_errors, unknown_msgs,
-		late_segments, closed_remote, errors[2];
+		late_segments, closed_remote, client_closed, errors[2];
 	uint64_t latency_us_sum, latency_n;
 };
 
@@ -43,21 +60,48 @@ struct conn {
 	bool keep_alive;
 	uint32_t dump_inq;
 	uint64_t t_handoff;
+	/* for metrics and the access log */
+	uint64_t t_start_us, t_ack_us;
+	uint32_t snd_seq0; /* the socket's write_seq when handed off */
+	char method[8];
+	char target[CONN_TARGET_LOG];
+};
+
+/* The backends of one route, with the policy's state for them. */
+struct ctrl_pool {
+	struct policy policy;
+	struct ctrl_backend *bptr[CTRL_ROUTE_BACKENDS];
+	struct policy_member *members[CTRL_ROUTE_BACKENDS];
+	unsigned n;
 };
 
 struct ctrl {
 	const struct controller_config *cfg;
+	bool cfg_owned; /* a reloaded configuration, freed on the next */
+	char switch_name[64];
 	struct evloop *loop;
 	int listen_fd, raw_fd, sig_fd;
 	struct auth_key key;
 	struct switch_client sw;
 	struct ctrl_backend backends[CTRL_MAX_BACKENDS];
 	struct ctrl_backend *bptr[CTRL_MAX_BACKENDS];
+	struct policy_member *members[CTRL_MAX_BACKENDS];
 	unsigned n_backends;
 	struct policy policy;
 	struct conn **conns;
 	uint32_t n_slots, *free_slots, n_free, generation;
 	struct ctrl_stats stats;
+	unsigned n_bslots; /* backends[] slots ever used */
+	struct admin *admin;
+	FILE *access_log;
+	struct evtimer *sweep;
+	uint64_t fails[FAIL_N];
+	struct ctrl_status_count own_replies; /* the controller's 4xx/5xx */
+	struct metrics_hist handoff_hist;     /* HANDOFF sent -> ACK */
+	struct metrics_hist request_hist;     /* HANDOFF sent -> HANDBACK */
+	uint64_t reloads, reload_errors;
+	bool weights_changed; /* rebuild the policy at the next sync */
+	struct ctrl_pool pools[CTRL_MAX_ROUTES]; /* cfg->routes[i] */
 };
 
 void conn_accept(struct evloop *loop, int fd, uint32_t events, void *arg);
@@ -76,7 +120,27 @@ void conn_linger_close(struct conn *k);
 /* Connection: close after a response: FIN now, wait for the peer's. */
 void conn_graceful_close(struct conn *k);
 void conn_record_latency(struct conn *k);
+/* The socket is ESTABLISHED (not half-closed by the client). */
+bool conn_established(const struct conn *k);
 void ctrl_stats_log(const struct ctrl *c);
+uint64_t ctrl_now_us(void);
+
+/* admin.c: /metrics, /status, /reload, /drain/NAME, /undrain/NAME */
+int ctrl_admin_handler(const char *method, const char *path,
+		       struct metrics_buf *body, void *arg);
+void ctrl_metrics(struct ctrl *c, struct metrics_buf *b);
+const char *ctrl_fail_name(enum ctrl_fail f);
+/* access_log.c */
+int ctrl_access_log_open(struct ctrl *c);
+void ctrl_access_log(struct ctrl *c, const struct conn *k, int status,
+		     uint64_t bytes);
+/* reload.c */
+int ctrl_reload(struct ctrl *c);
+/* Makes the active backend list (bptr, members) and the policy follow the
+ * slots; closes removed backends that have no connection left. */
+int ctrl_backends_sync(struct ctrl *c);
+void ctrl_backend_add(struct ctrl *c, struct ctrl_backend *b,
+		      const struct ctrl_backend_config *cfg);
 
 /* Parses the buffered bytes and acts on a complete request (controller.c). */
 void conn_process(struct conn *k);

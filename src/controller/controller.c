@@ -21,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "controller/backend_set.h"
@@ -41,6 +43,15 @@ void controller_config_init(struct controller_config *cfg)
 	cfg->idle_timeout_ms = 60000;
 	cfg->handoff_timeout_ms = 2000;
 	cfg->switch_timeout_ms = 500;
+	cfg->admin.sin_family = AF_INET;
+	cfg->admin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cfg->admin.sin_port = htons(9900);
+	cfg->health_path = "/health";
+	cfg->health_interval_ms = 1000;
+	cfg->health_timeout_ms = 500;
+	cfg->health_fall = 2;
+	cfg->health_rise = 2;
+	cfg->backoff_ms = 2000;
 }
 
 static int switch_op(struct ctrl *c, uint8_t op, const struct prism_flow_key *k)
@@ -53,7 +64,7 @@ static int switch_op(struct ctrl *c, uint8_t op, const struct prism_flow_key *k)
 		err = status;
 	if (err) {
 		c->stats.switch_errors++;
-		log_warn("switch %s %s: %s", c->cfg->switch_agent,
+		log_warn("switch %s %s: %s", c->switch_name,
 			 switch_op_name(op), strerror(-err));
 	}
 	return err;
@@ -90,12 +101,15 @@ static void reply_status(struct conn *k, int status)
 		log_debug("conn %llu: error reply: %s",
 			  (unsigned long long)k->id, strerror(errno));
 	k->ctrl->stats.errors[status / 100 == 4 ? 0 : 1]++;
+	ctrl_status_add(&k->ctrl->own_replies, (unsigned)status);
+	ctrl_access_log(k->ctrl, k, status, (uint64_t)n);
 	conn_linger_close(k);
 }
 
 /* ---- hand-off ---- */
 
-static void fail_handoff(struct conn *k, const char *why)
+static void fail_handoff(struct conn *k, enum ctrl_fail reason,
+			 const char *why)
 {
 	struct ctrl *c = k->ctrl;
 
@@ -103,8 +117,14 @@ static void fail_handoff(struct conn *k, const char *why)
 		 (unsigned long long)k->id,
 		 k->backend ? k->backend->cfg.name : "?", why);
 	c->stats.handoff_failures++;
+	c->fails[reason]++;
 	if (k->backend)
 		k->backend->failures++;
+	/* Passive health: a backend that refused, timed out or lost its
+	 * channel gets no new requests for a while. */
+	if (k->backend && (reason == FAIL_REFUSED || reason == FAIL_TIMEOUT ||
+			   reason == FAIL_CHANNEL || reason == FAIL_SEND))
+		ctrl_backend_backoff(k->backend, c->cfg->backoff_ms);
 	conn_cancel_timer(k);
 	/* Unlock first: the thawed socket must receive the client again. */
 	switch_op(c, SWITCH_DELETE, &k->key);
@@ -124,7 +144,7 @@ static void handoff_timeout(struct evloop *loop, struct evtimer *t, void *arg)
 	(void)loop;
 	(void)t;
 	k->timer = NULL;
-	fail_handoff(k, "timed out");
+	fail_handoff(k, FAIL_TIMEOUT, "timed out");
 }
 
 static int send_handoff(struct conn *k, const struct frozen *f)
@@ -141,36 +161,119 @@ static int send_handoff(struct conn *k, const struct frozen *f)
 	return ctrl_backend_send(k->backend, &m);
 }
 
+static void on_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
+			   void *arg);
+static void on_backend_down(struct ctrl_backend *b, void *arg);
+
+void ctrl_backend_add(struct ctrl *c, struct ctrl_backend *b,
+		      const struct ctrl_backend_config *cfg)
+{
+	ctrl_backend_init(b, cfg, c->loop, &c->key, on_backend_msg,
+			  on_backend_down, c);
+	if ((unsigned)(b - c->backends) + 1 > c->n_bslots)
+		c->n_bslots = (unsigned)(b - c->backends) + 1;
+	ctrl_backend_connect(b);
+	health_start(b, &c->cfg);
+}
+
+uint64_t ctrl_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Host without its port, compared case-insensitively; then the prefix. */
+static bool route_matches(const struct ctrl_route *rt,
+			  const struct http_request *req)
+{
+	size_t n = strlen(rt->host), plen = strlen(rt->prefix);
+
+	if (n) {
+		const char *h = req->host.p;
+		size_t hl = req->host.len;
+
+		if (!h || hl < n || strncasecmp(h, rt->host, n) ||
+		    (hl > n && h[n] != ':'))
+			return false;
+	}
+	return req->target.len >= plen && !memcmp(req->target.p, rt->prefix, plen);
+}
+
+/* Usability is recomputed at each pick: it depends on the channel, the
+ * health checks, passive back-off deadlines and draining. */
+static struct ctrl_backend *ctrl_pick(struct ctrl *c,
+				      const struct http_request *req)
+{
+	const struct ctrl_route *rt = NULL;
+	unsigned r;
+	int i;
+
+	for (unsigned j = 0; j < c->n_backends; j++)
+		c->members[j]->usable = ctrl_backend_usable(c->bptr[j]);
+	for (r = 0; r < c->cfg->n_routes && !rt; r++)
+		if (route_matches(&c->cfg->routes[r], req))
+			rt = &c->cfg->routes[r];
+	if (rt) {
+		struct ctrl_pool *p = &c->pools[r - 1];
+
+		i = policy_pick(&p->policy, req);
+		return i < 0 ? NULL : p->bptr[i];
+	}
+	i = policy_pick(&c->policy, req);
+	return i < 0 ? NULL : c->bptr[i];
+}
+
 /* Steps 3-6 of the thesis' Figure 2.1: lock, freeze, export, send. */
 static void start_handoff(struct conn *k, const struct http_request *req)
 {
+	enum ctrl_fail reason = FAIL_FREEZE;
 	struct ctrl *c = k->ctrl;
 	struct frozen f;
 	int err;
 
-	k->backend = policy_pick(&c->policy, c->bptr, c->n_backends, req);
+	snprintf(k->method, sizeof(k->method), "%.*s",
+		 (int)req->method_text.len, req->method_text.p);
+	snprintf(k->target, sizeof(k->target), "%.*s", (int)req->target.len,
+		 req->target.p);
+	k->t_start_us = ctrl_now_us();
+	/* A client that half-closed right after its request (CLOSE_WAIT)
+	 * cannot be migrated (TCP_REPAIR dumps established sockets only); it
+	 * is the client's doing, not a backend failure: just close. */
+	if (!conn_established(k)) {
+		c->stats.client_closed++;
+		conn_destroy(k);
+		return;
+	}
+	k->backend = ctrl_pick(c, req);
 	if (!k->backend) {
 		log_warn("conn %llu: no backend up", (unsigned long long)k->id);
+		c->fails[FAIL_NO_BACKEND]++;
 		reply_status(k, 503);
 		return;
 	}
 	k->keep_alive = req->keep_alive;
 	conn_pause(k);
 	if (switch_op(c, SWITCH_LOCK, &k->key)) {
-		fail_handoff(k, "switch lock");
+		fail_handoff(k, FAIL_SWITCH, "switch lock");
 		return;
 	}
 	err = migrate_freeze(k->fd, &f);
 	if (!err) {
 		conn_set_state(k, CONN_HANDOFF);
 		k->dump_inq = f.st.inq_len;
+		k->snd_seq0 = f.st.snd_seq;
 		err = send_handoff(k, &f);
+		if (err)
+			reason = FAIL_SEND;
 	}
+	k->backend->handoff_bytes += k->len + f.st.inq_len + f.st.outq_len;
 	migrate_frozen_free(&f);
 	if (err) {
 		if (k->state != CONN_HANDOFF)
 			conn_set_state(k, CONN_HANDOFF);
-		fail_handoff(k, strerror(-err));
+		fail_handoff(k, reason, strerror(-err));
 		return;
 	}
 	k->backend->handoffs++;
@@ -190,10 +293,13 @@ static void on_handoff_ack(struct conn *k, const struct ho_msg *m)
 		return;
 	}
 	if (m->status != HO_OK) {
-		fail_handoff(k, "refused by backend");
+		fail_handoff(k, FAIL_REFUSED, "refused by backend");
 		return;
 	}
 	conn_cancel_timer(k);
+	k->t_ack_us = ctrl_now_us();
+	metrics_hist_observe(&k->ctrl->handoff_hist,
+			     (double)(k->t_ack_us - k->t_start_us) / 1e6);
 	/* Invariant 2: anything the frozen socket ACKed after the dump would
 	 * be lost.  The lock makes this impossible unless a segment was
 	 * already past the switch; count it if it ever happens. */
@@ -228,6 +334,20 @@ static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
 	return err;
 }
 
+/* What the backend sent: the socket's write_seq moved by exactly the
+ * bytes written to the client; the status comes in the HANDBACK. */
+static void account_response(struct conn *k, const struct ho_msg *m)
+{
+	uint64_t bytes = (uint32_t)(m->tcp.snd_seq - k->snd_seq0);
+	struct ctrl_backend *b = k->backend;
+
+	b->response_bytes += bytes;
+	ctrl_status_add(&b->statuses, m->http_status);
+	metrics_hist_observe(&k->ctrl->request_hist,
+			     (double)(ctrl_now_us() - k->t_start_us) / 1e6);
+	ctrl_access_log(k->ctrl, k, m->http_status, bytes);
+}
+
 static void on_handback(struct conn *k, const struct ho_msg *m)
 {
 	struct ho_msg ack = { .type = HO_HANDBACK_ACK, .conn_id = k->id };
@@ -244,12 +364,14 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 	if (err) {
 		log_err("conn %llu: restore after hand-back: %s",
 			(unsigned long long)k->id, strerror(-err));
+		k->ctrl->fails[FAIL_RESTORE]++;
 		switch_op(k->ctrl, SWITCH_DELETE, &k->key);
 		conn_destroy(k);
 		return;
 	}
 	k->ctrl->stats.handbacks++;
 	conn_record_latency(k);
+	account_response(k, m);
 	k->fd = fd;
 	if (conn_set_buffer(k, m->pending, m->pending_len) ||
 	    conn_resume(k)) {
@@ -309,7 +431,7 @@ static void on_backend_down(struct ctrl_backend *b, void *arg)
 		if (!k || k->backend != b)
 			continue;
 		if (k->state == CONN_HANDOFF) {
-			fail_handoff(k, "backend channel closed");
+			fail_handoff(k, FAIL_CHANNEL, "backend channel closed");
 		} else if (k->state == CONN_REMOTE) {
 			/* Remove the rule: the client's next segment then
 			 * reaches a host without a socket and is reset. */
@@ -329,6 +451,9 @@ void conn_process(struct conn *k)
 	if (r == 0)
 		return;
 	if (r < 0) {
+		k->method[0] = k->target[0] = 0;
+		k->backend = NULL;
+		k->t_start_us = 0;
 		k->ctrl->stats.bad_requests++;
 		reply_status(k, http_error_status(r));
 		return;
@@ -360,15 +485,21 @@ static int open_listener(const struct sockaddr_in *addr)
 static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
+	struct ctrl *c = arg;
 
 	(void)events;
-	(void)arg;
-	if (read(fd, &si, sizeof(si)) > 0)
-		log_info("signal %u: shutting down", si.ssi_signo);
+	if (read(fd, &si, sizeof(si)) <= 0)
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		log_info("SIGHUP: reloading the configuration");
+		ctrl_reload(c);
+		return;
+	}
+	log_info("signal %u: shutting down", si.ssi_signo);
 	evloop_stop(loop);
 }
 
-static int setup_signals(struct evloop *loop)
+static int setup_signals(struct evloop *loop, struct ctrl *c)
 {
 	sigset_t set;
 	int fd;
@@ -376,12 +507,13 @@ static int setup_signals(struct evloop *loop)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	evloop_add(loop, fd, EVLOOP_READ, on_signal, NULL);
+	evloop_add(loop, fd, EVLOOP_READ, on_signal, c);
 	return fd;
 }
 
@@ -390,7 +522,14 @@ static int ctrl_open(struct ctrl *c, const struct controller_config *cfg)
 	char ip[INET_ADDRSTRLEN];
 	int err;
 
+	static const double buckets[] = { 0.0001, 0.00025, 0.0005, 0.001,
+					  0.0025, 0.005, 0.01, 0.025, 0.05,
+					  0.1, 0.25, 0.5, 1, 2.5, 10 };
+
 	c->cfg = cfg;
+	snprintf(c->switch_name, sizeof(c->switch_name), "%s", cfg->switch_agent);
+	metrics_hist_init(&c->handoff_hist, buckets, 15);
+	metrics_hist_init(&c->request_hist, buckets, 15);
 	c->listen_fd = c->raw_fd = c->sig_fd = -1;
 	c->sw.fd = -1;
 	c->loop = evloop_new();
@@ -416,9 +555,20 @@ static int ctrl_open(struct ctrl *c, const struct controller_config *cfg)
 			strerror(-c->listen_fd));
 		return c->listen_fd;
 	}
-	c->sig_fd = setup_signals(c->loop);
+	c->sig_fd = setup_signals(c->loop, c);
 	if (c->sig_fd < 0)
 		return c->sig_fd;
+	/* Not fatal: serving clients matters more than the endpoint (two
+	 * controllers in one host would otherwise not both start). */
+	err = admin_open(c->loop, &cfg->admin, ctrl_admin_handler, c, &c->admin);
+	if (err) {
+		inet_ntop(AF_INET, &cfg->admin.sin_addr, ip, sizeof(ip));
+		log_warn("admin %s:%u: %s: no admin endpoint", ip,
+			 ntohs(cfg->admin.sin_port), strerror(-err));
+	}
+	err = ctrl_access_log_open(c);
+	if (err)
+		return err;
 	return evloop_add(c->loop, c->listen_fd, EVLOOP_READ, conn_accept, c);
 }
 
@@ -434,8 +584,14 @@ static void ctrl_close(struct ctrl *c)
 		if (k)
 			conn_destroy(k);
 	}
-	for (unsigned i = 0; i < c->n_backends; i++)
-		ctrl_backend_close(&c->backends[i]);
+	for (unsigned i = 0; i < c->n_bslots; i++)
+		if (c->backends[i].in_use)
+			ctrl_backend_close(&c->backends[i]);
+	if (c->sweep)
+		evloop_timer_cancel(c->loop, c->sweep);
+	admin_close(c->admin);
+	if (c->access_log && c->access_log != stderr)
+		fclose(c->access_log);
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
 	if (c->raw_fd >= 0)
@@ -470,7 +626,7 @@ static void ready_poll(struct evloop *loop, struct evtimer *t, void *arg)
 	struct ctrl *c = arg;
 
 	for (unsigned i = 0; i < c->n_backends; i++)
-		if (!ctrl_backend_usable(&c->backends[i])) {
+		if (!ctrl_backend_usable(c->bptr[i]) && !c->bptr[i]->cfg.drain) {
 			evloop_timer_mod(loop, t, 20);
 			return;
 		}
@@ -488,13 +644,14 @@ int controller_run(const struct controller_config *cfg)
 	err = ctrl_open(c, cfg);
 	if (err)
 		goto out;
-	for (unsigned i = 0; i < cfg->n_backends; i++) {
-		ctrl_backend_init(&c->backends[i], &cfg->backends[i], c->loop,
-				  &c->key, on_backend_msg, on_backend_down, c);
-		c->bptr[i] = &c->backends[i];
-		ctrl_backend_connect(&c->backends[i]);
-	}
-	c->n_backends = cfg->n_backends;
+	for (unsigned i = 0; i < cfg->n_backends; i++)
+		ctrl_backend_add(c, &c->backends[i], &cfg->backends[i]);
+	err = policy_parse(&c->policy, cfg->policy ? cfg->policy : "rr");
+	c->weights_changed = true;
+	if (!err)
+		err = ctrl_backends_sync(c);
+	if (err)
+		goto out;
 	evloop_timer_add(c->loop, 0, ready_poll, c);
 	log_info("serving on port %u with %u backends",
 		 ntohs(cfg->listen.sin_port), cfg->n_backends);
@@ -502,6 +659,13 @@ int controller_run(const struct controller_config *cfg)
 	ctrl_stats_log(c);
 out:
 	ctrl_close(c);
+	policy_free(&c->policy);
+	for (unsigned i = 0; i < CTRL_MAX_ROUTES; i++)
+		policy_free(&c->pools[i].policy);
+	if (c->cfg_owned) {
+		controller_config_free((struct controller_config *)c->cfg);
+		free((void *)c->cfg);
+	}
 	free(c);
 	return err;
 }

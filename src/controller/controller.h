@@ -7,12 +7,29 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/config.h"
+
 #define CTRL_MAX_BACKENDS 64
 #define CTRL_NAME_MAX 16
+#define CTRL_MAX_ROUTES 16
+#define CTRL_ROUTE_BACKENDS 16
 
 struct ctrl_backend_config {
 	char name[CTRL_NAME_MAX];
 	struct sockaddr_in handoff; /* the backend's hand-off port */
+	struct sockaddr_in http;    /* its HTTP port (health checks) */
+	uint32_t weight;            /* 1..100, default 1 */
+	bool drain;                 /* no new requests */
+};
+
+/* A route: requests whose Host (without port, case-insensitive; empty: any
+ * host) and path prefix match go to this pool of backends.  First match
+ * wins; no match: all backends. */
+struct ctrl_route {
+	char host[64];
+	char prefix[128];
+	char backends[CTRL_ROUTE_BACKENDS][CTRL_NAME_MAX];
+	unsigned n;
 };
 
 struct controller_config {
@@ -25,8 +42,35 @@ struct controller_config {
 	uint32_t handoff_timeout_ms;
 	uint32_t switch_timeout_ms;
 	const char *ready_file;
+	const char *policy;         /* "rr" (default), "least-conn", ... */
+	struct ctrl_route routes[CTRL_MAX_ROUTES];
+	unsigned n_routes;
+	struct sockaddr_in admin;   /* /metrics etc.; port 0: none */
+	const char *access_log;     /* NULL: off; "-": stderr */
+	const char *health_path;    /* "/health" */
+	uint32_t health_interval_ms; /* 0: no active checks */
+	uint32_t health_timeout_ms;
+	uint32_t health_fall, health_rise; /* consecutive results to flip */
+	uint32_t backoff_ms;        /* passive: down after a failed hand-off */
+	/* Where the configuration came from, for reload: the command line
+	 * (re-parsed, --config files re-read) and the files' storage. */
+	int argc;
+	char **argv;
+	struct config files[4];
+	unsigned n_files;
 };
 
+/* Parses [HOST]/PREFIX=NAME[,NAME...]. */
+int ctrl_parse_route(const char *v, struct ctrl_route *r);
+/* Parses NAME=IP:PORT[,weight=N][,http=IP:PORT][,drain]. */
+int ctrl_parse_backend(const char *v, struct ctrl_backend_config *b);
 void controller_config_init(struct controller_config *cfg);
+/* Parses the command line (and the --config files it names) into cfg
+ * (after controller_config_init).  *which: --which-backend's value or NULL
+ * (may be NULL when not wanted).  Messages go to stderr.  0 or -EINVAL. */
+int controller_config_parse(int argc, char **argv,
+			    struct controller_config *cfg, const char **which);
+/* Frees what parsing allocated (the files' storage). */
+void controller_config_free(struct controller_config *cfg);
 /* Runs until SIGINT/SIGTERM.  Returns 0 or -errno. */
 int controller_run(const struct controller_config *cfg);

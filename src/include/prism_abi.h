@@ -15,6 +15,9 @@ struct prism_flow_key {
 enum prism_flow_state {
 	PRISM_FLOW_LOCKED = 1, /* client segments dropped at the switch */
 	PRISM_FLOW_OWNED = 2,  /* rewritten to/from backend_ip */
+	/* OWNED, but the backend's receive window reaches the client as is:
+	 * the backend is reading a request body (docs/store.md). */
+	PRISM_FLOW_OWNED_OPEN = 3,
 };
 
 struct prism_flow_value {

@@ -91,7 +91,7 @@ long ho_encode(const struct ho_msg *m, const struct auth_key *key,
 	put64(&p, m->seq);
 	put64(&p, m->conn_id);
 	put16(&p, m->flags);
-	put16(&p, 0);
+	put16(&p, m->type == HO_HANDBACK ? m->http_status : 0);
 	put32(&p, tcp ? m->pending_len : 0);
 	put32(&p, tcp ? m->inq_len : 0);
 	put32(&p, tcp ? m->outq_len : 0);
@@ -182,7 +182,9 @@ long ho_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
 	m->seq = get64(&p);
 	m->conn_id = get64(&p);
 	m->flags = get16(&p);
-	reserved |= get16(&p);
+	m->http_status = get16(&p);
+	if (type != HO_HANDBACK)
+		reserved |= m->http_status;
 	m->pending_len = get32(&p);
 	m->inq_len = get32(&p);
 	m->outq_len = get32(&p);

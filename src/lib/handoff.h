@@ -4,7 +4,8 @@
  *
  * Wire format (network byte order):
  *   header  (44 B)  magic "PRHO", version, type, status, total length,
- *                   sequence number, connection id, flags, body lengths
+ *                   sequence number, connection id, flags, http status
+ *                   (HANDBACK only, else 0), body lengths
  *   tcp     (68 B)  the frozen TCP state, tcpr_state_encode() (HANDOFF and
  *                   HANDBACK only); its queue lengths must match inq, outq
  *   pending         bytes the sender's application read but did not use
@@ -65,6 +66,10 @@ struct ho_msg {
 	uint8_t type;
 	uint8_t status;
 	uint16_t flags;
+	/* HANDBACK: the status of the response the backend sent, for the
+	 * controller's metrics and access log (0: not reported).  Carried in
+	 * the header's former reserved 16 bits: must be 0 in other types. */
+	uint16_t http_status;
 	uint64_t seq;
 	uint64_t conn_id;
 	struct tcpr_state tcp;

@@ -287,6 +287,11 @@ static int bind_connect(int fd, const struct tcpr_state *st,
 				    st->snd_seq - st->outq_len, st);
 	if (err)
 		return err;
+	/* connect() sizes segments from the MSS clamp it finds; without
+	 * this it finds the 536-byte default and the restored socket sends
+	 * 524-byte segments for the rest of its life. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &st->mss, sizeof(st->mss)))
+		return fail(-errno, "%s: TCP_MAXSEG %u", tuple(st), st->mss);
 	a.sin_addr.s_addr = st->remote_ip;
 	a.sin_port = st->remote_port;
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))

@@ -26,6 +26,7 @@
 #include "lib/evloop.h"
 #include "lib/log.h"
 #include "switch.skel.h"
+#include "switch/admin.h"
 #include "switch/ctl.h"
 #include "switch/table.h"
 
@@ -91,6 +92,9 @@ void agent_config_init(struct agent_config *cfg)
 	cfg->listen.sin_port = htons(CTL_DEFAULT_PORT);
 	cfg->table_size = PRISM_FLOW_TABLE_DEFAULT;
 	agent_default_pin_dir(cfg->pin_dir, sizeof(cfg->pin_dir));
+	cfg->admin.sin_family = AF_INET;
+	cfg->admin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cfg->admin.sin_port = htons(9900);
 }
 
 static void stat_inc(struct agent *a, enum agent_stat s)
@@ -558,7 +562,7 @@ static void log_op(const struct ctl_msg *req, unsigned i, int status)
 	log_debug("peer %u seq %llu: %s %s:%u %s:%u %s: %s", req->peer_id,
 		  (unsigned long long)req->seq, switch_op_name(op->op), c,
 		  ntohs(op->key.client_port), v, ntohs(op->key.vip_port),
-		  op->op == SWITCH_OWN ? b : "-",
+		  op->op == SWITCH_OWN || op->op == SWITCH_OWN_OPEN ? b : "-",
 		  status ? strerror(-status) : "ok");
 }
 
@@ -700,6 +704,7 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events,
 static int serve(struct agent *a)
 {
 	char ip[INET_ADDRSTRLEN];
+	struct admin *admin = NULL;
 	int err;
 
 	a->loop = evloop_new();
@@ -709,9 +714,13 @@ static int serve(struct agent *a)
 	if (!err)
 		err = evloop_add(a->loop, a->sig_fd, EVLOOP_READ, on_signal, a);
 	if (!err)
+		switch_admin_open(a->loop, a->cfg, &admin); /* optional */
+	if (!err)
 		err = write_ready_file(a);
-	if (err)
+	if (err) {
+		admin_close(admin);
 		return err;
+	}
 	inet_ntop(AF_INET, &a->cfg->listen.sin_addr, ip, sizeof(ip));
 	log_info("ready: control on %s:%u, %d interface(s), table of %u "
 		 "flows, pins in %s",
@@ -720,6 +729,7 @@ static int serve(struct agent *a)
 	err = evloop_run(a->loop);
 	if (err)
 		log_err("event loop: %s", strerror(-err));
+	admin_close(admin);
 	return err;
 }
 

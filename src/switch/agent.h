@@ -71,10 +71,12 @@ struct agent_config {
 	uint32_t table_size;
 	char pin_dir[PATH_MAX];
 	const char *ready_file; /* may be NULL */
+	struct sockaddr_in admin; /* /metrics; port 0: none */
 };
 
 /* Fills the defaults: listen 0.0.0.0:7700, PRISM_FLOW_TABLE_DEFAULT, pin
- * dir /sys/fs/bpf/$PRISM_TESTBED (or /sys/fs/bpf/prism). */
+ * dir /sys/fs/bpf/$PRISM_TESTBED (or /sys/fs/bpf/prism), admin
+ * 127.0.0.1:9900. */
 void agent_config_init(struct agent_config *cfg);
 void agent_default_pin_dir(char *buf, size_t size);
 

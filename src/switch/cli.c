@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "lib/auth.h"
+#include "lib/config.h"
 #include "lib/log.h"
 #include "switch/agent.h"
 #include "switch/client.h"
@@ -22,6 +23,7 @@ static void usage(FILE *out)
 		"Usage: prism switch run --iface IF... --key FILE --peer IP[/LEN]...\n"
 		"                        [--listen ADDR:PORT] [--table-size N]\n"
 		"                        [--pin-dir DIR] [--ready-file PATH] [--debug]\n"
+		"                        [--admin IP:PORT|off] [--config FILE]\n"
 		"       prism switch stats [--pin-dir DIR] [--json]\n"
 		"       prism switch flows [--pin-dir DIR] [--json]\n"
 		"       prism switch ctl --agent ADDR:PORT --key FILE [--peer-id N]\n"
@@ -164,6 +166,11 @@ static int parse_run_opt(int argc, char **argv, int *i,
 		return parse_table_size(v, &cfg->table_size);
 	else if (!strcmp(opt, "--pin-dir"))
 		return set_pin_dir(cfg->pin_dir, v);
+	else if (!strcmp(opt, "--admin"))
+		return v && (!strcmp(v, "off") ? (cfg->admin.sin_port = 0, 0)
+			     : switch_parse_addr(v, 9900, &cfg->admin))
+			       ? bad_arg("bad --admin address", v)
+			       : 0;
 	else if (!strcmp(opt, "--listen"))
 		return v && !switch_parse_addr(v, CTL_DEFAULT_PORT,
 					       &cfg->listen)
@@ -174,16 +181,45 @@ static int parse_run_opt(int argc, char **argv, int *i,
 	return v ? 0 : bad_arg("missing value after", opt);
 }
 
+/* --config FILE: its [switch] section and the lines before any section,
+ * as if they were flags at that point (lib/config.h).  file keeps the
+ * strings alive. */
+static int run_config(const char *path, struct config *file,
+		      struct agent_config *cfg)
+{
+	char err[300], **argv = NULL;
+	int argc = 0, r;
+
+	if (!path || file->n)
+		return bad_arg("--config needs one FILE, once, not", path);
+	r = config_load(path, file, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "prism switch run: config %s\n", err);
+		return r;
+	}
+	r = config_args(file, "switch", &argc, &argv);
+	for (int i = 0; !r && i < argc; i++)
+		r = parse_run_opt(argc, argv, &i, cfg);
+	free(argv);
+	return r;
+}
+
 static int cmd_run(int argc, char **argv)
 {
+	struct config file = { 0 };
 	struct agent_config cfg;
 	int err;
 
 	agent_config_init(&cfg);
 	for (int i = 1; i < argc; i++) {
-		err = parse_run_opt(argc, argv, &i, &cfg);
-		if (err)
+		err = !strcmp(argv[i], "--config")
+			      ? run_config(i + 1 < argc ? argv[++i] : NULL,
+					   &file, &cfg)
+			      : parse_run_opt(argc, argv, &i, &cfg);
+		if (err) {
+			config_free(&file);
 			return 2;
+		}
 	}
 	if (!cfg.n_ifaces || !cfg.key_path || !cfg.n_peers) {
 		fprintf(stderr, "prism switch run: --iface, --key and --peer "
@@ -192,6 +228,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	log_init("prism-switch", log_get_level());
 	err = agent_run(&cfg);
+	config_free(&file);
 	return err ? 1 : 0;
 }
 

@@ -30,6 +30,8 @@ const char *switch_op_name(uint8_t op)
 		return "own";
 	case SWITCH_DELETE:
 		return "delete";
+	case SWITCH_OWN_OPEN:
+		return "own-open";
 	}
 	return "unknown";
 }
@@ -79,7 +81,7 @@ size_t ctl_msg_len(uint8_t type, uint16_t count)
 
 static bool op_valid(const struct switch_op *op)
 {
-	if (op->op == SWITCH_OWN)
+	if (op->op == SWITCH_OWN || op->op == SWITCH_OWN_OPEN)
 		return true;
 	/* A backend on LOCK or DELETE means the sender confused the ops. */
 	return (op->op == SWITCH_LOCK || op->op == SWITCH_DELETE) &&

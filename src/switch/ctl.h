@@ -47,6 +47,9 @@ enum switch_opcode {
 	SWITCH_LOCK = 1,   /* add or set LOCKED; drops the reverse entry */
 	SWITCH_OWN = 2,    /* add or set OWNED by backend_ip */
 	SWITCH_DELETE = 3, /* remove; absent is fine */
+	/* OWN, but the backend's window is not zeroed (OWNED_OPEN): for a
+	 * backend reading a request body; OWN closes it again. */
+	SWITCH_OWN_OPEN = 4,
 };
 
 struct switch_op {

@@ -100,7 +100,8 @@ static int apply_own(const struct flow_table *t, const struct switch_op *op,
 	    bpf_map_update_elem(t->rev_fd, &rk, &op->key, BPF_ANY))
 		return map_err(-errno);
 	/* 2. The flow; counters carried over from the old entry. */
-	v.state = PRISM_FLOW_OWNED;
+	v.state = op->op == SWITCH_OWN_OPEN ? PRISM_FLOW_OWNED_OPEN
+					    : PRISM_FLOW_OWNED;
 	v.backend_ip = op->backend_ip;
 	if (bpf_map_update_elem(t->flows_fd, &op->key, &v, BPF_ANY)) {
 		err = map_err(-errno);
@@ -152,12 +153,13 @@ int table_apply(const struct flow_table *t, const struct switch_op *op)
 	/* An entry in no known state was not written by us: only DELETE
 	 * may touch it. */
 	if (had && op->op != SWITCH_DELETE && old.state != PRISM_FLOW_LOCKED &&
-	    old.state != PRISM_FLOW_OWNED)
+	    old.state != PRISM_FLOW_OWNED && old.state != PRISM_FLOW_OWNED_OPEN)
 		return -EINVAL;
 	switch (op->op) {
 	case SWITCH_LOCK:
 		return apply_lock(t, op, &old);
 	case SWITCH_OWN:
+	case SWITCH_OWN_OPEN:
 		return apply_own(t, op, &old, had);
 	case SWITCH_DELETE:
 		return apply_delete(t, op, &old, had);

@@ -44,9 +44,10 @@ enum setup {
 	LOCKED_REV, /* flows: LOCKED; rev entry for B1 kept (hand-back) */
 	OWNED,      /* flows: OWNED by B1; rev entry for B1 */
 	STALE_REV,  /* OWNED by B1, plus a stale rev entry for B2 */
+	OWNED_OPEN, /* OWNED_OPEN by B1 (reading a body); rev entry for B1 */
 };
 
-enum expect { UNTOUCHED, TO_B1, TO_CLIENT };
+enum expect { UNTOUCHED, TO_B1, TO_CLIENT, TO_CLIENT_OPEN };
 
 struct sw_case {
 	const char *name;
@@ -171,7 +172,9 @@ static void apply_setup(enum setup s)
 		put_flow(&k, PRISM_FLOW_LOCKED, B1);
 	if (s == OWNED || s == STALE_REV)
 		put_flow(&k, PRISM_FLOW_OWNED, B1);
-	if (s == LOCKED_REV || s == OWNED || s == STALE_REV)
+	if (s == OWNED_OPEN)
+		put_flow(&k, PRISM_FLOW_OWNED_OPEN, B1);
+	if (s == LOCKED_REV || s == OWNED || s == STALE_REV || s == OWNED_OPEN)
 		put_rev(B1, &k);
 	if (s == STALE_REV)
 		put_rev(B2, &k);
@@ -316,6 +319,14 @@ static const struct sw_case cases[] = {
 	{ "b2c_owned_padded_min_frame_to_client", B1_TO_C, .pad = 6,
 	  .setup = OWNED, .verdict = OK, .expect = TO_CLIENT,
 	  .stat = S(TO_CLIENT) },
+	{ "b2c_owned_open_ack_window_kept", B1_TO_C, .setup = OWNED_OPEN,
+	  .verdict = OK, .expect = TO_CLIENT_OPEN, .stat = S(TO_CLIENT) },
+	{ "b2c_owned_open_payload_window_kept", B1_TO_C, .payload = 25,
+	  .setup = OWNED_OPEN, .verdict = OK, .expect = TO_CLIENT_OPEN,
+	  .stat = S(TO_CLIENT) },
+	{ "c2v_owned_open_body_to_backend", C2V, .payload = 1448,
+	  .setup = OWNED_OPEN, .verdict = OK, .expect = TO_B1,
+	  .stat = S(TO_BACKEND) },
 	{ "b2c_wrong_backend_stale_rev_not_rewritten", B2_TO_C,
 	  .payload = 100, .setup = STALE_REV, .verdict = OK,
 	  .stat = S(MISS) },
@@ -416,7 +427,9 @@ static int build_expected(const struct sw_case *c, const uint8_t *in,
 		s.flags &= (uint8_t)~PKT_FIN;
 	} else {
 		s.saddr = VIP;
-		s.window = 0;
+		/* OWNED_OPEN: the backend's window reaches the client */
+		if (c->expect == TO_CLIENT)
+			s.window = 0;
 	}
 	len = pkt_build(&s, buf, PKT_MAX);
 	if (len > 0 && c->pad) {
@@ -452,7 +465,7 @@ static void check_flow_counters(const struct sw_case *c)
 	if (c->expect == TO_B1) {
 		tb = 1;
 		tbb = c->payload;
-	} else if (c->expect == TO_CLIENT) {
+	} else if (c->expect == TO_CLIENT || c->expect == TO_CLIENT_OPEN) {
 		tc = 1;
 		tcb = c->payload;
 	} else if (c->stat == PRISM_STAT_DROP_LOCKED) {

@@ -185,6 +185,29 @@ static void test_oversize(void)
 	CHECK_EQ(ho_decode(hdr, sizeof(hdr), &key, &d), -HO_E_LENGTH);
 }
 
+/* The response status rides in the header's 16 spare bits of HANDBACK;
+ * any other type must keep them zero. */
+static void test_http_status(void)
+{
+	struct ho_msg m, d;
+	uint8_t buf[512];
+	long n;
+
+	sample(&m, HO_HANDBACK);
+	m.http_status = 404;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
+	CHECK_EQ(d.http_status, 404);
+	sample(&m, HO_HANDOFF);
+	m.http_status = 200; /* ignored: not a HANDBACK */
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
+	CHECK_EQ(d.http_status, 0);
+	buf[31] = 0x01; /* status bits (offset 30..31) set in a HANDOFF */
+	CHECK_EQ(resign_decode(buf, n, &d), -HO_E_FIELD);
+}
+
 int main(void)
 {
 	auth_key_set(&key, "0123456789abcdef-key", 20);
@@ -197,5 +220,6 @@ int main(void)
 	t_run("handoff: wrong key rejected", test_wrong_key);
 	t_run("handoff: fields validated", test_fields_validated);
 	t_run("handoff: oversize length rejected", test_oversize);
+	t_run("handoff: http status travels in HANDBACK only", test_http_status);
 	return t_done();
 }

@@ -204,7 +204,7 @@ static void test_bad_ops(void)
 	const size_t op1 = CTL_HDR_LEN + CTL_OP_LEN;
 
 	memcpy(copy, buf, len);
-	copy[op1] = 4; /* unknown op */
+	copy[op1] = 5; /* unknown op (4 is OWN_OPEN) */
 	resign(copy, len);
 	CHECK_EQ(why_of(copy, len, CTL_REQUEST), CTL_ERR_OP);
 	memcpy(copy, buf, len);
@@ -221,7 +221,7 @@ static void test_bad_ops(void)
 	CHECK_EQ(why_of(copy, len, CTL_REQUEST), CTL_ERR_OP);
 	/* Without the key, the same change is an authentication failure. */
 	memcpy(copy, buf, len);
-	copy[op1] = 4;
+	copy[op1] = 5;
 	CHECK_EQ(why_of(copy, len, CTL_REQUEST), CTL_ERR_AUTH);
 }
 

@@ -176,6 +176,34 @@ static void test_move_between_backends(void)
 	CHECK_EQ(apply(op(SWITCH_OWN, 3, 0)), -EINVAL);
 }
 
+/* OWN_OPEN (a backend reading a request body) and back to OWN: the same
+ * owner and reverse entry, only the state differs. */
+static void test_own_open(void)
+{
+	__be32 b;
+
+	CHECK_EQ(open_maps(16), 0);
+	CHECK_EQ(apply(op(SWITCH_LOCK, 6, 0)), 0);
+	CHECK_EQ(apply(op(SWITCH_OWN, 6, B1)), 0);
+	for (int rep = 0; rep < 2; rep++) {
+		CHECK_EQ(apply(op(SWITCH_OWN_OPEN, 6, B1)), 0);
+		CHECK_EQ(state_of(6, &b), PRISM_FLOW_OWNED_OPEN);
+		CHECK_EQ(b, B1);
+		CHECK(rev_points_to(6, B1));
+		CHECK(consistent());
+	}
+	CHECK_EQ(apply(op(SWITCH_OWN, 6, B1)), 0);
+	CHECK_EQ(state_of(6, &b), PRISM_FLOW_OWNED);
+	CHECK_EQ(apply(op(SWITCH_OWN_OPEN, 6, B1)), 0);
+	/* hand-back from OWNED_OPEN: LOCK keeps the backend */
+	CHECK_EQ(apply(op(SWITCH_LOCK, 6, 0)), 0);
+	CHECK_EQ(state_of(6, &b), PRISM_FLOW_LOCKED);
+	CHECK(rev_points_to(6, B1));
+	CHECK_EQ(apply(op(SWITCH_DELETE, 6, 0)), 0);
+	CHECK_EQ(count(t.rev_fd, sizeof(struct prism_rev_key)), 0);
+	CHECK_EQ(apply(op(SWITCH_OWN_OPEN, 7, 0)), -EINVAL);
+}
+
 static void test_full_table(void)
 {
 	__be32 b;
@@ -238,6 +266,7 @@ int main(void)
 	      test_move_between_backends);
 	t_run("full table is ENOSPC, rolled back", test_full_table);
 	t_run("reverse 4-tuple collision, unknown state", test_rev_collision);
+	t_run("own-open and back, lock from own-open", test_own_open);
 	close(t.flows_fd);
 	close(t.rev_fd);
 	return t_done();

@@ -1,0 +1,668 @@
+/* `prism bench e2e`: throughput, request rate and latency of Prism against
+ * nginx as a keep-alive reverse proxy and against direct access to the
+ * backends, object sizes 1 KB .. 64 MB, in one run on one testbed (thesis
+ * Fig 4.3).
+ *
+ * For each backend count N: a fresh testbed (links M, client link N*M),
+ * `prism up`, nginx on the proxy host.  For each size the three
+ * configurations run back to back (so that the machine's drift hits all
+ * alike), each one wrk run over persistent connections:
+ *   direct  one wrk per backend, in parallel, the C connections split
+ *           over them (at least one each); results summed
+ *   proxy   wrk -> nginx (198.18.3.2:80) -> b1..bN over keep-alive
+ *   prism   wrk -> the VIP
+ * A wrk Lua done() hook prints exact counts and percentiles (us).
+ * Throughput is the bytes the client read (HTTP heads included) over the
+ * run's duration, so that responses cut by the end of the run still count.
+ * The client's TCP counters are read before and after every run. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/bench.h"
+#include "cli/bench_env.h"
+
+#define MAX_SIZES 32
+#define MAX_NS 8
+#define SETTLE_MS 200
+
+enum { CFG_DIRECT, CFG_PROXY, CFG_PRISM, NCFG };
+static const char *const cfg_names[NCFG] = { "direct", "proxy", "prism" };
+
+struct e2e_opts {
+	uint64_t sizes[MAX_SIZES];
+	int nsizes;
+	int ns[MAX_NS]; /* backend counts */
+	int nns;
+	int conns;
+	int duration;
+	int link_mbit;
+	int initcwnd;
+	bool json;
+	const char *out;
+	const char *name;
+};
+
+struct point {
+	int cfg, backends;
+	uint64_t size;
+	double gbps, rps, p50_us, p99_us;
+	uint64_t requests, errors;
+	struct bench_tcp tcp; /* client counters, delta over the run */
+};
+
+struct e2e {
+	struct point *pts;
+	int npts, cap;
+};
+
+/* What one wrk run reported through the done() hook. */
+struct wrk_result {
+	uint64_t requests, bytes, errors;
+	double duration_us, p50_us, p99_us;
+};
+
+static const char lua_script[] =
+	"done = function(s, lat, req)\n"
+	"  local e = s.errors\n"
+	"  io.write(string.format('PRISM-WRK %.0f %.0f %.0f %.0f %.0f %.0f\\n',\n"
+	"    s.requests, s.bytes, s.duration, lat:percentile(50),\n"
+	"    lat:percentile(99),\n"
+	"    e.connect + e.read + e.write + e.status + e.timeout))\n"
+	"end\n";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: prism bench e2e [--sizes LIST] [--backends LIST] "
+		"[--connections C]\n"
+		"                       [--duration S] [--link-mbit M] "
+		"[--initcwnd W] [--name NAME]\n"
+		"                       [--json] [--out DIR]\n"
+		"  --sizes LIST     object sizes, e.g. 1k,64k,2m (default "
+		"1k,4k,16k,64k,256k,1m,4m,16m,64m)\n"
+		"  --backends LIST  backend counts, one testbed each (default 2; "
+		"e.g. 2,3)\n"
+		"  --connections C  wrk connections (default 2, as in the "
+		"thesis)\n"
+		"  --duration S     seconds per point (default 3)\n"
+		"  --link-mbit M    backend, controller and proxy links; client "
+		"link N*M (default 1000)\n"
+		"  --initcwnd W     initcwnd on the backends' routes (default 0: "
+		"kernel default)\n"
+		"  --name NAME      testbed name (default bench)\n"
+		"  --json           JSON array on stdout (the table goes to "
+		"stderr)\n"
+		"  --out DIR        CSV + PNG (default "
+		"results/bench-e2e-<timestamp>/)\n"
+		"Needs root, nginx and wrk.  Builds and removes its own "
+		"testbed NAME\n(and refuses to touch an existing one).\n");
+}
+
+/* ---- one wrk run ---- */
+
+static int parse_wrk(const char *out, struct wrk_result *r)
+{
+	const char *p = strstr(out, "PRISM-WRK ");
+	double v[6];
+
+	if (!p || sscanf(p + 10, "%lf %lf %lf %lf %lf %lf", &v[0], &v[1],
+			 &v[2], &v[3], &v[4], &v[5]) != 6)
+		return -EINVAL;
+	r->requests = (uint64_t)v[0];
+	r->bytes = (uint64_t)v[1];
+	r->duration_us = v[2];
+	r->p50_us = v[3];
+	r->p99_us = v[4];
+	r->errors = (uint64_t)v[5];
+	return 0;
+}
+
+struct wrk_job {
+	pid_t pid;
+	int fd;
+	char out[8192];
+	struct wrk_result res;
+};
+
+/* wrk gives each thread connections / threads connections (integer
+ * division: -t2 -c3 opens only 2), so the thread count must divide C. */
+static int wrk_threads(int conns)
+{
+	if (conns % 2 == 0)
+		return 2;
+	return conns <= 5 ? conns : 1;
+}
+
+static pid_t start_wrk(const struct bench_env *e, const struct e2e_opts *o,
+		       const char *ip, uint64_t size, int conns,
+		       struct wrk_job *j)
+{
+	char t[16], c[16], d[16], url[96], script[128];
+	char *argv[] = { "wrk", "-t", t, "-c", c, "-d", d, "--timeout",
+			 "30s", "-s", script, url, NULL };
+
+	snprintf(t, sizeof(t), "%d", wrk_threads(conns));
+	snprintf(c, sizeof(c), "%d", conns);
+	snprintf(d, sizeof(d), "%ds", o->duration);
+	snprintf(url, sizeof(url), "http://%s/bytes/%llu", ip,
+		 (unsigned long long)size);
+	snprintf(script, sizeof(script), "%s/report.lua", e->tmp);
+	j->pid = bench_spawn(e, "client", argv, &j->fd);
+	return j->pid;
+}
+
+/* Runs wrk against the targets of CFG in parallel and sums them. */
+static int run_wrk(const struct bench_env *e, const struct e2e_opts *o,
+		   int cfg, uint64_t size, struct point *pt)
+{
+	static struct wrk_job jobs[TESTBED_BACKENDS_MAX];
+	int n = cfg == CFG_DIRECT ? e->tb.backends : 1, started = 0, err = 0;
+	char ip[32];
+
+	for (int i = 0; i < n && !err; i++) {
+		int conns = o->conns;
+
+		if (cfg == CFG_DIRECT) {
+			conns = o->conns / n + (i < o->conns % n);
+			conns = conns < 1 ? 1 : conns;
+			bench_backend_ip(i + 1, ip, sizeof(ip));
+		} else
+			snprintf(ip, sizeof(ip), "%s",
+				 cfg == CFG_PROXY ? BENCH_PROXY_IP
+						  : TESTBED_VIP);
+		if (start_wrk(e, o, ip, size, conns, &jobs[i]) < 0)
+			err = (int)jobs[i].pid;
+		else
+			started++;
+	}
+	for (int i = 0; i < started; i++) {
+		struct wrk_job *j = &jobs[i];
+		int rc = bench_collect(j->pid, j->fd, j->out, sizeof(j->out));
+
+		if (!err && (rc != 0 || parse_wrk(j->out, &j->res))) {
+			fprintf(stderr, "prism bench e2e: wrk %s %llu B: exit "
+					"%d:\n%s\n", cfg_names[cfg],
+				(unsigned long long)size, rc, j->out);
+			err = -EIO;
+		}
+	}
+	if (err)
+		return err;
+	for (int i = 0; i < n; i++) {
+		struct wrk_result *r = &jobs[i].res;
+		double s = r->duration_us / 1e6;
+
+		pt->requests += r->requests;
+		pt->errors += r->errors;
+		pt->rps += s > 0 ? (double)r->requests / s : 0;
+		pt->gbps += s > 0 ? (double)r->bytes * 8 / s / 1e9 : 0;
+		/* Direct: the slowest backend's percentiles. */
+		pt->p50_us = fmax(pt->p50_us, r->p50_us);
+		pt->p99_us = fmax(pt->p99_us, r->p99_us);
+	}
+	return 0;
+}
+
+static int run_point(const struct bench_env *e, const struct e2e_opts *o,
+		     int cfg, uint64_t size, struct point *pt)
+{
+	struct bench_tcp before, after;
+	int err;
+
+	memset(pt, 0, sizeof(*pt));
+	pt->cfg = cfg;
+	pt->backends = e->tb.backends;
+	pt->size = size;
+	err = bench_tcp_read(e, "client", &before);
+	if (!err)
+		err = run_wrk(e, o, cfg, size, pt);
+	if (!err)
+		err = bench_tcp_read(e, "client", &after);
+	if (err)
+		return err;
+	pt->tcp.retrans = after.retrans - before.retrans;
+	pt->tcp.timeouts = after.timeouts - before.timeouts;
+	pt->tcp.resets = after.resets - before.resets;
+	pt->tcp.dups = after.dups - before.dups;
+	pt->tcp.winprobes = after.winprobes - before.winprobes;
+	usleep(SETTLE_MS * 1000);
+	return 0;
+}
+
+static struct point *add_point(struct e2e *r)
+{
+	if (r->npts == r->cap) {
+		int cap = r->cap ? r->cap * 2 : 64;
+		struct point *p = realloc(r->pts, (size_t)cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		r->pts = p;
+		r->cap = cap;
+	}
+	return &r->pts[r->npts++];
+}
+
+/* ---- reporting ---- */
+
+static const struct point *find(const struct e2e *r, int cfg, int n,
+				uint64_t size)
+{
+	for (int i = 0; i < r->npts; i++)
+		if (r->pts[i].cfg == cfg && r->pts[i].backends == n &&
+		    r->pts[i].size == size)
+			return &r->pts[i];
+	return NULL;
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+static void print_header(FILE *f, int n, const struct e2e_opts *o)
+{
+	fprintf(f, "\n== N = %d backends, %d connections, links %d Mbit/s "
+		   "(client %d), %d s per point\n",
+		n, o->conns, o->link_mbit, n * o->link_mbit, o->duration);
+	fprintf(f, "%-8s %-7s %8s %10s %9s %9s %5s %4s %5s %5s %4s %15s\n",
+		"size", "config", "Gbit/s", "req/s", "p50 us", "p99 us",
+		"retr", "rto", "dup", "wprb", "errs", "prism/proxy,dir");
+}
+
+static void print_point(FILE *f, const struct e2e *r, const struct point *p)
+{
+	char label[32], rat[32] = "";
+	const struct point *px = find(r, CFG_PROXY, p->backends, p->size);
+	const struct point *d = find(r, CFG_DIRECT, p->backends, p->size);
+
+	bench_size_label(p->size, label, sizeof(label));
+	if (p->cfg == CFG_PRISM && px && d)
+		snprintf(rat, sizeof(rat), "%.2f %.2f", ratio(p->gbps, px->gbps),
+			 ratio(p->gbps, d->gbps));
+	fprintf(f, "%-8s %-7s %8.3f %10.0f %9.0f %9.0f %5llu %4llu %5llu "
+		   "%5llu %4llu %15s\n",
+		label, cfg_names[p->cfg], p->gbps, p->rps, p->p50_us,
+		p->p99_us, (unsigned long long)p->tcp.retrans,
+		(unsigned long long)p->tcp.timeouts,
+		(unsigned long long)p->tcp.dups,
+		(unsigned long long)p->tcp.winprobes,
+		(unsigned long long)p->errors, rat);
+	fflush(f);
+}
+
+static void print_json(const struct e2e *r)
+{
+	printf("[");
+	for (int i = 0; i < r->npts; i++) {
+		const struct point *p = &r->pts[i];
+
+		printf("%s\n  {\"config\": \"%s\", \"backends\": %d, "
+		       "\"size_bytes\": %llu, \"gbps\": %.4f, \"rps\": %.1f, "
+		       "\"p50_us\": %.0f, \"p99_us\": %.0f, "
+		       "\"client_retrans\": %llu, \"client_timeouts\": %llu, "
+		       "\"client_resets\": %llu, \"client_dup_segs\": %llu, "
+		       "\"client_winprobes\": %llu, \"requests\": %llu, "
+		       "\"errors\": %llu}",
+		       i ? "," : "", cfg_names[p->cfg], p->backends,
+		       (unsigned long long)p->size, p->gbps, p->rps, p->p50_us,
+		       p->p99_us, (unsigned long long)p->tcp.retrans,
+		       (unsigned long long)p->tcp.timeouts,
+		       (unsigned long long)p->tcp.resets,
+		       (unsigned long long)p->tcp.dups,
+		       (unsigned long long)p->tcp.winprobes,
+		       (unsigned long long)p->requests,
+		       (unsigned long long)p->errors);
+	}
+	printf("\n]\n");
+	fflush(stdout);
+}
+
+static void crossover(FILE *f, const struct e2e *r, const struct e2e_opts *o,
+		      int n)
+{
+	uint64_t from = 0;
+	char label[32];
+
+	/* The smallest size from which Prism beats the proxy at every
+	 * larger measured size too. */
+	for (int i = o->nsizes - 1; i >= 0; i--) {
+		const struct point *p = find(r, CFG_PRISM, n, o->sizes[i]);
+		const struct point *x = find(r, CFG_PROXY, n, o->sizes[i]);
+
+		if (!p || !x || p->gbps <= x->gbps)
+			break;
+		from = o->sizes[i];
+	}
+	if (!from) {
+		fprintf(f, "  crossover: prism does not beat the proxy at the "
+			   "largest size (target <= 64 KB): NOT met\n");
+		return;
+	}
+	bench_size_label(from, label, sizeof(label));
+	fprintf(f, "  crossover: prism beats the proxy from %s on (target "
+		   "<= 64 KB): %s\n", label, from <= 65536 ? "met" : "NOT met");
+}
+
+static void targets(FILE *f, const struct e2e *r, const struct e2e_opts *o,
+		    int n)
+{
+	uint64_t rto = 0;
+
+	fprintf(f, "targets, N = %d:\n", n);
+	for (int i = 0; i < o->nsizes; i++) {
+		uint64_t s = o->sizes[i];
+		const struct point *p = find(r, CFG_PRISM, n, s);
+		const struct point *x = find(r, CFG_PROXY, n, s);
+		const struct point *d = find(r, CFG_DIRECT, n, s);
+		char label[32];
+
+		if (!p || !x || !d)
+			continue;
+		bench_size_label(s, label, sizeof(label));
+		rto += p->tcp.timeouts;
+		if (s >= (2u << 20))
+			fprintf(f, "  %-6s prism/proxy %.2f (target >= %.2f: "
+				   "%s), prism/direct %.2f (target >= 0.90: "
+				   "%s)\n", label, ratio(p->gbps, x->gbps),
+				0.95 * n,
+				ratio(p->gbps, x->gbps) >= 0.95 * n ? "met"
+								    : "NOT met",
+				ratio(p->gbps, d->gbps),
+				ratio(p->gbps, d->gbps) >= 0.9 ? "met"
+							       : "NOT met");
+		if (s == 1024)
+			fprintf(f, "  1 KB   prism/proxy request rate %.2f "
+				   "(target >= 0.50: %s)\n",
+				ratio(p->rps, x->rps),
+				ratio(p->rps, x->rps) >= 0.5 ? "met"
+							     : "NOT met");
+	}
+	crossover(f, r, o, n);
+	fprintf(f, "  client retransmission timeouts in prism runs: %llu "
+		   "(target 0: %s)\n", (unsigned long long)rto,
+		rto ? "NOT met" : "met");
+}
+
+static int write_csv(const struct e2e *r, const char *dir)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/e2e.csv", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "config,backends,size_bytes,gbps,rps,p50_us,p99_us,"
+		   "client_retrans,client_timeouts,client_resets,"
+		   "client_dup_segs,client_winprobes,requests,errors\n");
+	for (int i = 0; i < r->npts; i++) {
+		const struct point *p = &r->pts[i];
+
+		fprintf(f, "%s,%d,%llu,%.4f,%.1f,%.0f,%.0f,%llu,%llu,%llu,"
+			   "%llu,%llu,%llu,%llu\n", cfg_names[p->cfg],
+			p->backends,
+			(unsigned long long)p->size, p->gbps, p->rps,
+			p->p50_us, p->p99_us,
+			(unsigned long long)p->tcp.retrans,
+			(unsigned long long)p->tcp.timeouts,
+			(unsigned long long)p->tcp.resets,
+			(unsigned long long)p->tcp.dups,
+			(unsigned long long)p->tcp.winprobes,
+			(unsigned long long)p->requests,
+			(unsigned long long)p->errors);
+	}
+	return fclose(f) ? -errno : 0;
+}
+
+/* Wide form for gnuplot: one row per size, one column per configuration
+ * and backend count (a missing point is "?"). */
+static int write_dat(const struct e2e *r, const struct e2e_opts *o,
+		     const char *dir)
+{
+	char path[4200], label[32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/e2e.dat", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "size label");
+	for (int i = 0; i < o->nns; i++)
+		for (int c = 0; c < NCFG; c++)
+			fprintf(f, " \"%s N=%d\"", cfg_names[c], o->ns[i]);
+	for (int z = 0; z < o->nsizes; z++) {
+		bench_size_label(o->sizes[z], label, sizeof(label));
+		fprintf(f, "\n%llu \"%s\"", (unsigned long long)o->sizes[z],
+			label);
+		for (int i = 0; i < o->nns; i++)
+			for (int c = 0; c < NCFG; c++) {
+				const struct point *p =
+					find(r, c, o->ns[i], o->sizes[z]);
+
+				if (p)
+					fprintf(f, " %.4f", p->gbps);
+				else
+					fprintf(f, " ?");
+			}
+	}
+	fprintf(f, "\n");
+	return fclose(f) ? -errno : 0;
+}
+
+/* Fig 4.3-like: throughput against object size, one line per
+ * configuration and backend count, log x axis. */
+static int write_plot(const struct e2e *r, const struct e2e_opts *o,
+		      const char *dir)
+{
+	char path[4200];
+	FILE *f;
+	int err = write_dat(r, o, dir);
+
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/e2e.gp", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f,
+		"set terminal pngcairo size 900,540\n"
+		"set output 'e2e.png'\n"
+		"set title 'Throughput by object size (%d connections, links "
+		"%d Mbit/s, client link N x links)'\n"
+		"set xlabel 'object size'\n"
+		"set ylabel 'Gbit/s'\n"
+		"set logscale x 2\n"
+		"set offsets graph 0.03, graph 0.03, 0, 0\n"
+		"set datafile missing '?'\n"
+		"set key %s\n"
+		"set grid\n"
+		"set yrange [0:*]\n"
+		"plot for [i=3:%d] 'e2e.dat' using 1:i:xtic(2) with "
+		"linespoints lw 2 title columnheader(i)\n",
+		o->conns, o->link_mbit,
+		o->nns > 1 ? "outside right top" : "bottom right",
+		2 + NCFG * o->nns);
+	if (fclose(f))
+		return -errno;
+	return bench_gnuplot(dir, "e2e.gp");
+}
+
+/* ---- the run ---- */
+
+static int write_script(const struct bench_env *e)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/report.lua", e->tmp);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fputs(lua_script, f);
+	return fclose(f) ? -errno : 0;
+}
+
+static int run_n(struct e2e *r, const struct e2e_opts *o, int n, FILE *tbl)
+{
+	struct bench_env e;
+	int err;
+
+	fprintf(stderr, "prism bench e2e: testbed %s, %d backends ...\n",
+		o->name, n);
+	err = bench_env_up(&e, o->name, n, o->link_mbit, o->initcwnd);
+	if (!err)
+		err = write_script(&e);
+	if (!err)
+		print_header(tbl, n, o);
+	for (int i = 0; !err && i < o->nsizes; i++)
+		for (int c = 0; !err && c < NCFG; c++) {
+			struct point *pt = add_point(r);
+
+			if (!pt) {
+				err = -ENOMEM;
+				break;
+			}
+			err = run_point(&e, o, c, o->sizes[i], pt);
+			if (err)
+				r->npts--;
+			else
+				print_point(tbl, r, pt);
+			if (bench_stop)
+				err = -EINTR;
+		}
+	bench_env_down(&e);
+	return err;
+}
+
+static int parse_list(const char *arg, bool sizes, struct e2e_opts *o)
+{
+	char buf[512], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	if (sizes)
+		o->nsizes = 0;
+	else
+		o->nns = 0;
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+
+		if (bench_parse_size(tok, &v))
+			return -EINVAL;
+		if (sizes) {
+			if (o->nsizes == MAX_SIZES || v == 0)
+				return -EINVAL;
+			o->sizes[o->nsizes++] = v;
+		} else {
+			if (o->nns == MAX_NS || v < 1 || v > 16)
+				return -EINVAL;
+			o->ns[o->nns++] = (int)v;
+		}
+	}
+	return (sizes ? o->nsizes : o->nns) ? 0 : -EINVAL;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct e2e_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "sizes", required_argument, NULL, 's' },
+		{ "backends", required_argument, NULL, 'b' },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "link-mbit", required_argument, NULL, 'l' },
+		{ "initcwnd", required_argument, NULL, 'w' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, err = 0;
+
+	optind = 1;
+	while (!err && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': err = parse_list(optarg, true, o); break;
+		case 'b': err = parse_list(optarg, false, o); break;
+		case 'c': err = parse_int(optarg, 1, 1000, &o->conns); break;
+		case 'd': err = parse_int(optarg, 1, 600, &o->duration); break;
+		case 'l':
+			err = parse_int(optarg, 1, 100000, &o->link_mbit);
+			break;
+		case 'w': err = parse_int(optarg, 0, 1000, &o->initcwnd); break;
+		case 'n': o->name = optarg; break;
+		case 'j': o->json = true; break;
+		case 'o': o->out = optarg; break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (err || optind < argc) {
+		fprintf(stderr, "prism bench e2e: bad option value or argument "
+				"(try --help)\n");
+		return 2;
+	}
+	return 0;
+}
+
+static void set_defaults(struct e2e_opts *o)
+{
+	static const char *const def = "1k,4k,16k,64k,256k,1m,4m,16m,64m";
+
+	*o = (struct e2e_opts){ .conns = 2, .duration = 3, .link_mbit = 1000,
+				.name = "bench", .nns = 1, .ns = { 2 } };
+	parse_list(def, true, o);
+}
+
+int bench_e2e(int argc, char **argv)
+{
+	struct e2e_opts o;
+	struct e2e r = { 0 };
+	char dir[4096];
+	FILE *tbl;
+	int rc, err = 0;
+
+	set_defaults(&o);
+	rc = parse_opts(argc, argv, &o);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (testbed_check_root())
+		return 1;
+	tbl = o.json ? stderr : stdout;
+	bench_signals();
+	for (int i = 0; !err && i < o.nns; i++)
+		err = run_n(&r, &o, o.ns[i], tbl);
+	if (err)
+		fprintf(stderr, "prism bench e2e: stopped: %s\n",
+			strerror(-err));
+	if (r.npts && !bench_results_dir("e2e", o.out, dir, sizeof(dir))) {
+		write_csv(&r, dir);
+		write_plot(&r, &o, dir);
+		fprintf(tbl, "\nresults: %s/e2e.csv, %s/e2e.png\n", dir, dir);
+	}
+	for (int i = 0; !err && i < o.nns; i++)
+		targets(tbl, &r, &o, o.ns[i]);
+	if (o.json && !err)
+		print_json(&r);
+	free(r.pts);
+	return err ? 1 : 0;
+}

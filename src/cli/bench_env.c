@@ -1,0 +1,540 @@
+/* The testbed, Prism and nginx for the end-to-end benchmarks; see
+ * bench_env.h.  Prism is started and stopped through the same functions
+ * as `prism up` / `prism down`; the testbed through testbed_up/down, which
+ * also kills whatever is left in its namespaces. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/bench_env.h"
+#include "cli/commands.h"
+#include "lib/proc.h"
+
+#define NGINX_READY_MS 5000
+
+volatile sig_atomic_t bench_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	bench_stop = 1;
+}
+
+void bench_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: a blocking read returns EINTR and the loops see
+	 * bench_stop.  wrk gets the terminal's SIGINT too and ends early. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+double bench_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+void bench_backend_ip(int i, char *buf, size_t len)
+{
+	snprintf(buf, len, "198.18.%u.2", (unsigned int)(10 + i) & 255u);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- running things inside a host ---- */
+
+pid_t bench_fork(const struct bench_env *e, const char *host, int *out_fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		if (testbed_enter(e->name, host))
+			_exit(126);
+		return 0;
+	}
+	close(p[1]);
+	*out_fd = p[0];
+	return pid;
+}
+
+pid_t bench_spawn(const struct bench_env *e, const char *host,
+		  char *const argv[], int *out_fd)
+{
+	pid_t pid = bench_fork(e, host, out_fd);
+
+	if (pid != 0)
+		return pid;
+	execvp(argv[0], argv);
+	fprintf(stderr, "prism bench: exec %s in %s-%s: %s\n", argv[0],
+		e->name, host, strerror(errno));
+	_exit(127);
+}
+
+int bench_collect(pid_t pid, int fd, char *buf, size_t len)
+{
+	size_t off = 0;
+	char sink[4096];
+	int status;
+	ssize_t n;
+
+	for (;;) {
+		if (off + 1 < len)
+			n = read(fd, buf + off, len - 1 - off);
+		else
+			n = read(fd, sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue; /* the child gets the signal too and ends */
+		if (n <= 0)
+			break;
+		if (off + 1 < len)
+			off += (size_t)n;
+	}
+	buf[off] = 0;
+	close(fd);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status)
+				 : 128 + WTERMSIG(status);
+}
+
+/* The value of FIELD in the "PREFIX: names" / "PREFIX: values" line pair
+ * of a /proc/net/snmp-style text. */
+static int snmp_field(const char *text, const char *prefix, const char *field,
+		      uint64_t *out)
+{
+	size_t plen = strlen(prefix);
+	const char *names = NULL, *vals = NULL, *p;
+	int col = -1, i = 0;
+
+	for (p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, prefix, plen) && p[plen] == ':') {
+			if (!names)
+				names = p + plen + 1;
+			else {
+				vals = p + plen + 1;
+				break;
+			}
+		}
+	if (!names || !vals)
+		return -ENOENT;
+	for (p = names; *p && *p != '\n'; i++) {
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " \n");
+		if (n == strlen(field) && !strncmp(p, field, n)) {
+			col = i;
+			break;
+		}
+		p += n;
+	}
+	if (col < 0)
+		return -ENOENT;
+	for (p = vals, i = 0; i <= col; i++) {
+		char *end;
+
+		*out = strtoull(p, &end, 10);
+		if (end == p)
+			return -ENOENT;
+		p = end;
+	}
+	return 0;
+}
+
+int bench_tcp_read(const struct bench_env *e, const char *host,
+		   struct bench_tcp *c)
+{
+	char *argv[] = { "cat", "/proc/net/snmp", "/proc/net/netstat", NULL };
+	static char text[65536];
+	int fd, rc;
+	pid_t pid;
+
+	memset(c, 0, sizeof(*c));
+	pid = bench_spawn(e, host, argv, &fd);
+	if (pid < 0)
+		return (int)pid;
+	rc = bench_collect(pid, fd, text, sizeof(text));
+	if (rc != 0)
+		return rc < 0 ? rc : -EIO;
+	rc = snmp_field(text, "Tcp", "RetransSegs", &c->retrans);
+	if (!rc)
+		rc = snmp_field(text, "Tcp", "EstabResets", &c->resets);
+	if (!rc)
+		rc = snmp_field(text, "TcpExt", "TCPTimeouts", &c->timeouts);
+	if (!rc)
+		rc = snmp_field(text, "TcpExt", "TCPDSACKOldSent", &c->dups);
+	if (!rc)
+		rc = snmp_field(text, "TcpExt", "TCPWinProbe", &c->winprobes);
+	if (rc)
+		fprintf(stderr, "prism bench: %s-%s: TCP counters missing in "
+				"/proc/net/snmp, netstat\n", e->name, host);
+	return rc;
+}
+
+/* ---- nginx ---- */
+
+static int write_nginx_conf(const struct bench_env *e, const char *path)
+{
+	char ip[INET_ADDRSTRLEN];
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	/* One worker, like the single-threaded controller; a keep-alive
+	 * upstream; responses buffered in memory only (no temp files, which
+	 * would measure the disk). */
+	fprintf(f,
+		"worker_processes 1;\n"
+		"pid %1$s/nginx.pid;\n"
+		"error_log %1$s/error.log warn;\n"
+		"events { worker_connections 1024; }\n"
+		"http {\n"
+		"  access_log off;\n"
+		"  client_body_temp_path %1$s/body;\n"
+		"  proxy_temp_path %1$s/proxy;\n"
+		"  fastcgi_temp_path %1$s/fastcgi;\n"
+		"  uwsgi_temp_path %1$s/uwsgi;\n"
+		"  scgi_temp_path %1$s/scgi;\n"
+		"  upstream backends {\n",
+		e->tmp);
+	for (int i = 1; i <= e->tb.backends; i++) {
+		bench_backend_ip(i, ip, sizeof(ip));
+		fprintf(f, "    server %s:80;\n", ip);
+	}
+	fprintf(f,
+		"    keepalive 64;\n"
+		"  }\n"
+		"  server {\n"
+		"    listen %s:%d;\n"
+		"    keepalive_requests 1000000;\n"
+		"    location / {\n"
+		"      proxy_pass http://backends;\n"
+		"      proxy_http_version 1.1;\n"
+		"      proxy_set_header Connection \"\";\n"
+		"      proxy_buffers 64 64k;\n"
+		"      proxy_max_temp_file_size 0;\n"
+		"    }\n"
+		"  }\n"
+		"}\n",
+		BENCH_PROXY_IP, BENCH_NGINX_PORT);
+	return fclose(f) ? -errno : 0;
+}
+
+static int start_nginx(struct bench_env *e)
+{
+	char conf[128], pidf[128], log[128];
+	int status, fd;
+	pid_t pid;
+
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", e->tmp);
+	snprintf(pidf, sizeof(pidf), "%s/nginx.pid", e->tmp);
+	snprintf(log, sizeof(log), "%s/nginx.out", e->tmp);
+	if (write_nginx_conf(e, conf))
+		return -errno;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		setsid(); /* stopped by us, not by the terminal's ^C */
+		if (testbed_enter(e->name, "proxy"))
+			_exit(126);
+		execlp("nginx", "nginx", "-c", conf, "-g", "daemon off;",
+		       (char *)NULL);
+		fprintf(stderr, "exec nginx: %s\n", strerror(errno));
+		_exit(127);
+	}
+	e->nginx = pid;
+	/* nginx writes its pid file once its listeners are open. */
+	for (int ms = 0; ms < NGINX_READY_MS; ms += 20) {
+		if (!access(pidf, F_OK))
+			return 0;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			e->nginx = 0;
+			fprintf(stderr, "prism bench: nginx in %s-proxy exited "
+					"(see %s)\n", e->name, log);
+			return -ECHILD;
+		}
+		sleep_ms(20);
+	}
+	fprintf(stderr, "prism bench: nginx not ready after %d ms\n",
+		NGINX_READY_MS);
+	return -ETIMEDOUT;
+}
+
+static void stop_nginx(struct bench_env *e)
+{
+	if (e->nginx <= 0)
+		return;
+	kill(e->nginx, SIGTERM);
+	for (int i = 0; i < 300; i++) {
+		if (waitpid(e->nginx, NULL, WNOHANG) == e->nginx) {
+			e->nginx = 0;
+			return;
+		}
+		sleep_ms(10);
+	}
+	kill(e->nginx, SIGKILL);
+	waitpid(e->nginx, NULL, 0);
+	e->nginx = 0;
+}
+
+/* ---- the environment ---- */
+
+/* Runs a `prism` subcommand with its stdout sent to stderr, so that
+ * --json output stays clean. */
+static int run_quiet(int (*cmd)(int, char **), const char *sub,
+		     const char *name)
+{
+	char *argv[] = { (char *)sub, "--name", (char *)name, NULL };
+	int save, rc;
+
+	fflush(stdout);
+	save = dup(1);
+	dup2(2, 1);
+	rc = cmd(3, argv);
+	fflush(stdout);
+	if (save >= 0) {
+		dup2(save, 1);
+		close(save);
+	}
+	return rc;
+}
+
+static int set_initcwnd(const struct bench_env *e, int initcwnd)
+{
+	char ns[64], via[32], cw[16];
+	int rc;
+
+	snprintf(cw, sizeof(cw), "%d", initcwnd);
+	for (int i = 1; i <= e->tb.backends; i++) {
+		snprintf(ns, sizeof(ns), "%s-b%d", e->name, i);
+		snprintf(via, sizeof(via), "198.18.%d.1", 10 + i);
+		rc = proc_runl(NULL, "ip", "-n", ns, "route", "change",
+			       "198.18.0.0/15", "via", via, "dev", "eth0",
+			       "initcwnd", cw, PROC_END);
+		if (rc) {
+			fprintf(stderr, "prism bench: %s: ip route change "
+					"initcwnd %s: exit %d\n", ns, cw, rc);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+int bench_env_up(struct bench_env *e, const char *name, int backends,
+		 int link_mbit, int initcwnd)
+{
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	snprintf(e->tmp, sizeof(e->tmp), "/tmp/prism-bench.XXXXXX");
+	if (!testbed_name_valid(name) || strlen(name) > TESTBED_NAME_MAX) {
+		fprintf(stderr, "prism bench: bad testbed name '%s'\n", name);
+		e->tmp[0] = 0;
+		return -EINVAL;
+	}
+	if (testbed_load(name, &e->tb) != -ENOENT) {
+		/* Never rebuild somebody's testbed under them. */
+		fprintf(stderr, "prism bench: testbed '%s' exists; remove it "
+				"('prism testbed down --name %s') or pass "
+				"--name\n", name, name);
+		e->tmp[0] = 0;
+		return -EEXIST;
+	}
+	if (!mkdtemp(e->tmp)) {
+		err = -errno;
+		e->tmp[0] = 0;
+		fprintf(stderr, "prism bench: mkdtemp: %s\n", strerror(-err));
+		return err;
+	}
+	e->tb = (struct testbed){ .backends = backends, .link_mbit = link_mbit,
+				  .client_mbit = backends * link_mbit };
+	snprintf(e->tb.name, sizeof(e->tb.name), "%s", name);
+	e->tb_up = true;
+	err = testbed_up(&e->tb);
+	if (!err && initcwnd > 0)
+		err = set_initcwnd(e, initcwnd);
+	if (err || bench_stop)
+		return err ? err : -EINTR;
+	e->prism_up = true;
+	if (run_quiet(cmd_up, "up", name)) {
+		fprintf(stderr, "prism bench: prism up on testbed %s failed\n",
+			name);
+		return -EIO;
+	}
+	return bench_stop ? -EINTR : start_nginx(e);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void bench_env_down(struct bench_env *e)
+{
+	stop_nginx(e);
+	if (e->prism_up) {
+		/* Like `prism down`, this keeps the daemons' logs. */
+		run_quiet(cmd_down, "down", e->name);
+		fprintf(stderr, "prism bench: daemon logs in %s/%s/\n",
+			TESTBED_STATE_DIR, e->name);
+	}
+	e->prism_up = false;
+	if (e->tb_up)
+		testbed_down(e->name);
+	e->tb_up = false;
+	if (e->tmp[0])
+		nftw(e->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	e->tmp[0] = 0;
+}
+
+/* ---- results ---- */
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int bench_results_dir(const char *kind, const char *out, char *buf,
+		      size_t len)
+{
+	time_t now = time(NULL);
+	char stamp[32];
+	int err;
+
+	if (out)
+		snprintf(buf, len, "%s", out);
+	else {
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S",
+			 localtime(&now));
+		snprintf(buf, len, "results/bench-%s-%s", kind, stamp);
+	}
+	err = mkdir_p(buf);
+	if (err)
+		fprintf(stderr, "prism bench: mkdir %s: %s\n", buf,
+			strerror(-err));
+	return err;
+}
+
+int bench_gnuplot(const char *dir, const char *script)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(2, 1);
+		if (chdir(dir) == 0)
+			execlp("gnuplot", "gnuplot", script, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "prism bench: gnuplot %s/%s failed (status "
+				"%d); the CSV stands\n", dir, script, status);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ---- sizes ---- */
+
+int bench_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	uint64_t v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	switch (tolower((unsigned char)*end)) {
+	case 'k': shift = 10; end++; break;
+	case 'm': shift = 20; end++; break;
+	case 'g': shift = 30; end++; break;
+	default: break;
+	}
+	if (tolower((unsigned char)*end) == 'b')
+		end++;
+	if (*end || v > (1ULL << 40) >> shift)
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
+void bench_size_label(uint64_t size, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KB", "MB", "GB" };
+	int u = 0;
+
+	while (u < 3 && size >= 1024 && size % 1024 == 0) {
+		size /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%llu %s", (unsigned long long)size, unit[u]);
+}

@@ -1,0 +1,92 @@
+/* The environment shared by the end-to-end benchmarks (`prism bench e2e`,
+ * `prism bench latency`): one testbed, Prism on it (`prism up`), nginx on
+ * the proxy host as the traditional proxy, and helpers to run programs in
+ * a host and read a host's TCP counters.
+ *
+ *   struct bench_env e;
+ *   bench_signals();                      SIGINT/SIGTERM -> bench_stop
+ *   if (bench_env_up(&e, "bench", 2, 1000, 0) == 0) {
+ *           ... bench_spawn(&e, "client", argv, &fd) ... bench_collect(...)
+ *   }
+ *   bench_env_down(&e);                   always, also after a failed up
+ *
+ * Functions return 0 or -errno and print their errors prefixed "prism
+ * bench:". */
+#pragma once
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cli/testbed.h"
+
+#define BENCH_NGINX_PORT 80
+
+struct bench_env {
+	char name[TESTBED_NAME_MAX + 1];
+	struct testbed tb;
+	char tmp[64]; /* nginx config, its temp files, wrk scripts */
+	pid_t nginx;
+	bool tb_up, prism_up;
+};
+
+/* The client's counters that tell whether TCP had to recover. */
+struct bench_tcp {
+	uint64_t retrans;  /* Tcp: RetransSegs */
+	uint64_t timeouts; /* TcpExt: TCPTimeouts (RTO expiries) */
+	uint64_t resets;   /* Tcp: EstabResets */
+	uint64_t dups;     /* TcpExt: TCPDSACKOldSent (duplicate data seen) */
+	uint64_t winprobes; /* TcpExt: TCPWinProbe (zero-window probes sent) */
+};
+
+/* Set by SIGINT/SIGTERM once bench_signals() ran; loops check it. */
+extern volatile sig_atomic_t bench_stop;
+void bench_signals(void);
+
+/* Builds testbed NAME with BACKENDS backends and links of LINK_MBIT (client
+ * link BACKENDS * LINK_MBIT), starts Prism and nginx.  INITCWND > 0 sets
+ * that initial congestion window on every backend's route (0: kernel
+ * default).  On failure the caller still calls bench_env_down. */
+int bench_env_up(struct bench_env *e, const char *name, int backends,
+		 int link_mbit, int initcwnd);
+void bench_env_down(struct bench_env *e);
+
+/* Starts ARGV (searched in PATH) inside HOST of the testbed; its stdout
+ * and stderr go to the pipe returned in *out_fd.  Returns the pid or
+ * -errno. */
+pid_t bench_spawn(const struct bench_env *e, const char *host,
+		  char *const argv[], int *out_fd);
+
+/* Reads everything from FD into BUF (NUL-terminated, cut at LEN - 1),
+ * closes FD, waits for PID.  Returns its exit status (128 + N: signal N)
+ * or -errno. */
+int bench_collect(pid_t pid, int fd, char *buf, size_t len);
+
+/* fork() with the child inside HOST, its stdout (and stderr) on the pipe
+ * returned in *out_fd.  Returns 0 in the child, the pid in the parent,
+ * -errno on failure.  A child that cannot enter HOST exits 126. */
+pid_t bench_fork(const struct bench_env *e, const char *host, int *out_fd);
+
+/* The TCP counters of HOST's namespace. */
+int bench_tcp_read(const struct bench_env *e, const char *host,
+		   struct bench_tcp *c);
+
+/* The address of backend I (1-based) and of the proxy, dotted quad. */
+void bench_backend_ip(int i, char *buf, size_t len);
+#define BENCH_PROXY_IP "198.18.3.2"
+
+/* OUT, or results/bench-KIND-<timestamp>; created with its parents. */
+int bench_results_dir(const char *kind, const char *out, char *buf,
+		      size_t len);
+
+/* Runs gnuplot on SCRIPT inside DIR; a missing gnuplot is a warning. */
+int bench_gnuplot(const char *dir, const char *script);
+
+/* "1024", "64k", "2M", "1g" (powers of 1024) -> bytes; -EINVAL if bad. */
+int bench_parse_size(const char *s, uint64_t *out);
+
+/* "1 KB", "64 MB": SIZE in the largest unit that divides it. */
+void bench_size_label(uint64_t size, char *buf, size_t len);
+
+double bench_now_us(void);

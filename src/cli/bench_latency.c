@@ -1,0 +1,577 @@
+/* `prism bench latency`: the per-request startup and teardown overheads of
+ * the proxy and of Prism over direct access (thesis Table 4.1).
+ *
+ * A small client (below, run inside the client host) keeps one persistent
+ * connection and sends one GET of a small object at a time, timing with
+ * CLOCK_MONOTONIC around non-blocking socket calls.  Requests alternate
+ * between two kinds:
+ *   spaced  sent after GAP us of idle connection (the previous request is
+ *           long finished, the connection rests wherever it rests between
+ *           requests): its time to first response byte is the STARTUP cost
+ *   b2b     sent the moment the previous response's last byte arrived: its
+ *           time to first byte is startup plus whatever is still going on
+ *           after the previous response (Prism: the hand-back and the
+ *           window re-opening)
+ * teardown = mean(b2b) - mean(spaced): how long after the last byte the
+ * connection is not yet ready to serve the next request.  The client
+ * only sleeps in poll() between its socket calls: a busy-waiting client
+ * would take a core from the daemons on a small machine.
+ * Overheads are the configuration's means minus direct's; the standard
+ * deviations are those of the configuration's samples (startup) and of
+ * the difference of the two sample sets (teardown: sqrt(sd_b2b^2 +
+ * sd_spaced^2)). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/bench.h"
+#include "cli/bench_env.h"
+
+#define LAT_WARMUP 20
+#define LAT_IO_TIMEOUT_MS 5000
+#define LAT_BUF 65536
+#define LAT_ROUNDS 5
+
+enum { CFG_DIRECT, CFG_PROXY, CFG_PRISM, NCFG };
+static const char *const cfg_names[NCFG] = { "direct", "proxy", "prism" };
+
+struct lat_opts {
+	int requests; /* per kind, per configuration */
+	uint64_t size;
+	int gap_us;
+	int backends;
+	int link_mbit;
+	bool json;
+	const char *out;
+	const char *name;
+};
+
+/* Mean, standard deviation and median of one kind of sample. */
+struct stat1 {
+	double sum, sum2;
+	int n, cap;
+	double *v; /* the samples, for the median */
+};
+
+struct lat_result {
+	struct stat1 spaced, b2b;
+	double spaced_p50, b2b_p50; /* medians, us */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: prism bench latency [--requests N] [--size S] "
+		"[--gap-us G] [--backends N]\n"
+		"                           [--link-mbit M] [--name NAME] "
+		"[--json] [--out DIR]\n"
+		"  --requests N  requests of each kind per configuration "
+		"(default 1000)\n"
+		"  --size S      object size (default 1k)\n"
+		"  --gap-us G    idle time before a spaced request (default "
+		"2000)\n"
+		"  --backends N  testbed backends (default 2; direct uses b1)\n"
+		"Startup = time to first byte of a request on an idle "
+		"persistent connection;\nteardown = extra time to first byte "
+		"of a request sent the moment the previous\nresponse ended.  "
+		"Both as overhead over direct.  Needs root and nginx.\n"
+		"Builds and removes its own testbed NAME (default bench-lat; "
+		"an existing\none is refused).\n");
+}
+
+/* ---- the client (runs inside the client host) ---- */
+
+static double now_us(void)
+{
+	return bench_now_us();
+}
+
+static int wait_fd(int fd, short ev)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	int rc = poll(&p, 1, LAT_IO_TIMEOUT_MS);
+
+	if (rc < 0)
+		return -errno;
+	return rc == 0 ? -ETIMEDOUT : 0;
+}
+
+static int lat_connect(const char *ip)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };
+	int fd, one = 1, err = 0;
+	socklen_t len = sizeof(err);
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 &&
+	    errno != EINPROGRESS)
+		err = -errno;
+	if (!err)
+		err = wait_fd(fd, POLLOUT);
+	if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		close(fd);
+		return err < 0 ? err : -err;
+	}
+	return fd;
+}
+
+/* Content-Length of a complete response head, or -1. */
+static long content_length(const char *head, size_t len)
+{
+	const char *p = head, *end = head + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl)
+			break;
+		if (!strncasecmp(p, "Content-Length:", 15))
+			return strtol(p + 15, NULL, 10);
+		p = nl + 1;
+	}
+	return -1;
+}
+
+/* Reads one whole response; *first_us = when its first byte arrived. */
+static int read_response(int fd, char *buf, double *first_us)
+{
+	size_t got = 0, head = 0;
+	long body = -1;
+	ssize_t n;
+
+	*first_us = 0;
+	for (;;) {
+		n = recv(fd, buf + (head ? 0 : got), head ? LAT_BUF : LAT_BUF - got,
+			 0);
+		if (n < 0 && errno == EAGAIN) {
+			int err = wait_fd(fd, POLLIN);
+
+			if (err)
+				return err;
+			continue;
+		}
+		if (n <= 0)
+			return n < 0 ? -errno : -ECONNRESET;
+		if (!*first_us)
+			*first_us = now_us();
+		got += (size_t)n;
+		if (!head) {
+			char *e = memmem(buf, got, "\r\n\r\n", 4);
+
+			if (!e) {
+				if (got == LAT_BUF)
+					return -EMSGSIZE;
+				continue;
+			}
+			head = (size_t)(e + 4 - buf);
+			body = content_length(buf, head);
+			if (body < 0)
+				return -EPROTO;
+		}
+		if (got >= head + (size_t)body)
+			return got == head + (size_t)body ? 0 : -EPROTO;
+	}
+}
+
+/* One request; prints "KIND ttfb_us" (S: spaced, B: back to back). */
+static int one_request(int fd, const char *req, size_t len, char *buf,
+		       int kind, bool record)
+{
+	double t0, first;
+	int err;
+
+	t0 = now_us();
+	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return -EIO; /* a small request into an empty socket */
+	err = read_response(fd, buf, &first);
+	if (!err && record)
+		printf("%c %.2f\n", kind ? 'B' : 'S', first - t0);
+	return err;
+}
+
+static int lat_client(const char *ip, const struct lat_opts *o)
+{
+	struct timespec gap = { o->gap_us / 1000000,
+				(long)(o->gap_us % 1000000) * 1000 };
+	static char buf[LAT_BUF];
+	char req[128];
+	int fd, err = 0, len;
+
+	len = snprintf(req, sizeof(req),
+		       "GET /bytes/%llu HTTP/1.1\r\nHost: %s\r\n\r\n",
+		       (unsigned long long)o->size, ip);
+	fd = lat_connect(ip);
+	if (fd < 0) {
+		printf("error: connect %s:80: %s\n", ip, strerror(-fd));
+		return 1;
+	}
+	for (int i = 0; !err && i < LAT_WARMUP; i++)
+		err = one_request(fd, req, (size_t)len, buf, 1, false);
+	for (int i = 0; !err && i < 2 * o->requests; i++) {
+		/* Even: spaced, after an idle gap; odd: back to back. */
+		if (!(i & 1))
+			nanosleep(&gap, NULL);
+		err = one_request(fd, req, (size_t)len, buf, i & 1, true);
+	}
+	if (err)
+		printf("error: %s request: %s\n", ip, strerror(-err));
+	fflush(stdout);
+	close(fd);
+	return err ? 1 : 0;
+}
+
+/* ---- statistics ---- */
+
+static void stat_add(struct stat1 *s, double v)
+{
+	if (s->n == s->cap) {
+		int cap = s->cap ? 2 * s->cap : 256;
+		double *nv = realloc(s->v, (size_t)cap * sizeof(*nv));
+
+		if (nv) {
+			s->v = nv;
+			s->cap = cap;
+		}
+	}
+	if (s->n < s->cap)
+		s->v[s->n] = v;
+	s->sum += v;
+	s->sum2 += v * v;
+	s->n++;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(struct stat1 *s)
+{
+	int n = s->n < s->cap ? s->n : s->cap;
+
+	if (!n)
+		return 0;
+	qsort(s->v, (size_t)n, sizeof(double), cmp_double);
+	return n & 1 ? s->v[n / 2] : (s->v[n / 2 - 1] + s->v[n / 2]) / 2;
+}
+
+static void stat_free(struct stat1 *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static double mean(const struct stat1 *s)
+{
+	return s->n ? s->sum / s->n : 0;
+}
+
+static double sd(const struct stat1 *s)
+{
+	double m = mean(s), v;
+
+	if (s->n < 2)
+		return 0;
+	v = (s->sum2 - s->n * m * m) / (s->n - 1);
+	return v > 0 ? sqrt(v) : 0;
+}
+
+static double teardown(const struct lat_result *r)
+{
+	return mean(&r->b2b) - mean(&r->spaced);
+}
+
+static double teardown_sd(const struct lat_result *r)
+{
+	return sqrt(sd(&r->b2b) * sd(&r->b2b) +
+		    sd(&r->spaced) * sd(&r->spaced));
+}
+
+/* ---- one configuration ---- */
+
+static int parse_samples(char *out, struct lat_result *r, FILE *raw,
+			 const char *cfg)
+{
+	char *save = NULL;
+
+	for (char *l = strtok_r(out, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		double ttfb;
+		char kind;
+
+		if (sscanf(l, "%c %lf", &kind, &ttfb) != 2 ||
+		    (kind != 'S' && kind != 'B'))
+			continue;
+		stat_add(kind == 'S' ? &r->spaced : &r->b2b, ttfb);
+		if (raw)
+			fprintf(raw, "%s,%s,%.2f\n", cfg,
+				kind == 'S' ? "spaced" : "b2b", ttfb);
+	}
+	return r->spaced.n && r->b2b.n ? 0 : -EIO;
+}
+
+/* One client run of N requests of each kind; samples add up in R. */
+static int run_config(const struct bench_env *e, const struct lat_opts *o,
+		      int cfg, int n, struct lat_result *r, FILE *raw)
+{
+	struct lat_opts one = *o;
+	char ip[32], *out;
+	size_t cap = (size_t)n * 2 * 40 + 4096;
+	int fd, rc;
+	pid_t pid;
+
+	if (cfg == CFG_DIRECT)
+		bench_backend_ip(1, ip, sizeof(ip));
+	else
+		snprintf(ip, sizeof(ip), "%s",
+			 cfg == CFG_PROXY ? BENCH_PROXY_IP : TESTBED_VIP);
+	out = malloc(cap);
+	if (!out)
+		return -ENOMEM;
+	one.requests = n;
+	pid = bench_fork(e, "client", &fd);
+	if (pid == 0)
+		_exit(lat_client(ip, &one));
+	if (pid < 0) {
+		free(out);
+		return (int)pid;
+	}
+	rc = bench_collect(pid, fd, out, cap);
+	if (rc != 0) {
+		char *err = strstr(out, "error:");
+
+		fprintf(stderr, "prism bench latency: %s (%s): client exit "
+				"%d: %s\n", cfg_names[cfg], ip, rc,
+			err ? err : "(no message)");
+		free(out);
+		return -EIO;
+	}
+	rc = parse_samples(out, r, raw, cfg_names[cfg]);
+	free(out);
+	return rc;
+}
+
+/* ---- reporting ---- */
+
+static void print_table(FILE *f, const struct lat_result *r,
+			const struct lat_opts *o)
+{
+	char label[32];
+
+	bench_size_label(o->size, label, sizeof(label));
+	fprintf(f, "\nper-request latency, %s objects, %d requests of each "
+		   "kind, gap %d us (mean +- sd, us)\n",
+		label, o->requests, o->gap_us);
+	fprintf(f, "%-7s %18s %18s %18s %13s | %22s %22s\n", "config",
+		"startup (ttfb)", "b2b ttfb", "teardown", "p50 st/b2b",
+		"startup over direct", "teardown over direct");
+	for (int c = 0; c < NCFG; c++) {
+		const struct lat_result *x = &r[c], *d = &r[CFG_DIRECT];
+
+		fprintf(f, "%-7s %9.1f +- %5.1f %9.1f +- %5.1f %9.1f +- %5.1f "
+			   "%6.0f/%6.0f | %12.1f +- %6.1f %12.1f +- %6.1f\n",
+			cfg_names[c], mean(&x->spaced), sd(&x->spaced),
+			mean(&x->b2b), sd(&x->b2b), teardown(x),
+			teardown_sd(x), x->spaced_p50, x->b2b_p50,
+			mean(&x->spaced) - mean(&d->spaced), sd(&x->spaced),
+			teardown(x) - teardown(d), teardown_sd(x));
+	}
+	fprintf(f, "targets: prism startup overhead %.1f us (<= 100: %s), "
+		   "teardown overhead %.1f us (<= 50: %s)\n",
+		mean(&r[CFG_PRISM].spaced) - mean(&r[CFG_DIRECT].spaced),
+		mean(&r[CFG_PRISM].spaced) - mean(&r[CFG_DIRECT].spaced) <= 100
+			? "met" : "NOT met",
+		teardown(&r[CFG_PRISM]) - teardown(&r[CFG_DIRECT]),
+		teardown(&r[CFG_PRISM]) - teardown(&r[CFG_DIRECT]) <= 50
+			? "met" : "NOT met");
+}
+
+static void print_json(FILE *f, const struct lat_result *r,
+		       const struct lat_opts *o)
+{
+	fprintf(f, "[");
+	for (int c = 0; c < NCFG; c++) {
+		const struct lat_result *x = &r[c], *d = &r[CFG_DIRECT];
+
+		fprintf(f, "%s\n  {\"config\": \"%s\", \"size_bytes\": %llu, "
+			   "\"requests\": %d, \"startup_us\": %.1f, "
+			   "\"startup_sd_us\": %.1f, \"startup_p50_us\": %.1f, "
+			   "\"b2b_us\": %.1f, \"b2b_p50_us\": %.1f, "
+			   "\"b2b_sd_us\": %.1f, \"teardown_us\": %.1f, "
+			   "\"teardown_sd_us\": %.1f, "
+			   "\"startup_overhead_us\": %.1f, "
+			   "\"teardown_overhead_us\": %.1f}",
+			c ? "," : "", cfg_names[c],
+			(unsigned long long)o->size, x->spaced.n,
+			mean(&x->spaced), sd(&x->spaced), x->spaced_p50,
+			mean(&x->b2b), x->b2b_p50, sd(&x->b2b), teardown(x),
+			teardown_sd(x),
+			mean(&x->spaced) - mean(&d->spaced),
+			teardown(x) - teardown(d));
+	}
+	fprintf(f, "\n]\n");
+}
+
+static int write_results(const struct lat_result *r,
+			 const struct lat_opts *o, const char *dir)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/latency.json", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	print_json(f, r, o);
+	return fclose(f) ? -errno : 0;
+}
+
+/* ---- options and the run ---- */
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct lat_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "requests", required_argument, NULL, 'r' },
+		{ "size", required_argument, NULL, 's' },
+		{ "gap-us", required_argument, NULL, 'g' },
+		{ "backends", required_argument, NULL, 'b' },
+		{ "link-mbit", required_argument, NULL, 'l' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, err = 0;
+
+	optind = 1;
+	while (!err && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': err = parse_int(optarg, 1, 100000, &o->requests); break;
+		case 's':
+			err = bench_parse_size(optarg, &o->size);
+			if (!err && o->size > (32u << 10))
+				err = -EINVAL; /* one buffer holds it */
+			break;
+		case 'g': err = parse_int(optarg, 0, 1000000, &o->gap_us); break;
+		case 'b': err = parse_int(optarg, 1, 16, &o->backends); break;
+		case 'l':
+			err = parse_int(optarg, 1, 100000, &o->link_mbit);
+			break;
+		case 'n': o->name = optarg; break;
+		case 'j': o->json = true; break;
+		case 'o': o->out = optarg; break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (err || optind < argc) {
+		fprintf(stderr, "prism bench latency: bad option value or "
+				"argument (sizes up to 32k; try --help)\n");
+		return 2;
+	}
+	return 0;
+}
+
+static int run(const struct lat_opts *o, struct lat_result *r, FILE *raw)
+{
+	struct bench_env e;
+	int err;
+
+	fprintf(stderr, "prism bench latency: testbed %s, %d backends ...\n",
+		o->name, o->backends);
+	err = bench_env_up(&e, o->name, o->backends, o->link_mbit, 0);
+	/* Rounds, each with a fresh connection per configuration, so that
+	 * the machine's drift hits all three alike. */
+	for (int i = 0; !err && i < LAT_ROUNDS; i++) {
+		int n = o->requests / LAT_ROUNDS +
+			(i < o->requests % LAT_ROUNDS);
+
+		for (int c = 0; !err && n && c < NCFG; c++) {
+			err = run_config(&e, o, c, n, &r[c], raw);
+			if (!err && bench_stop)
+				err = -EINTR;
+		}
+	}
+	bench_env_down(&e);
+	for (int c = 0; !err && c < NCFG; c++) {
+		r[c].spaced_p50 = median(&r[c].spaced);
+		r[c].b2b_p50 = median(&r[c].b2b);
+	}
+	return err;
+}
+
+int bench_latency(int argc, char **argv)
+{
+	struct lat_opts o = { .requests = 1000, .size = 1024, .gap_us = 2000,
+			      .backends = 2, .link_mbit = 1000,
+			      .name = "bench-lat" };
+	struct lat_result r[NCFG] = { 0 };
+	char dir[4096], path[4200];
+	FILE *raw = NULL, *tbl;
+	int rc, err;
+
+	rc = parse_opts(argc, argv, &o);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (testbed_check_root())
+		return 1;
+	tbl = o.json ? stderr : stdout;
+	if (bench_results_dir("latency", o.out, dir, sizeof(dir)))
+		return 1;
+	snprintf(path, sizeof(path), "%s/latency-samples.csv", dir);
+	raw = fopen(path, "w");
+	if (raw)
+		fprintf(raw, "config,kind,ttfb_us\n");
+	bench_signals();
+	err = run(&o, r, raw);
+	if (raw)
+		fclose(raw);
+	if (!err) {
+		print_table(tbl, r, &o);
+		if (o.json)
+			print_json(stdout, r, &o);
+		write_results(r, &o, dir);
+		fprintf(tbl, "results: %s/latency.json, %s\n", dir, path);
+	} else
+		fprintf(stderr, "prism bench latency: stopped: %s\n",
+			strerror(-err));
+	for (int c = 0; c < NCFG; c++) {
+		stat_free(&r[c].spaced);
+		stat_free(&r[c].b2b);
+	}
+	return err ? 1 : 0;
+}

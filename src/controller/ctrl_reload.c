@@ -1,0 +1,229 @@
+/* Reload: re-parse the command line (re-reading its --config files) and
+ * apply the difference without touching a client connection.
+ *   - a backend whose name is new is added (connect, health checks);
+ *   - a backend no longer listed is removed: it gets no new request, its
+ *     connections finish and come back, then its channel is closed;
+ *   - a backend whose hand-off address changed is removed and re-added;
+ *   - weight, drain and HTTP address changes apply at once;
+ *   - policy, timeouts, health settings and the access log (reopened, so
+ *     that rotation works) follow the new configuration.
+ * --listen, --switch, --key and --admin need a restart: changes to them
+ * are reported and ignored. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/conn.h"
+#include "lib/log.h"
+
+static const struct ctrl_backend_config *
+find_cfg(const struct controller_config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->n_backends; i++)
+		if (!strcmp(cfg->backends[i].name, name))
+			return &cfg->backends[i];
+	return NULL;
+}
+
+static bool same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_addr.s_addr == b->sin_addr.s_addr &&
+	       a->sin_port == b->sin_port;
+}
+
+static struct ctrl_backend *find_live(struct ctrl *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_bslots; i++) {
+		struct ctrl_backend *b = &c->backends[i];
+
+		if (b->in_use && !b->removed && !strcmp(b->cfg.name, name))
+			return b;
+	}
+	return NULL;
+}
+
+static struct ctrl_backend *free_slot(struct ctrl *c)
+{
+	for (unsigned i = 0; i < CTRL_MAX_BACKENDS; i++)
+		if (!c->backends[i].in_use)
+			return &c->backends[i];
+	return NULL;
+}
+
+static void keep_fixed(const struct controller_config *old,
+		       struct controller_config *n)
+{
+	if (!same_addr(&old->listen, &n->listen) ||
+	    !same_addr(&old->admin, &n->admin) ||
+	    strcmp(old->switch_agent, n->switch_agent) ||
+	    strcmp(old->key_path, n->key_path))
+		log_warn("reload: --listen, --switch, --key and --admin "
+			 "changes need a restart; keeping the old values");
+	n->listen = old->listen;
+	n->admin = old->admin;
+}
+
+/* Removed and changed backends first, then updates and additions. */
+static int apply_backends(struct ctrl *c, const struct controller_config *n)
+{
+	for (unsigned i = 0; i < c->n_bslots; i++) {
+		struct ctrl_backend *b = &c->backends[i];
+		const struct ctrl_backend_config *nb;
+
+		if (!b->in_use || b->removed)
+			continue;
+		nb = find_cfg(n, b->cfg.name);
+		if (!nb || !same_addr(&nb->handoff, &b->cfg.handoff)) {
+			log_info("reload: backend %s removed%s", b->cfg.name,
+				 nb ? " (address changed)" : "");
+			b->removed = true;
+			health_stop(b);
+			continue;
+		}
+		if (nb->weight != b->cfg.weight || nb->drain != b->cfg.drain)
+			log_info("reload: backend %s weight %u%s", b->cfg.name,
+				 nb->weight, nb->drain ? ", draining" : "");
+		b->cfg.weight = nb->weight;
+		b->cfg.drain = nb->drain;
+		b->cfg.http = nb->http;
+		b->member.weight = nb->weight;
+	}
+	for (unsigned i = 0; i < n->n_backends; i++) {
+		struct ctrl_backend *b;
+
+		if (find_live(c, n->backends[i].name))
+			continue;
+		b = free_slot(c);
+		if (!b) {
+			log_err("reload: backend %s: no free slot (%d max, "
+				"removed ones count until drained)",
+				n->backends[i].name, CTRL_MAX_BACKENDS);
+			return -ENOSPC;
+		}
+		log_info("reload: backend %s added", n->backends[i].name);
+		ctrl_backend_add(c, b, &n->backends[i]);
+	}
+	return 0;
+}
+
+int ctrl_reload(struct ctrl *c)
+{
+	struct controller_config *n = calloc(1, sizeof(*n));
+	const struct controller_config *old = c->cfg;
+	struct policy p = { 0 };
+	int err;
+
+	if (!n)
+		return -ENOMEM;
+	controller_config_init(n);
+	err = controller_config_parse(old->argc, old->argv, n, NULL);
+	if (!err)
+		err = policy_parse(&p, n->policy ? n->policy : "rr");
+	if (err) {
+		log_err("reload: configuration rejected; keeping the old one");
+		c->reload_errors++;
+		controller_config_free(n);
+		free(n);
+		return -EINVAL;
+	}
+	keep_fixed(old, n);
+	c->cfg = n; /* health checks read it through &c->cfg */
+	err = apply_backends(c, n);
+	c->policy.kind = p.kind;
+	memcpy(c->policy.header, p.header, sizeof(p.header));
+	c->weights_changed = true; /* the ring and the kind may differ */
+	if (!err)
+		err = ctrl_backends_sync(c);
+	for (unsigned i = 0; i < c->n_bslots; i++)
+		if (c->backends[i].in_use && !c->backends[i].removed)
+			health_start(&c->backends[i], &c->cfg);
+	ctrl_access_log_open(c);
+	if (c->cfg_owned) {
+		controller_config_free((struct controller_config *)old);
+		free((void *)old);
+	}
+	c->cfg_owned = true;
+	err ? c->reload_errors++ : c->reloads++;
+	log_info("reload: %u backends, policy %s", c->n_backends,
+		 n->policy ? n->policy : "rr");
+	return err;
+}
+
+static void sweep_fire(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct ctrl *c = arg;
+
+	(void)loop;
+	(void)t;
+	c->sweep = NULL;
+	ctrl_backends_sync(c);
+}
+
+/* Each route's pool: the live backends it names, in the route's order,
+ * under the same policy as the whole set. */
+static int build_pools(struct ctrl *c)
+{
+	for (unsigned r = 0; r < c->cfg->n_routes; r++) {
+		const struct ctrl_route *rt = &c->cfg->routes[r];
+		struct ctrl_pool *p = &c->pools[r];
+
+		p->n = 0;
+		for (unsigned j = 0; j < rt->n; j++) {
+			struct ctrl_backend *b = find_live(c, rt->backends[j]);
+
+			if (b) {
+				p->bptr[p->n] = b;
+				p->members[p->n++] = &b->member;
+			}
+		}
+		p->policy.kind = c->policy.kind;
+		memcpy(p->policy.header, c->policy.header,
+		       sizeof(p->policy.header));
+		if (policy_set_members(&p->policy, p->members, p->n))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int ctrl_backends_sync(struct ctrl *c)
+{
+	struct ctrl_backend *list[CTRL_MAX_BACKENDS];
+	unsigned n = 0;
+	bool waiting = false, same;
+
+	for (unsigned i = 0; i < c->n_bslots; i++) {
+		struct ctrl_backend *b = &c->backends[i];
+
+		if (!b->in_use)
+			continue;
+		if (b->removed && !b->member.load) {
+			log_info("backend %s: drained, channel closed",
+				 b->cfg.name);
+			ctrl_backend_close(b);
+			b->in_use = false;
+			continue;
+		}
+		if (b->removed)
+			waiting = true;
+		else
+			list[n++] = b;
+	}
+	if (waiting && !c->sweep)
+		c->sweep = evloop_timer_add(c->loop, 200, sweep_fire, c);
+	/* Rebuilding resets the round-robin state: only when needed. */
+	same = n == c->n_backends && c->policy.n == n;
+	for (unsigned i = 0; same && i < n; i++)
+		same = list[i] == c->bptr[i];
+	if (same && !c->weights_changed)
+		return 0;
+	c->weights_changed = false;
+	c->n_backends = n;
+	for (unsigned i = 0; i < n; i++) {
+		c->bptr[i] = list[i];
+		c->members[i] = &list[i]->member;
+	}
+	if (policy_set_members(&c->policy, c->members, n))
+		return -ENOMEM;
+	return build_pools(c);
+}

@@ -1,0 +1,78 @@
+#!/bin/bash
+# Smoke test of the end-to-end benchmarks: `prism bench e2e` and `prism
+# bench latency` run on their own testbed, print JSON of the documented
+# shape, every configuration served requests, and nothing is left behind.
+# No timing thresholds: benchmarks report, tests assert behaviour.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd wrk nginx python3
+
+NAME=t-h6-bench
+on_exit "$PRISM down --name $NAME >/dev/null 2>&1; $PRISM testbed down --name $NAME >/dev/null 2>&1; rm -rf /run/prism/$NAME"
+
+out=$E2E_TMP/e2e.json
+if timeout 120 "$PRISM" bench e2e --sizes 1k --duration 1 --json \
+	--name $NAME --out "$E2E_TMP/e2e" >"$out" 2>"$E2E_TMP/e2e.err"; then
+	ok "bench e2e runs"
+else
+	not_ok "bench e2e runs" "$(tail -n 15 "$E2E_TMP/e2e.err")"
+fi
+
+check "bench e2e JSON has the three configs with requests" python3 - "$out" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+keys = {"config", "backends", "size_bytes", "gbps", "rps", "p50_us",
+        "p99_us", "client_retrans", "client_timeouts"}
+assert len(rows) == 3, rows
+assert {r["config"] for r in rows} == {"direct", "proxy", "prism"}, rows
+for r in rows:
+    assert keys <= set(r), (sorted(keys - set(r)), r)
+    assert r["backends"] == 2 and r["size_bytes"] == 1024, r
+    assert r["requests"] > 0 and r["rps"] > 0 and r["gbps"] > 0, r
+    assert r["errors"] == 0, r
+    assert 0 < r["p50_us"] <= r["p99_us"], r
+EOF
+
+check "bench e2e wrote CSV with a header and 3 rows" \
+	bash -c "[[ \$(wc -l <'$E2E_TMP/e2e/e2e.csv') -eq 4 ]]"
+
+lat=$E2E_TMP/lat.json
+if timeout 120 "$PRISM" bench latency --requests 20 --json --name $NAME \
+	--out "$E2E_TMP/lat" >"$lat" 2>"$E2E_TMP/lat.err"; then
+	ok "bench latency runs"
+else
+	not_ok "bench latency runs" "$(tail -n 15 "$E2E_TMP/lat.err")"
+fi
+
+check "bench latency JSON has 20 samples per config" python3 - "$lat" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["config"] for r in rows] == ["direct", "proxy", "prism"], rows
+for r in rows:
+    assert r["requests"] == 20, r
+    assert r["startup_us"] > 0 and r["b2b_us"] > 0, r
+    for k in ("startup_overhead_us", "teardown_overhead_us", "teardown_us"):
+        assert isinstance(r[k], (int, float)), (k, r)
+EOF
+
+check "no testbed left behind" \
+	bash -c "! ls /run/netns 2>/dev/null | grep -q '^$NAME-'"
+# A bench's nginx runs with -c /tmp/prism-bench.XXXXXX/nginx.conf and the
+# bench removes that folder after stopping it: a leaked nginx is one whose
+# config is gone (other benches may be running theirs meanwhile).
+leaked_nginx() {
+	local pid conf
+	for pid in $(pgrep -x nginx); do
+		conf=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null |
+			grep -m1 '^/tmp/prism-bench\.')
+		[[ -n $conf && ! -e $conf ]] && echo "nginx $pid: $conf"
+	done
+	return 0
+}
+left=$(leaked_nginx)
+if [[ -z $left ]]; then
+	ok "no nginx left from the bench"
+else
+	not_ok "no nginx left from the bench" "$left"
+fi
+finish

@@ -43,7 +43,7 @@ run_one() {
 
 for prog in $BUILD/tests/unit/test_* $BUILD/tests/bpf/test_* tests/e2e/*.sh; do
 	[[ -e $prog ]] || continue
-	[[ $prog == *.d ]] && continue
+	[[ $prog == *.d || $prog == */lib.sh ]] && continue
 	[[ -n $PATTERN && $prog != *$PATTERN* ]] && continue
 	run_one "$prog"
 done

@@ -19,7 +19,11 @@
 #include "lib/tcprepair.h"
 #include "switch/client.h"
 
-#define PB_MAX_CONTROLLERS 16
+/* Controllers connected at once.  A connection that does not authenticate
+ * (HELLO) within 2 s is dropped by lib/hochan.c, so strangers hold a slot
+ * briefly; the slots beyond the few controllers a deployment has are room
+ * for them. */
+#define PB_MAX_CONTROLLERS 80
 #define PB_WINDOW_ACKS 4 /* a window update and three duplicates */
 
 struct pb {

@@ -156,7 +156,7 @@ void ctrl_backend_close(struct ctrl_backend *b)
 
 bool ctrl_backend_usable(const struct ctrl_backend *b)
 {
-	return b->up && b->ch && b->health.healthy && !b->cfg.drain &&
+	return b->up && hochan_ready(b->ch) && b->health.healthy && !b->cfg.drain &&
 	       !b->removed && evloop_now_ms() >= b->down_until_ms;
 }
 

@@ -23,7 +23,8 @@ static void usage(FILE *out)
 		"                        [--health-path PATH] [--health-interval MS|off]\n"
 		"                        [--health-timeout MS] [--health-fall N]\n"
 		"                        [--health-rise N] [--backoff MS]\n"
-		"                        [--idle-timeout MS] [--handoff-timeout MS]\n"
+		"                        [--idle-timeout MS] [--header-timeout MS]\n"
+		"                        [--handoff-timeout MS] [--peer-id N]\n"
 		"                        [--ready-file PATH] [--debug]\n"
 		"       prism controller --which-backend TARGET [--policy P] --backend ...\n"
 		"       prism controller reload|status [--admin IP:PORT]\n"
@@ -218,6 +219,19 @@ static int parse_count(const char *v, uint32_t *out)
 	return 0;
 }
 
+/* The switch agent keeps one replay window per (address, peer id): two
+ * controllers on one agent need different ids. */
+static int parse_peer_id(const char *v, uint32_t *out)
+{
+	char *end;
+	unsigned long n = v ? strtoul(v, &end, 10) : 0;
+
+	if (!v || *end || n == 0 || n > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)n;
+	return 0;
+}
+
 /* "off" or "0" disables; else IP:PORT (port default 9900). */
 static int parse_admin(const char *v, struct sockaddr_in *out)
 {
@@ -260,6 +274,10 @@ static int apply(struct controller_config *cfg, const char *a, const char *v,
 		return parse_ms(v, &cfg->idle_timeout_ms);
 	if (!strcmp(a, "--handoff-timeout"))
 		return parse_ms(v, &cfg->handoff_timeout_ms);
+	if (!strcmp(a, "--header-timeout"))
+		return parse_ms(v, &cfg->header_timeout_ms);
+	if (!strcmp(a, "--peer-id"))
+		return parse_peer_id(v, &cfg->peer_id);
 	if (!strcmp(a, "--ready-file"))
 		return (cfg->ready_file = v) ? 0 : -EINVAL;
 	if (!strcmp(a, "--policy"))

@@ -124,11 +124,23 @@ static void idle_timeout(struct evloop *loop, struct evtimer *t, void *arg)
 	conn_destroy(k);
 }
 
+/* Idle timeout between requests; once a request has started, also the
+ * header timeout, which more bytes do not extend (slowloris). */
 static void conn_arm_idle(struct conn *k)
 {
+	uint64_t now = evloop_now_ms(), delay = k->ctrl->cfg->idle_timeout_ms;
+
+	if (!k->len) {
+		k->head_deadline = 0;
+	} else {
+		if (!k->head_deadline)
+			k->head_deadline = now + k->ctrl->cfg->header_timeout_ms;
+		if (k->head_deadline - now < delay)
+			delay = k->head_deadline > now ? k->head_deadline - now
+						       : 0;
+	}
 	conn_cancel_timer(k);
-	k->timer = evloop_timer_add(k->ctrl->loop, k->ctrl->cfg->idle_timeout_ms,
-				    idle_timeout, k);
+	k->timer = evloop_timer_add(k->ctrl->loop, delay, idle_timeout, k);
 }
 
 int conn_set_buffer(struct conn *k, const void *data, size_t len)
@@ -202,6 +214,7 @@ static void conn_readable(struct evloop *loop, int fd, uint32_t events,
 void conn_pause(struct conn *k)
 {
 	conn_cancel_timer(k);
+	k->head_deadline = 0; /* the next request gets its own */
 	evloop_del(k->ctrl->loop, k->fd);
 }
 

@@ -12,6 +12,7 @@
 #include "lib/auth.h"
 #include "lib/adminsrv.h"
 #include "lib/evloop.h"
+#include "lib/tcprepair.h"
 #include "lib/metrics.h"
 #include "prism_abi.h"
 #include "switch/client.h"
@@ -63,6 +64,8 @@ struct conn {
 	/* for metrics and the access log */
 	uint64_t t_start_us, t_ack_us;
 	uint32_t snd_seq0; /* the socket's write_seq when handed off */
+	struct tcpr_state st0; /* the state handed off (for a reset probe) */
+	uint64_t head_deadline; /* ms: the request head must be complete */
 	char method[8];
 	char target[CONN_TARGET_LOG];
 };

@@ -41,6 +41,8 @@ void controller_config_init(struct controller_config *cfg)
 	cfg->listen.sin_family = AF_INET;
 	cfg->listen.sin_port = htons(80);
 	cfg->idle_timeout_ms = 60000;
+	cfg->header_timeout_ms = 10000;
+	cfg->peer_id = 1;
 	cfg->handoff_timeout_ms = 2000;
 	cfg->switch_timeout_ms = 500;
 	cfg->admin.sin_family = AF_INET;
@@ -264,6 +266,7 @@ static void start_handoff(struct conn *k, const struct http_request *req)
 		conn_set_state(k, CONN_HANDOFF);
 		k->dump_inq = f.st.inq_len;
 		k->snd_seq0 = f.st.snd_seq;
+		k->st0 = f.st;
 		err = send_handoff(k, &f);
 		if (err)
 			reason = FAIL_SEND;
@@ -421,6 +424,28 @@ static void on_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
 }
 
 /* A backend's channel died: every connection it was serving is lost. */
+/* The connection died with its backend.  A client that is only reading
+ * sends nothing that would reach our socket-less host and be reset, so we
+ * make it send: a segment far outside its window draws a duplicate ACK
+ * (RFC 793), which now reaches the controller's kernel (the rule is gone),
+ * and that answers with a RST the client accepts (seq = its rcv_nxt). */
+static void send_reset_probe(struct ctrl *c, const struct conn *k)
+{
+	struct tcpr_state st = k->st0;
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = k->key.client_ip };
+	uint8_t pkt[TCPR_WU_MAX];
+	int len;
+
+	st.snd_seq -= 0x40000000u;
+	st.unsent_len = 0;
+	len = tcpr_window_update_build(&st, pkt, sizeof(pkt));
+	if (len > 0 && sendto(c->raw_fd, pkt, (size_t)len, 0,
+			      (struct sockaddr *)&to, sizeof(to)) != len)
+		log_warn("conn %llu: reset probe: %s", (unsigned long long)k->id,
+			 strerror(errno));
+}
+
 static void on_backend_down(struct ctrl_backend *b, void *arg)
 {
 	struct ctrl *c = arg;
@@ -433,9 +458,8 @@ static void on_backend_down(struct ctrl_backend *b, void *arg)
 		if (k->state == CONN_HANDOFF) {
 			fail_handoff(k, FAIL_CHANNEL, "backend channel closed");
 		} else if (k->state == CONN_REMOTE) {
-			/* Remove the rule: the client's next segment then
-			 * reaches a host without a socket and is reset. */
 			switch_op(c, SWITCH_DELETE, &k->key);
+			send_reset_probe(c, k);
 			conn_destroy(k);
 		}
 	}
@@ -538,7 +562,8 @@ static int ctrl_open(struct ctrl *c, const struct controller_config *cfg)
 	err = auth_key_load(cfg->key_path, &c->key);
 	if (err)
 		return err;
-	err = switch_client_open(&c->sw, cfg->switch_agent, &c->key, 1);
+	err = switch_client_open(&c->sw, cfg->switch_agent, &c->key,
+				 cfg->peer_id);
 	if (err < 0) {
 		log_err("switch agent %s: %s", cfg->switch_agent, strerror(-err));
 		return err;

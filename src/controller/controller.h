@@ -39,7 +39,9 @@ struct controller_config {
 	const char *switch_agent; /* "IP:PORT" */
 	const char *key_path;
 	uint32_t idle_timeout_ms;
+	uint32_t header_timeout_ms; /* a request head must arrive in this */
 	uint32_t handoff_timeout_ms;
+	uint32_t peer_id;           /* switch client id (one per controller) */
 	uint32_t switch_timeout_ms;
 	const char *ready_file;
 	const char *policy;         /* "rr" (default), "least-conn", ... */

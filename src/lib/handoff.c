@@ -115,7 +115,7 @@ static long check_header(uint8_t version, uint8_t type, uint32_t total)
 {
 	if (version != HO_VERSION)
 		return -HO_E_VERSION;
-	if (type < HO_HANDOFF || type > HO_CLOSED)
+	if (type < HO_HANDOFF || type > HO_HELLO)
 		return -HO_E_TYPE;
 	if (total < HO_HEADER_LEN + AUTH_MAC_LEN || total > HO_MAX_MSG)
 		return -HO_E_LENGTH;
@@ -209,7 +209,8 @@ const char *ho_strerror(long err)
 const char *ho_type_name(int type)
 {
 	static const char *names[] = { "?", "HANDOFF", "HANDOFF_ACK",
-				       "HANDBACK", "HANDBACK_ACK", "CLOSED" };
+				       "HANDBACK", "HANDBACK_ACK", "CLOSED",
+				       "HELLO" };
 
-	return type >= HO_HANDOFF && type <= HO_CLOSED ? names[type] : "?";
+	return type >= HO_HANDOFF && type <= HO_HELLO ? names[type] : "?";
 }

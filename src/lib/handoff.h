@@ -22,13 +22,16 @@
  *   HANDBACK      backend -> controller: the response is sent; here is the
  *                 connection back
  *   HANDBACK_ACK  controller -> backend: status 0 = restored
+ *   HELLO         both ways, first on a channel: conn_id carries a random
+ *                 nonce; the peer numbers its messages from it, so a
+ *                 message recorded on another channel never verifies here
  *   CLOSED        backend -> controller: the connection ended at the
  *                 backend (client reset or closed it, or a fatal error);
  *                 the controller forgets it
  *
- * Sequence numbers strictly increase on each direction of a connection
- * (senders start from the wall clock in ns), so a replayed or reordered
- * message is rejected even with a valid MAC. */
+ * Sequence numbers strictly increase on each direction of a channel and
+ * start from the receiver's HELLO nonce (lib/hochan.c), so a replayed,
+ * reordered or transplanted message is rejected even with a valid MAC. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +52,7 @@ enum ho_type {
 	HO_HANDBACK = 3,
 	HO_HANDBACK_ACK = 4,
 	HO_CLOSED = 5,
+	HO_HELLO = 6,
 };
 
 /* Status codes in ACKs. */

@@ -3,12 +3,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 
 #define HOCHAN_READ_CHUNK (256u << 10)
+#define HOCHAN_HELLO_MS 2000
 
 struct hochan {
 	struct evloop *loop;
@@ -22,22 +23,41 @@ struct hochan {
 	uint8_t *out;
 	size_t out_len, out_off, out_cap;
 	uint64_t send_seq, recv_seq;
-	bool dispatching, dead;
+	uint64_t nonce; /* ours: the peer numbers its messages from it */
+	struct evtimer *hello_timer;
+	bool dispatching, dead, ready;
 	struct hochan_stats stats;
 };
 
 static uint64_t rejected_total;
 
-static uint64_t clock_seq(void)
+/* 62 random bits: nonce + 2^32 messages never wraps. */
+static int random_nonce(uint64_t *n)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (getrandom(n, sizeof(*n), 0) != sizeof(*n))
+		return -EIO;
+	*n >>= 2;
+	return 0;
 }
 
 static void hochan_io(struct evloop *loop, int fd, uint32_t events,
 		      void *arg);
+static void hochan_die(struct hochan *ch, long err);
+static int send_hello(struct hochan *ch);
+
+/* A peer that has not proven it holds the key (a valid HELLO) within
+ * HOCHAN_HELLO_MS loses its connection: idle strangers hold no slot. */
+static void hello_timeout(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct hochan *ch = arg;
+
+	(void)loop;
+	(void)t;
+	ch->hello_timer = NULL;
+	ch->stats.rejected++;
+	rejected_total++;
+	hochan_die(ch, -ETIMEDOUT);
+}
 
 struct hochan *hochan_new(struct evloop *loop, int fd,
 			  const struct auth_key *key, hochan_msg_cb on_msg,
@@ -53,9 +73,16 @@ struct hochan *hochan_new(struct evloop *loop, int fd,
 	ch->on_msg = on_msg;
 	ch->on_close = on_close;
 	ch->arg = arg;
-	ch->send_seq = clock_seq();
-	if (evloop_add(loop, fd, EVLOOP_READ, hochan_io, ch)) {
+	if (random_nonce(&ch->nonce) ||
+	    evloop_add(loop, fd, EVLOOP_READ, hochan_io, ch)) {
 		free(ch);
+		return NULL;
+	}
+	ch->recv_seq = ch->nonce;
+	ch->hello_timer = evloop_timer_add(loop, HOCHAN_HELLO_MS, hello_timeout,
+					   ch);
+	if (!ch->hello_timer || send_hello(ch)) {
+		hochan_free(ch);
 		return NULL;
 	}
 	return ch;
@@ -65,6 +92,8 @@ void hochan_free(struct hochan *ch)
 {
 	if (!ch)
 		return;
+	if (ch->hello_timer)
+		evloop_timer_cancel(ch->loop, ch->hello_timer);
 	evloop_del(ch->loop, ch->fd);
 	close(ch->fd);
 	free(ch->in);
@@ -122,20 +151,17 @@ static int flush_out(struct hochan *ch)
 			  EVLOOP_READ | (ch->out_len ? EVLOOP_WRITE : 0));
 }
 
-int hochan_send(struct hochan *ch, struct ho_msg *m)
+static int queue_msg(struct hochan *ch, struct ho_msg *m)
 {
 	size_t need = ho_encoded_len(m);
 	long n;
 	int err;
 
-	if (ch->dead)
-		return -EPIPE;
 	if (ch->out_off && ch->out_off == ch->out_len)
 		ch->out_off = ch->out_len = 0;
 	err = reserve(&ch->out, &ch->out_cap, ch->out_len + need);
 	if (err)
 		return err;
-	m->seq = ++ch->send_seq;
 	n = ho_encode(m, ch->key, ch->out + ch->out_len,
 		      ch->out_cap - ch->out_len);
 	if (n < 0)
@@ -146,6 +172,48 @@ int hochan_send(struct hochan *ch, struct ho_msg *m)
 	if (err)
 		hochan_die(ch, err);
 	return err;
+}
+
+static int send_hello(struct hochan *ch)
+{
+	struct ho_msg m = { .type = HO_HELLO, .conn_id = ch->nonce };
+
+	return queue_msg(ch, &m);
+}
+
+int hochan_send(struct hochan *ch, struct ho_msg *m)
+{
+	if (ch->dead)
+		return -EPIPE;
+	if (!ch->ready)
+		return -EAGAIN; /* the peer's HELLO has not arrived */
+	m->seq = ++ch->send_seq;
+	return queue_msg(ch, m);
+}
+
+bool hochan_ready(const struct hochan *ch)
+{
+	return ch && ch->ready && !ch->dead;
+}
+
+/* The peer's HELLO: it proves the key and tells us where to number from. */
+static long take_hello(struct hochan *ch, const struct ho_msg *m)
+{
+	if (ch->ready || m->conn_id >= 1ull << 62)
+		return -HO_E_FIELD;
+	ch->ready = true;
+	ch->send_seq = m->conn_id;
+	if (ch->hello_timer)
+		evloop_timer_cancel(ch->loop, ch->hello_timer);
+	ch->hello_timer = NULL;
+	return 0;
+}
+
+/* In order, and numbered from our nonce: anything recorded on another
+ * channel (another nonce) or earlier on this one is refused. */
+static bool seq_ok(const struct hochan *ch, uint64_t seq)
+{
+	return seq > ch->recv_seq && seq - ch->nonce <= 1ull << 32;
 }
 
 /* Decodes and dispatches every complete message in the input buffer. */
@@ -161,9 +229,20 @@ static long dispatch(struct hochan *ch)
 		n = ho_decode(ch->in + off, ch->in_len - off, ch->key, &m);
 		if (n <= 0)
 			break;
-		if (m.seq <= ch->recv_seq) {
+		if (m.type == HO_HELLO) {
+			long err = take_hello(ch, &m);
+
+			if (err) {
+				n = err;
+				break;
+			}
+			off += (size_t)n;
+			continue;
+		}
+		if (!ch->ready || !seq_ok(ch, m.seq)) {
 			n = -HO_E_FIELD;
-			log_warn("hand-off channel: replayed sequence %llu",
+			log_warn("hand-off channel: %s sequence %llu",
+				 ch->ready ? "replayed or foreign" : "no HELLO before",
 				 (unsigned long long)m.seq);
 			break;
 		}

@@ -1,8 +1,10 @@
 /* A hand-off channel: one persistent TCP connection between the controller
  * and a backend carrying lib/handoff.h messages, driven by the event loop.
- * Buffers partial reads and writes; checks that sequence numbers strictly
- * increase (replays are rejected even with a valid MAC); hands each decoded
- * message to a callback.  Any protocol error closes the channel. */
+ * Buffers partial reads and writes.  Each end opens with a HELLO carrying a
+ * random nonce; the peer numbers its messages upwards from that nonce, so a
+ * message replayed from another channel, or again on this one, is refused
+ * even with a valid MAC.  Hands each decoded message to a callback.  Any
+ * protocol error closes the channel. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,8 +36,12 @@ struct hochan *hochan_new(struct evloop *loop, int fd,
 /* Closes the fd and frees the channel without calling on_close. */
 void hochan_free(struct hochan *ch);
 
-/* Queues a message (seq is assigned here).  Returns 0 or -errno. */
+/* Queues a message (seq is assigned here).  Returns 0 or -errno; -EAGAIN
+ * before the peer's HELLO arrived (see hochan_ready). */
 int hochan_send(struct hochan *ch, struct ho_msg *m);
+/* The peer's HELLO arrived: the channel is authenticated and can send.
+ * Both ends send HELLO on creation; a peer silent for 2 s is dropped. */
+bool hochan_ready(const struct hochan *ch);
 
 int hochan_fd(const struct hochan *ch);
 const struct hochan_stats *hochan_stats(const struct hochan *ch);

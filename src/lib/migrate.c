@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "lib/log.h"
 
@@ -60,9 +61,15 @@ int migrate_restore(const struct tcpr_state *st, const uint8_t *inq,
 
 int migrate_thaw(int fd, const struct tcpr_state *st, const uint8_t *outq)
 {
-	int err = tcpr_restore_finish(fd, st, outq, 0);
+	int err = tcpr_restore_finish(fd, st, outq, 0), one = 1;
 
-	if (err)
+	if (err) {
 		log_warn("thaw: %s", tcpr_errmsg());
-	return err;
+		return err;
+	}
+	/* Repair off drops the forced address reuse; without reuse, the
+	 * socket's TIME_WAIT would keep a restarted daemon from listening on
+	 * the port again (EADDRINUSE).  Harmless now that it is connected. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	return 0;
 }

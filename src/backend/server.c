@@ -710,6 +710,8 @@ static int open_listener(const struct sockaddr_in *addr)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Restored sockets in TIME_WAIT (lib/migrate.c). */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 ||
 	    listen(fd, 4096) < 0) {
 		int err = -errno;

@@ -439,6 +439,10 @@ static void send_reset_probe(struct ctrl *c, const struct conn *k)
 
 	st.snd_seq -= 0x40000000u;
 	st.unsent_len = 0;
+	/* A pure ACK with an old TSval fails PAWS and is dropped silently
+	 * (no duplicate ACK) by recent kernels: put the timestamp ahead of
+	 * anything the backend sent since (TS clocks tick in ms here). */
+	st.ts_val += (uint32_t)(evloop_now_ms() - k->t_handoff) + 1000;
 	len = tcpr_window_update_build(&st, pkt, sizeof(pkt));
 	if (len > 0 && sendto(c->raw_fd, pkt, (size_t)len, 0,
 			      (struct sockaddr *)&to, sizeof(to)) != len)
@@ -496,6 +500,10 @@ static int open_listener(const struct sockaddr_in *addr)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Lets a restarted controller listen while restored sockets of the
+	 * old one sit in TIME_WAIT (lib/migrate.c).  The price: a second
+	 * controller started by mistake on this host would share the port. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 ||
 	    listen(fd, 4096) < 0) {
 		int err = -errno;

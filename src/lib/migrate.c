@@ -67,9 +67,12 @@ int migrate_thaw(int fd, const struct tcpr_state *st, const uint8_t *outq)
 		log_warn("thaw: %s", tcpr_errmsg());
 		return err;
 	}
-	/* Repair off drops the forced address reuse; without reuse, the
-	 * socket's TIME_WAIT would keep a restarted daemon from listening on
-	 * the port again (EADDRINUSE).  Harmless now that it is connected. */
+	/* Repair off drops the forced address reuse, and the TIME_WAIT this
+	 * socket may end in would keep a restarted daemon from listening on
+	 * the port (EADDRINUSE; SO_REUSEADDR alone did not lift it on this
+	 * kernel, SO_REUSEPORT on both sides does, see the listeners).
+	 * Harmless now that the socket is connected. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	return 0;
 }

@@ -61,7 +61,7 @@ static int run_defaults(void)
 
 		if (!a)
 			continue;
-		while (a[n] && n < 15) {
+		while (n < 15 && a[n]) {
 			argv[n] = (char *)a[n];
 			n++;
 		}

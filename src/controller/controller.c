@@ -130,8 +130,10 @@ static void fail_handoff(struct conn *k, enum ctrl_fail reason,
 	conn_cancel_timer(k);
 	/* Unlock first: the thawed socket must receive the client again. */
 	switch_op(c, SWITCH_DELETE, &k->key);
-	if (k->state == CONN_HANDOFF && k->fd >= 0 &&
-	    !tcpr_repair_off(k->fd, false)) {
+	/* Before the freeze (a LOCK that failed, e.g. a full table) the
+	 * socket is live; after it, thaw it first. */
+	if (k->fd >= 0 && (k->state != CONN_HANDOFF ||
+			   !tcpr_repair_off(k->fd, false))) {
 		conn_set_state(k, CONN_READING);
 		reply_status(k, 503);
 		return;

@@ -4,6 +4,10 @@
 # C tests: build/tests/{unit,bpf}/test_*; end-to-end: tests/e2e/*.sh (root).
 # A program that exits non-zero without printing a "not ok" counts as one
 # failure.  Ends with "N passed, N failed, N skipped".
+# Then, when $BUILD/asan/prism exists (make asan) and SANITIZE is not 0,
+# the end-to-end scripts run a second time with every daemon built with
+# AddressSanitizer + UBSan; every report they write (log_path) fails that
+# pass.
 # Usage: tests/run.sh [PATTERN]   (runs only tests whose path matches)
 set -u
 cd "$(dirname "$0")/.."
@@ -16,8 +20,8 @@ failed_names=()
 
 run_one() {
 	local prog=$1 log out rc
-	log=$LOGDIR/$(basename "$prog").log
-	printf '== %s\n' "$prog"
+	log=$LOGDIR/${LOGPREFIX:-}$(basename "$prog").log
+	printf '== %s%s\n' "${LOGPREFIX:+[$LOGPREFIX] }" "$prog"
 	if [[ $prog == *.sh ]]; then
 		timeout 900 bash "$prog" >"$log" 2>&1
 	else
@@ -47,6 +51,33 @@ for prog in $BUILD/tests/unit/test_* $BUILD/tests/bpf/test_* tests/e2e/*.sh; do
 	[[ -n $PATTERN && $prog != *$PATTERN* ]] && continue
 	run_one "$prog"
 done
+
+# The sanitizer pass over the end-to-end scripts.
+ASAN_PRISM=$PWD/$BUILD/asan/prism
+[[ $BUILD == /* ]] && ASAN_PRISM=$BUILD/asan/prism
+if [[ ${SANITIZE:-1} != 0 && -x $ASAN_PRISM ]]; then
+	REPORTS=$(mktemp -d /tmp/prism-sanitize.XXXXXX)
+	export PRISM=$ASAN_PRISM LOGPREFIX=asan-
+	export ASAN_OPTIONS=detect_leaks=1:log_path=$REPORTS/asan
+	export UBSAN_OPTIONS=print_stacktrace=1:log_path=$REPORTS/ubsan
+	for prog in tests/e2e/*.sh; do
+		[[ $prog == */lib.sh ]] && continue
+		[[ $prog == */fuzz_short.sh || $prog == */bench_smoke.sh ]] && continue
+		[[ -n $PATTERN && $prog != *$PATTERN* ]] && continue
+		run_one "$prog"
+	done
+	unset PRISM LOGPREFIX ASAN_OPTIONS UBSAN_OPTIONS
+	if compgen -G "$REPORTS/*" >/dev/null; then
+		echo "   not ok - sanitizers: reports from the daemons under test"
+		head -n 30 "$REPORTS"/* | sed 's/^/   | /'
+		failed=$((failed + 1))
+		failed_names+=("sanitizer pass")
+	else
+		echo "   ok - sanitizers: no AddressSanitizer/UBSan report in the e2e pass"
+		passed=$((passed + 1))
+	fi
+	rm -rf "$REPORTS"
+fi
 
 if [[ ${#failed_names[@]} -gt 0 ]]; then
 	echo "failed: ${failed_names[*]}"

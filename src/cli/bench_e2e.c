@@ -14,7 +14,17 @@
  * A wrk Lua done() hook prints exact counts and percentiles (us).
  * Throughput is the bytes the client read (HTTP heads included) over the
  * run's duration, so that responses cut by the end of the run still count.
- * The client's TCP counters are read before and after every run. */
+ * The client's TCP counters are read before and after every run.
+ *
+ * --workload put: every request is a PUT of an object of the size to
+ * /obj/KEY, KEY rotating over PUT_KEYS keys per wrk thread; Prism runs as
+ * an object store (`prism up --store --no-fsync`, hash-uri placement), the
+ * backends' stores are emptied after every point.  Throughput is the
+ * bytes the client's IP layer sent (IpExt OutOctets: request bodies, heads
+ * and TCP/IP headers) less its retransmitted segments (RetransSegs, each
+ * counted as a full PUT_SEG_BYTES packet), over the run's duration: wrk
+ * counts only the bytes it reads, and a count of completed requests would
+ * drop the uploads cut by the end of the run (most of it at 64 MB). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -29,6 +39,11 @@
 #define MAX_SIZES 32
 #define MAX_NS 8
 #define SETTLE_MS 200
+#define PUT_KEYS 64
+#define PUT_SEG_BYTES 1500 /* the testbed's MTU: one full IP packet */
+/* Up to this many bytes per wrk thread, whole requests are built once;
+ * above it, a head is joined to the one body per request. */
+#define PUT_PREBUILT (16u << 20)
 
 enum { CFG_DIRECT, CFG_PROXY, CFG_PRISM, NCFG };
 static const char *const cfg_names[NCFG] = { "direct", "proxy", "prism" };
@@ -42,6 +57,7 @@ struct e2e_opts {
 	int duration;
 	int link_mbit;
 	int initcwnd;
+	bool put; /* --workload put */
 	bool json;
 	const char *out;
 	const char *name;
@@ -51,6 +67,7 @@ struct point {
 	int cfg, backends;
 	uint64_t size;
 	double gbps, rps, p50_us, p99_us;
+	double secs; /* the longest wrk run of the point */
 	uint64_t requests, errors;
 	struct bench_tcp tcp; /* client counters, delta over the run */
 };
@@ -75,6 +92,35 @@ static const char lua_script[] =
 	"    e.connect + e.read + e.write + e.status + e.timeout))\n"
 	"end\n";
 
+/* The upload workload's request(): %s (a key prefix), %d (keys), %llu
+ * (size) and %u (prebuilt limit) are filled in per point.  setup() runs
+ * in wrk's main state, once per thread, and numbers the threads. */
+static const char put_script[] =
+	"local threads = 0\n"
+	"setup = function(thread)\n"
+	"  thread:set('tid', threads)\n"
+	"  threads = threads + 1\n"
+	"end\n"
+	"init = function(args)\n"
+	"  local size, keys = %llu, %d\n"
+	"  body = string.rep('x', size)\n"
+	"  prebuilt = size * keys <= %u\n"
+	"  reqs = {}\n"
+	"  for k = 1, keys do\n"
+	"    local head = string.format(\n"
+	"      'PUT /obj/%s-t%%d-%%d HTTP/1.1\\r\\n' ..\n"
+	"      'Host: %%s\\r\\nContent-Length: %%d\\r\\n\\r\\n', tid, k,\n"
+	"      wrk.headers['Host'], size)\n"
+	"    reqs[k] = prebuilt and head .. body or head\n"
+	"  end\n"
+	"  n = 0\n"
+	"end\n"
+	"request = function()\n"
+	"  n = n %% #reqs + 1\n"
+	"  if prebuilt then return reqs[n] end\n"
+	"  return reqs[n] .. body\n"
+	"end\n";
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -82,7 +128,8 @@ static void usage(FILE *out)
 		"[--connections C]\n"
 		"                       [--duration S] [--link-mbit M] "
 		"[--initcwnd W] [--name NAME]\n"
-		"                       [--json] [--out DIR]\n"
+		"                       [--workload get|put] [--json] "
+		"[--out DIR]\n"
 		"  --sizes LIST     object sizes, e.g. 1k,64k,2m (default "
 		"1k,4k,16k,64k,256k,1m,4m,16m,64m)\n"
 		"  --backends LIST  backend counts, one testbed each (default 2; "
@@ -95,12 +142,18 @@ static void usage(FILE *out)
 		"  --initcwnd W     initcwnd on the backends' routes (default 0: "
 		"kernel default)\n"
 		"  --name NAME      testbed name (default bench)\n"
+		"  --workload W     get (default): GET /bytes/SIZE; put: PUT "
+		"of SIZE bytes to\n"
+		"                   /obj/KEY, %d keys per wrk thread, Prism as "
+		"an object store\n"
+		"                   (backends --store --no-fsync: not durable)\n"
 		"  --json           JSON array on stdout (the table goes to "
 		"stderr)\n"
 		"  --out DIR        CSV + PNG (default "
 		"results/bench-e2e-<timestamp>/)\n"
 		"Needs root, nginx and wrk.  Builds and removes its own "
-		"testbed NAME\n(and refuses to touch an existing one).\n");
+		"testbed NAME\n(and refuses to touch an existing one).\n",
+		PUT_KEYS);
 }
 
 /* ---- one wrk run ---- */
@@ -138,20 +191,48 @@ static int wrk_threads(int conns)
 	return conns <= 5 ? conns : 1;
 }
 
+/* The upload script of one wrk run: keys KEY-tT-K, KEY naming the
+ * configuration and the wrk (direct runs one per backend). */
+static int write_put_script(const char *path, const char *key,
+			    uint64_t size)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, put_script, (unsigned long long)size, PUT_KEYS,
+		PUT_PREBUILT, key);
+	fputs(lua_script, f);
+	return fclose(f) ? -errno : 0;
+}
+
 static pid_t start_wrk(const struct bench_env *e, const struct e2e_opts *o,
 		       const char *ip, uint64_t size, int conns,
-		       struct wrk_job *j)
+		       const char *key, struct wrk_job *j)
 {
 	char t[16], c[16], d[16], url[96], script[128];
 	char *argv[] = { "wrk", "-t", t, "-c", c, "-d", d, "--timeout",
 			 "30s", "-s", script, url, NULL };
+	int err;
 
 	snprintf(t, sizeof(t), "%d", wrk_threads(conns));
 	snprintf(c, sizeof(c), "%d", conns);
 	snprintf(d, sizeof(d), "%ds", o->duration);
-	snprintf(url, sizeof(url), "http://%s/bytes/%llu", ip,
-		 (unsigned long long)size);
-	snprintf(script, sizeof(script), "%s/report.lua", e->tmp);
+	if (o->put) {
+		snprintf(url, sizeof(url), "http://%s/", ip);
+		snprintf(script, sizeof(script), "%s/put-%s.lua", e->tmp, key);
+		err = write_put_script(script, key, size);
+		if (err) {
+			fprintf(stderr, "prism bench e2e: %s: %s\n", script,
+				strerror(-err));
+			j->pid = err;
+			return err;
+		}
+	} else {
+		snprintf(url, sizeof(url), "http://%s/bytes/%llu", ip,
+			 (unsigned long long)size);
+		snprintf(script, sizeof(script), "%s/report.lua", e->tmp);
+	}
 	j->pid = bench_spawn(e, "client", argv, &j->fd);
 	return j->pid;
 }
@@ -162,11 +243,12 @@ static int run_wrk(const struct bench_env *e, const struct e2e_opts *o,
 {
 	static struct wrk_job jobs[TESTBED_BACKENDS_MAX];
 	int n = cfg == CFG_DIRECT ? e->tb.backends : 1, started = 0, err = 0;
-	char ip[32];
+	char ip[32], key[32];
 
 	for (int i = 0; i < n && !err; i++) {
 		int conns = o->conns;
 
+		snprintf(key, sizeof(key), "%s%d", cfg_names[cfg], i + 1);
 		if (cfg == CFG_DIRECT) {
 			conns = o->conns / n + (i < o->conns % n);
 			conns = conns < 1 ? 1 : conns;
@@ -175,7 +257,7 @@ static int run_wrk(const struct bench_env *e, const struct e2e_opts *o,
 			snprintf(ip, sizeof(ip), "%s",
 				 cfg == CFG_PROXY ? BENCH_PROXY_IP
 						  : TESTBED_VIP);
-		if (start_wrk(e, o, ip, size, conns, &jobs[i]) < 0)
+		if (start_wrk(e, o, ip, size, conns, key, &jobs[i]) < 0)
 			err = (int)jobs[i].pid;
 		else
 			started++;
@@ -201,6 +283,7 @@ static int run_wrk(const struct bench_env *e, const struct e2e_opts *o,
 		pt->errors += r->errors;
 		pt->rps += s > 0 ? (double)r->requests / s : 0;
 		pt->gbps += s > 0 ? (double)r->bytes * 8 / s / 1e9 : 0;
+		pt->secs = fmax(pt->secs, s);
 		/* Direct: the slowest backend's percentiles. */
 		pt->p50_us = fmax(pt->p50_us, r->p50_us);
 		pt->p99_us = fmax(pt->p99_us, r->p99_us);
@@ -230,8 +313,19 @@ static int run_point(const struct bench_env *e, const struct e2e_opts *o,
 	pt->tcp.resets = after.resets - before.resets;
 	pt->tcp.dups = after.dups - before.dups;
 	pt->tcp.winprobes = after.winprobes - before.winprobes;
+	pt->tcp.out_octets = after.out_octets - before.out_octets;
+	if (o->put) {
+		/* The wrks ran in parallel: the client's new bytes over the
+		 * longest run. */
+		double sent = (double)pt->tcp.out_octets -
+			      (double)pt->tcp.retrans * PUT_SEG_BYTES;
+
+		pt->gbps = pt->secs > 0 ? fmax(sent, 0) * 8 / pt->secs / 1e9
+					: 0;
+		err = bench_store_wipe(e);
+	}
 	usleep(SETTLE_MS * 1000);
-	return 0;
+	return err;
 }
 
 static struct point *add_point(struct e2e *r)
@@ -265,11 +359,23 @@ static double ratio(double a, double b)
 	return b > 0 ? a / b : 0;
 }
 
+static const char *workload(const struct e2e_opts *o)
+{
+	return o->put ? "put" : "get";
+}
+
 static void print_header(FILE *f, int n, const struct e2e_opts *o)
 {
 	fprintf(f, "\n== N = %d backends, %d connections, links %d Mbit/s "
-		   "(client %d), %d s per point\n",
-		n, o->conns, o->link_mbit, n * o->link_mbit, o->duration);
+		   "(client %d), %d s per point, workload %s\n",
+		n, o->conns, o->link_mbit, n * o->link_mbit, o->duration,
+		workload(o));
+	if (o->put)
+		fprintf(f, "   PUT /obj/KEY, %d keys per wrk thread; backends "
+			   "--store --no-fsync (not durable), stores emptied "
+			   "after every point;\n   Gbit/s: bytes the client "
+			   "sent (IP layer), retransmissions excluded\n",
+			PUT_KEYS);
 	fprintf(f, "%-8s %-7s %8s %10s %9s %9s %5s %4s %5s %5s %4s %15s\n",
 		"size", "config", "Gbit/s", "req/s", "p50 us", "p99 us",
 		"retr", "rto", "dup", "wprb", "errs", "prism/proxy,dir");
@@ -296,7 +402,7 @@ static void print_point(FILE *f, const struct e2e *r, const struct point *p)
 	fflush(f);
 }
 
-static void print_json(const struct e2e *r)
+static void print_json(const struct e2e *r, const struct e2e_opts *o)
 {
 	printf("[");
 	for (int i = 0; i < r->npts; i++) {
@@ -308,7 +414,7 @@ static void print_json(const struct e2e *r)
 		       "\"client_retrans\": %llu, \"client_timeouts\": %llu, "
 		       "\"client_resets\": %llu, \"client_dup_segs\": %llu, "
 		       "\"client_winprobes\": %llu, \"requests\": %llu, "
-		       "\"errors\": %llu}",
+		       "\"errors\": %llu, \"workload\": \"%s\"}",
 		       i ? "," : "", cfg_names[p->cfg], p->backends,
 		       (unsigned long long)p->size, p->gbps, p->rps, p->p50_us,
 		       p->p99_us, (unsigned long long)p->tcp.retrans,
@@ -317,7 +423,7 @@ static void print_json(const struct e2e *r)
 		       (unsigned long long)p->tcp.dups,
 		       (unsigned long long)p->tcp.winprobes,
 		       (unsigned long long)p->requests,
-		       (unsigned long long)p->errors);
+		       (unsigned long long)p->errors, workload(o));
 	}
 	printf("\n]\n");
 	fflush(stdout);
@@ -389,7 +495,8 @@ static void targets(FILE *f, const struct e2e *r, const struct e2e_opts *o,
 		rto ? "NOT met" : "met");
 }
 
-static int write_csv(const struct e2e *r, const char *dir)
+static int write_csv(const struct e2e *r, const struct e2e_opts *o,
+		     const char *dir)
 {
 	char path[4200];
 	FILE *f;
@@ -400,12 +507,13 @@ static int write_csv(const struct e2e *r, const char *dir)
 		return -errno;
 	fprintf(f, "config,backends,size_bytes,gbps,rps,p50_us,p99_us,"
 		   "client_retrans,client_timeouts,client_resets,"
-		   "client_dup_segs,client_winprobes,requests,errors\n");
+		   "client_dup_segs,client_winprobes,requests,errors,"
+		   "workload\n");
 	for (int i = 0; i < r->npts; i++) {
 		const struct point *p = &r->pts[i];
 
 		fprintf(f, "%s,%d,%llu,%.4f,%.1f,%.0f,%.0f,%llu,%llu,%llu,"
-			   "%llu,%llu,%llu,%llu\n", cfg_names[p->cfg],
+			   "%llu,%llu,%llu,%llu,%s\n", cfg_names[p->cfg],
 			p->backends,
 			(unsigned long long)p->size, p->gbps, p->rps,
 			p->p50_us, p->p99_us,
@@ -415,7 +523,7 @@ static int write_csv(const struct e2e *r, const char *dir)
 			(unsigned long long)p->tcp.dups,
 			(unsigned long long)p->tcp.winprobes,
 			(unsigned long long)p->requests,
-			(unsigned long long)p->errors);
+			(unsigned long long)p->errors, workload(o));
 	}
 	return fclose(f) ? -errno : 0;
 }
@@ -473,7 +581,7 @@ static int write_plot(const struct e2e *r, const struct e2e_opts *o,
 	fprintf(f,
 		"set terminal pngcairo size 900,540\n"
 		"set output 'e2e.png'\n"
-		"set title 'Throughput by object size (%d connections, links "
+		"set title '%s by object size (%d connections, links "
 		"%d Mbit/s, client link N x links)'\n"
 		"set xlabel 'object size'\n"
 		"set ylabel 'Gbit/s'\n"
@@ -485,6 +593,7 @@ static int write_plot(const struct e2e *r, const struct e2e_opts *o,
 		"set yrange [0:*]\n"
 		"plot for [i=3:%d] 'e2e.dat' using 1:i:xtic(2) with "
 		"linespoints lw 2 title columnheader(i)\n",
+		o->put ? "Upload throughput (PUT)" : "Throughput",
 		o->conns, o->link_mbit,
 		o->nns > 1 ? "outside right top" : "bottom right",
 		2 + NCFG * o->nns);
@@ -515,7 +624,8 @@ static int run_n(struct e2e *r, const struct e2e_opts *o, int n, FILE *tbl)
 
 	fprintf(stderr, "prism bench e2e: testbed %s, %d backends ...\n",
 		o->name, n);
-	err = bench_env_up(&e, o->name, n, o->link_mbit, o->initcwnd);
+	err = bench_env_up_opt(&e, o->name, n, o->link_mbit, o->initcwnd,
+			       o->put ? BENCH_ENV_STORE : 0);
 	if (!err)
 		err = write_script(&e);
 	if (!err)
@@ -590,6 +700,7 @@ static int parse_opts(int argc, char **argv, struct e2e_opts *o)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "link-mbit", required_argument, NULL, 'l' },
 		{ "initcwnd", required_argument, NULL, 'w' },
+		{ "workload", required_argument, NULL, 'W' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "out", required_argument, NULL, 'o' },
@@ -609,6 +720,10 @@ static int parse_opts(int argc, char **argv, struct e2e_opts *o)
 			err = parse_int(optarg, 1, 100000, &o->link_mbit);
 			break;
 		case 'w': err = parse_int(optarg, 0, 1000, &o->initcwnd); break;
+		case 'W':
+			o->put = !strcmp(optarg, "put");
+			err = o->put || !strcmp(optarg, "get") ? 0 : -EINVAL;
+			break;
 		case 'n': o->name = optarg; break;
 		case 'j': o->json = true; break;
 		case 'o': o->out = optarg; break;
@@ -654,15 +769,17 @@ int bench_e2e(int argc, char **argv)
 	if (err)
 		fprintf(stderr, "prism bench e2e: stopped: %s\n",
 			strerror(-err));
-	if (r.npts && !bench_results_dir("e2e", o.out, dir, sizeof(dir))) {
-		write_csv(&r, dir);
+	if (r.npts && !bench_results_dir(o.put ? "e2e-put" : "e2e", o.out, dir,
+					 sizeof(dir))) {
+		write_csv(&r, &o, dir);
 		write_plot(&r, &o, dir);
 		fprintf(tbl, "\nresults: %s/e2e.csv, %s/e2e.png\n", dir, dir);
 	}
-	for (int i = 0; !err && i < o.nns; i++)
+	/* The targets are the GET benchmark's (thesis Fig 4.3). */
+	for (int i = 0; !err && !o.put && i < o.nns; i++)
 		targets(tbl, &r, &o, o.ns[i]);
 	if (o.json && !err)
-		print_json(&r);
+		print_json(&r, &o);
 	free(r.pts);
 	return err ? 1 : 0;
 }

@@ -4,6 +4,7 @@
  * also kills whatever is left in its namespaces. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -200,6 +201,8 @@ int bench_tcp_read(const struct bench_env *e, const char *host,
 		rc = snmp_field(text, "TcpExt", "TCPDSACKOldSent", &c->dups);
 	if (!rc)
 		rc = snmp_field(text, "TcpExt", "TCPWinProbe", &c->winprobes);
+	if (!rc)
+		rc = snmp_field(text, "IpExt", "OutOctets", &c->out_octets);
 	if (rc)
 		fprintf(stderr, "prism bench: %s-%s: TCP counters missing in "
 				"/proc/net/snmp, netstat\n", e->name, host);
@@ -217,7 +220,8 @@ static int write_nginx_conf(const struct bench_env *e, const char *path)
 		return -errno;
 	/* One worker, like the single-threaded controller; a keep-alive
 	 * upstream; responses buffered in memory only (no temp files, which
-	 * would measure the disk). */
+	 * would measure the disk); request bodies of any size streamed to
+	 * the upstream as they arrive (the upload workload), not spooled. */
 	fprintf(f,
 		"worker_processes 1;\n"
 		"pid %1$s/nginx.pid;\n"
@@ -225,6 +229,8 @@ static int write_nginx_conf(const struct bench_env *e, const char *path)
 		"events { worker_connections 1024; }\n"
 		"http {\n"
 		"  access_log off;\n"
+		"  client_max_body_size 0;\n"
+		"  client_body_buffer_size 256k;\n"
 		"  client_body_temp_path %1$s/body;\n"
 		"  proxy_temp_path %1$s/proxy;\n"
 		"  fastcgi_temp_path %1$s/fastcgi;\n"
@@ -248,6 +254,7 @@ static int write_nginx_conf(const struct bench_env *e, const char *path)
 		"      proxy_set_header Connection \"\";\n"
 		"      proxy_buffers 64 64k;\n"
 		"      proxy_max_temp_file_size 0;\n"
+		"      proxy_request_buffering off;\n"
 		"    }\n"
 		"  }\n"
 		"}\n",
@@ -322,17 +329,18 @@ static void stop_nginx(struct bench_env *e)
 /* ---- the environment ---- */
 
 /* Runs a `prism` subcommand with its stdout sent to stderr, so that
- * --json output stays clean. */
+ * --json output stays clean.  STORE adds `--store --no-fsync`. */
 static int run_quiet(int (*cmd)(int, char **), const char *sub,
-		     const char *name)
+		     const char *name, bool store)
 {
-	char *argv[] = { (char *)sub, "--name", (char *)name, NULL };
+	char *argv[] = { (char *)sub, "--name", (char *)name, "--store",
+			 "--no-fsync", NULL };
 	int save, rc;
 
 	fflush(stdout);
 	save = dup(1);
 	dup2(2, 1);
-	rc = cmd(3, argv);
+	rc = cmd(store ? 5 : 3, argv);
 	fflush(stdout);
 	if (save >= 0) {
 		dup2(save, 1);
@@ -362,12 +370,95 @@ static int set_initcwnd(const struct bench_env *e, int initcwnd)
 	return 0;
 }
 
+static void store_dir(const struct bench_env *e, int i, char *buf,
+		      size_t len)
+{
+	snprintf(buf, len, "%s/%s/store-b%d", TESTBED_STATE_DIR, e->name, i);
+}
+
+/* Only regular files live in a store: objects and .tmp.* files (an
+ * upload cut by the end of a run keeps its fd open until the backend's
+ * idle timeout; unlinking under it is safe). */
+static int wipe_dir(const char *dir)
+{
+	struct dirent *d;
+	int err = 0;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return 0; /* not created (yet) */
+	while ((d = readdir(dp))) {
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(dp), d->d_name, 0) < 0 && errno != ENOENT &&
+		    !err) {
+			err = -errno;
+			fprintf(stderr, "prism bench: %s/%s: unlink: %s\n", dir,
+				d->d_name, strerror(errno));
+		}
+	}
+	closedir(dp);
+	return err;
+}
+
+int bench_store_wipe(const struct bench_env *e)
+{
+	char dir[256];
+	int err = 0, rc;
+
+	for (int i = 1; i <= e->tb.backends; i++) {
+		store_dir(e, i, dir, sizeof(dir));
+		rc = wipe_dir(dir);
+		err = err ? err : rc;
+	}
+	return err;
+}
+
+/* `prism down` keeps a store: one left by `prism up --store` on a testbed
+ * of this name is somebody's data, which the bench must not fill and
+ * remove.  1 (and a message) if one exists. */
+static int stores_in_use(struct bench_env *e)
+{
+	char dir[256];
+
+	for (int i = 1; i <= e->tb.backends; i++) {
+		store_dir(e, i, dir, sizeof(dir));
+		if (access(dir, F_OK) == 0) {
+			fprintf(stderr, "prism bench: %s exists (data of an "
+					"earlier 'prism up --store'?); remove "
+					"it or pass --name\n", dir);
+			e->store = false; /* not ours: left in place */
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The stores are benchmark data: removed, unlike the daemons' logs. */
+static void remove_stores(const struct bench_env *e)
+{
+	char dir[256];
+
+	bench_store_wipe(e);
+	for (int i = 1; i <= e->tb.backends; i++) {
+		store_dir(e, i, dir, sizeof(dir));
+		rmdir(dir);
+	}
+}
+
 int bench_env_up(struct bench_env *e, const char *name, int backends,
 		 int link_mbit, int initcwnd)
+{
+	return bench_env_up_opt(e, name, backends, link_mbit, initcwnd, 0);
+}
+
+int bench_env_up_opt(struct bench_env *e, const char *name, int backends,
+		     int link_mbit, int initcwnd, unsigned int flags)
 {
 	int err;
 
 	memset(e, 0, sizeof(*e));
+	e->store = flags & BENCH_ENV_STORE;
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	snprintf(e->tmp, sizeof(e->tmp), "/tmp/prism-bench.XXXXXX");
 	if (!testbed_name_valid(name) || strlen(name) > TESTBED_NAME_MAX) {
@@ -392,6 +483,8 @@ int bench_env_up(struct bench_env *e, const char *name, int backends,
 	e->tb = (struct testbed){ .backends = backends, .link_mbit = link_mbit,
 				  .client_mbit = backends * link_mbit };
 	snprintf(e->tb.name, sizeof(e->tb.name), "%s", name);
+	if (e->store && stores_in_use(e))
+		return -EEXIST;
 	e->tb_up = true;
 	err = testbed_up(&e->tb);
 	if (!err && initcwnd > 0)
@@ -399,7 +492,7 @@ int bench_env_up(struct bench_env *e, const char *name, int backends,
 	if (err || bench_stop)
 		return err ? err : -EINTR;
 	e->prism_up = true;
-	if (run_quiet(cmd_up, "up", name)) {
+	if (run_quiet(cmd_up, "up", name, e->store)) {
 		fprintf(stderr, "prism bench: prism up on testbed %s failed\n",
 			name);
 		return -EIO;
@@ -422,11 +515,14 @@ void bench_env_down(struct bench_env *e)
 	stop_nginx(e);
 	if (e->prism_up) {
 		/* Like `prism down`, this keeps the daemons' logs. */
-		run_quiet(cmd_down, "down", e->name);
+		run_quiet(cmd_down, "down", e->name, false);
 		fprintf(stderr, "prism bench: daemon logs in %s/%s/\n",
 			TESTBED_STATE_DIR, e->name);
 	}
 	e->prism_up = false;
+	if (e->store)
+		remove_stores(e);
+	e->store = false;
 	if (e->tb_up)
 		testbed_down(e->name);
 	e->tb_up = false;

@@ -29,6 +29,7 @@ struct bench_env {
 	char tmp[64]; /* nginx config, its temp files, wrk scripts */
 	pid_t nginx;
 	bool tb_up, prism_up;
+	bool store; /* Prism runs as an object store (bench_env_up_opt) */
 };
 
 /* The client's counters that tell whether TCP had to recover. */
@@ -38,6 +39,7 @@ struct bench_tcp {
 	uint64_t resets;   /* Tcp: EstabResets */
 	uint64_t dups;     /* TcpExt: TCPDSACKOldSent (duplicate data seen) */
 	uint64_t winprobes; /* TcpExt: TCPWinProbe (zero-window probes sent) */
+	uint64_t out_octets; /* IpExt: OutOctets (bytes the IP layer sent) */
 };
 
 /* Set by SIGINT/SIGTERM once bench_signals() ran; loops check it. */
@@ -50,6 +52,18 @@ void bench_signals(void);
  * default).  On failure the caller still calls bench_env_down. */
 int bench_env_up(struct bench_env *e, const char *name, int backends,
 		 int link_mbit, int initcwnd);
+
+/* bench_env_up with FLAGS: BENCH_ENV_STORE starts Prism as `prism up
+ * --store --no-fsync` (an object store, controller --policy hash-uri);
+ * the backends' store folders RUN/store-bI are removed by
+ * bench_env_down. */
+#define BENCH_ENV_STORE 1u
+int bench_env_up_opt(struct bench_env *e, const char *name, int backends,
+		     int link_mbit, int initcwnd, unsigned int flags);
+
+/* Removes every object (and temporary file) from the backends' stores,
+ * so that a benchmark's uploads do not pile up between its points. */
+int bench_store_wipe(const struct bench_env *e);
 void bench_env_down(struct bench_env *e);
 
 /* Starts ARGV (searched in PATH) inside HOST of the testbed; its stdout

@@ -22,12 +22,13 @@ check "bench e2e JSON has the three configs with requests" python3 - "$out" <<'E
 import json, sys
 rows = json.load(open(sys.argv[1]))
 keys = {"config", "backends", "size_bytes", "gbps", "rps", "p50_us",
-        "p99_us", "client_retrans", "client_timeouts"}
+        "p99_us", "client_retrans", "client_timeouts", "workload"}
 assert len(rows) == 3, rows
 assert {r["config"] for r in rows} == {"direct", "proxy", "prism"}, rows
 for r in rows:
     assert keys <= set(r), (sorted(keys - set(r)), r)
     assert r["backends"] == 2 and r["size_bytes"] == 1024, r
+    assert r["workload"] == "get", r
     assert r["requests"] > 0 and r["rps"] > 0 and r["gbps"] > 0, r
     assert r["errors"] == 0, r
     assert 0 < r["p50_us"] <= r["p99_us"], r
@@ -35,6 +36,42 @@ EOF
 
 check "bench e2e wrote CSV with a header and 3 rows" \
 	bash -c "[[ \$(wc -l <'$E2E_TMP/e2e/e2e.csv') -eq 4 ]]"
+
+put=$E2E_TMP/put.json
+if timeout 120 "$PRISM" bench e2e --workload put --sizes 4096 --duration 1 \
+	--json --name $NAME --out "$E2E_TMP/put" >"$put" \
+	2>"$E2E_TMP/put.err"; then
+	ok "bench e2e --workload put runs"
+else
+	not_ok "bench e2e --workload put runs" "$(tail -n 15 "$E2E_TMP/put.err")"
+fi
+
+# wrk counts a status other than 2xx/3xx as an error: errors == 0 means
+# every PUT was stored.
+check "bench e2e put JSON has the three configs with uploads" \
+	python3 - "$put" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+keys = {"config", "backends", "size_bytes", "gbps", "rps", "p50_us",
+        "p99_us", "client_retrans", "client_timeouts", "client_resets",
+        "requests", "errors", "workload"}
+assert len(rows) == 3, rows
+assert {r["config"] for r in rows} == {"direct", "proxy", "prism"}, rows
+for r in rows:
+    assert keys <= set(r), (sorted(keys - set(r)), r)
+    assert r["workload"] == "put", r
+    assert r["backends"] == 2 and r["size_bytes"] == 4096, r
+    assert r["requests"] > 0 and r["rps"] > 0 and r["gbps"] > 0, r
+    assert r["errors"] == 0, r
+    assert 0 < r["p50_us"] <= r["p99_us"], r
+EOF
+
+check "bench e2e put CSV has the workload column" \
+	bash -c "head -n1 '$E2E_TMP/put/e2e.csv' | grep -q ',workload\$' &&
+		 [[ \$(grep -c ',put\$' '$E2E_TMP/put/e2e.csv') -eq 3 ]]"
+# The stores are benchmark data: gone with the run.
+check "bench e2e put removed the backends' stores" \
+	bash -c "! ls -d /run/prism/$NAME/store-* 2>/dev/null"
 
 lat=$E2E_TMP/lat.json
 if timeout 120 "$PRISM" bench latency --requests 20 --json --name $NAME \

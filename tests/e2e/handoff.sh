@@ -161,7 +161,8 @@ check "prism down" "$PRISM" down
 [[ ! -e $PIN/flows ]] && ok "switch maps unpinned after prism down" ||
 	not_ok "switch maps unpinned after prism down" "$(ls "$PIN")"
 grep -h "late_segments\|handoffs" "$RUN/controller.log" | tail -n 3 | sed 's/^/# /'
-# Sanitizer builds (handoff_asan.sh) report into the daemons' logs.
+# Under the sanitizer pass of tests/run.sh the daemons may also report
+# into their logs.
 reports=$(grep -lE 'AddressSanitizer|LeakSanitizer|runtime error' "$RUN"/*.log 2>/dev/null)
 [[ -z $reports ]] && ok "no sanitizer report in the daemons' logs" ||
 	not_ok "no sanitizer report in the daemons' logs" "$(grep -hE -A12 'Sanitizer|runtime error' $reports | head -n 40)"

@@ -29,10 +29,26 @@ check "  ... and leaves nothing" no_leftovers
 check "up (1 backend)" "$PRISM" testbed up --backends 1
 tb_bg b1 sleep 300
 sleeper=$TB_PID
+# Wait until it runs inside b1 (a slow start, e.g. under ASan, would
+# otherwise race with the rebuild below).
+for ((i = 0; i < 100; i++)); do
+	[[ -n $(ip netns pids "$NAME-b1" 2>/dev/null) ]] && break
+	sleep 0.05
+done
 check "up again on a running testbed (3 backends) rebuilds it" \
 	"$PRISM" testbed up --backends 3 --link-mbit 300
-check "  ... and stopped the process left in b1" \
-	bash -c "sleep 0.2; ! kill -0 $sleeper 2>/dev/null"
+# gone, or a zombie waiting for this shell to reap it; allow for a slow,
+# loaded machine.
+gone() {
+	local i
+	for ((i = 0; i < 60; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		[[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "  ... and stopped the process left in b1" gone "$sleeper"
 three() {
 	[[ $(ip netns list | grep -c "^$NAME-") -eq 7 ]] &&
 		[[ $("$PRISM" testbed addr b3) == 198.18.13.2 ]]

@@ -34,6 +34,7 @@
 #include "lib/evloop.h"
 #include "lib/http.h"
 #include "lib/log.h"
+#include "lib/net.h"
 
 #define BCONN_BUF 16384
 #define DRAIN_POLL_MS 1
@@ -702,26 +703,6 @@ void backend_config_init(struct backend_config *cfg)
 	cfg->admin.sin_port = htons(9900);
 }
 
-static int open_listener(const struct sockaddr_in *addr)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* Restored sockets in TIME_WAIT (lib/migrate.c). */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 ||
-	    listen(fd, 4096) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
@@ -776,7 +757,7 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 	sigset_t set;
 	int err;
 
-	srv->listen_fd = open_listener(&cfg->listen);
+	srv->listen_fd = net_listen(&cfg->listen, 4096, true);
 	if (srv->listen_fd < 0) {
 		inet_ntop(AF_INET, &cfg->listen.sin_addr, ip, sizeof(ip));
 		log_err("%s: listen %s:%u: %s", cfg->name, ip,

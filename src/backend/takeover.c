@@ -15,6 +15,7 @@
 #include "lib/handoff.h"
 #include "lib/hochan.h"
 #include "lib/log.h"
+#include "lib/net.h"
 #include "lib/migrate.h"
 #include "lib/tcprepair.h"
 #include "switch/client.h"
@@ -349,24 +350,6 @@ void pb_abort(struct pb_conn *pc, int fd)
 	pc_free(pc);
 }
 
-static int open_listener(const struct sockaddr_in *addr)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 ||
-	    listen(fd, 64) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 int pb_open(struct evloop *loop, const struct pb_config *cfg,
 	    pb_takeover_cb on_takeover, void *arg, struct pb **out)
 {
@@ -392,7 +375,7 @@ int pb_open(struct evloop *loop, const struct pb_config *cfg,
 				 cfg->peer_id);
 	if (err < 0)
 		goto fail;
-	err = open_listener(&cfg->listen);
+	err = net_listen(&cfg->listen, 64, false);
 	if (err < 0) {
 		log_err("%s: hand-off listen port %u: %s", cfg->name,
 			ntohs(cfg->listen.sin_port), strerror(-err));

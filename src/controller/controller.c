@@ -32,6 +32,7 @@
 #include "controller/conn.h"
 #include "controller/policy.h"
 #include "lib/log.h"
+#include "lib/net.h"
 #include "lib/migrate.h"
 #include "switch/client.h"
 
@@ -494,28 +495,6 @@ void conn_process(struct conn *k)
 
 /* ---- setup ---- */
 
-static int open_listener(const struct sockaddr_in *addr)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* Lets a restarted controller listen while restored sockets of the
-	 * old one sit in TIME_WAIT (lib/migrate.c).  The price: a second
-	 * controller started by mistake on this host would share the port. */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 ||
-	    listen(fd, 4096) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
@@ -583,7 +562,7 @@ static int ctrl_open(struct ctrl *c, const struct controller_config *cfg)
 		log_err("raw socket (window updates): %s", strerror(errno));
 		return -errno;
 	}
-	c->listen_fd = open_listener(&cfg->listen);
+	c->listen_fd = net_listen(&cfg->listen, 4096, true);
 	if (c->listen_fd < 0) {
 		inet_ntop(AF_INET, &cfg->listen.sin_addr, ip, sizeof(ip));
 		log_err("listen %s:%u: %s", ip, ntohs(cfg->listen.sin_port),

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/num.h"
 #include "switch/client.h"
 
 static void usage(FILE *out)
@@ -37,30 +38,6 @@ static void usage(FILE *out)
 		"--max-object (default 1 GiB) get 413.\n");
 }
 
-static int parse_u32(const char *v, uint32_t max, uint32_t *out)
-{
-	char *end;
-	unsigned long n = strtoul(v, &end, 10);
-
-	if (*end || !*v || n > max)
-		return -EINVAL;
-	*out = (uint32_t)n;
-	return 0;
-}
-
-static int parse_u64(const char *v, uint64_t *out)
-{
-	char *end;
-	unsigned long long n;
-
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (*end || !*v || *v == '-' || errno || !n)
-		return -EINVAL;
-	*out = n;
-	return 0;
-}
-
 static int parse_opt(struct backend_config *cfg, const char *a, const char *v)
 {
 	uint32_t port;
@@ -73,7 +50,7 @@ static int parse_opt(struct backend_config *cfg, const char *a, const char *v)
 	if (!strcmp(a, "--root"))
 		return cfg->root = v, 0;
 	if (!strcmp(a, "--handoff-port")) {
-		if (parse_u32(v, 65535, &port) || !port)
+		if (num_parse_u32(v, 1, 65535, &port))
 			return -EINVAL;
 		cfg->handoff.sin_port = htons((uint16_t)port);
 		return 0;
@@ -83,15 +60,15 @@ static int parse_opt(struct backend_config *cfg, const char *a, const char *v)
 	if (!strcmp(a, "--key"))
 		return cfg->key_path = v, 0;
 	if (!strcmp(a, "--peer-id"))
-		return parse_u32(v, UINT32_MAX, &cfg->peer_id);
+		return num_parse_u32(v, 0, UINT32_MAX, &cfg->peer_id);
 	if (!strcmp(a, "--max-conns"))
-		return parse_u32(v, 1u << 24, &cfg->max_conns);
+		return num_parse_u32(v, 0, 1u << 24, &cfg->max_conns);
 	if (!strcmp(a, "--idle-timeout"))
-		return parse_u32(v, 86400000u, &cfg->idle_timeout_ms);
+		return num_parse_u32(v, 0, 86400000u, &cfg->idle_timeout_ms);
 	if (!strcmp(a, "--store"))
 		return cfg->store_dir = v, 0;
 	if (!strcmp(a, "--max-object"))
-		return parse_u64(v, &cfg->max_object);
+		return num_parse_u64(v, 1, UINT64_MAX, &cfg->max_object);
 	if (!strcmp(a, "--admin"))
 		return !strcmp(v, "off") ? (cfg->admin.sin_port = 0, 0)
 					 : switch_parse_addr(v, 9900, &cfg->admin);

@@ -754,7 +754,6 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 		.switch_timeout_ms = 500,
 	};
 	char ip[INET_ADDRSTRLEN];
-	sigset_t set;
 	int err;
 
 	srv->listen_fd = net_listen(&cfg->listen, 4096, true);
@@ -776,19 +775,17 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 		err = pb_open(srv->loop, &pcfg, on_takeover, srv, &srv->pb);
 	if (err)
 		return err;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	srv->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	srv->sig_fd = evloop_add_signals(srv->loop,
+					 (const int[]){ SIGINT, SIGTERM, 0 },
+					 on_signal, NULL);
 	if (srv->sig_fd < 0)
-		return -errno;
+		return srv->sig_fd;
 	/* Like the agent: the service runs on without its admin port. */
 	if (cfg->admin.sin_port &&
 	    admin_open(srv->loop, &cfg->admin, metrics_handler, srv, &srv->admin))
 		log_warn("%s: admin port %u: serving without /metrics",
 			 cfg->name, ntohs(cfg->admin.sin_port));
-	return evloop_add(srv->loop, srv->sig_fd, EVLOOP_READ, on_signal, NULL);
+	return 0;
 }
 
 static void log_stats(const struct bsrv *srv)

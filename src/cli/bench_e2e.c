@@ -35,6 +35,7 @@
 
 #include "cli/bench.h"
 #include "cli/bench_env.h"
+#include "lib/num.h"
 
 #define MAX_SIZES 32
 #define MAX_NS 8
@@ -678,19 +679,6 @@ static int parse_list(const char *arg, bool sizes, struct e2e_opts *o)
 	return (sizes ? o->nsizes : o->nns) ? 0 : -EINVAL;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = (int)v;
-	return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct e2e_opts *o)
 {
 	static const struct option longopts[] = {
@@ -714,12 +702,12 @@ static int parse_opts(int argc, char **argv, struct e2e_opts *o)
 		switch (c) {
 		case 's': err = parse_list(optarg, true, o); break;
 		case 'b': err = parse_list(optarg, false, o); break;
-		case 'c': err = parse_int(optarg, 1, 1000, &o->conns); break;
-		case 'd': err = parse_int(optarg, 1, 600, &o->duration); break;
+		case 'c': err = num_parse_int(optarg, 1, 1000, &o->conns); break;
+		case 'd': err = num_parse_int(optarg, 1, 600, &o->duration); break;
 		case 'l':
-			err = parse_int(optarg, 1, 100000, &o->link_mbit);
+			err = num_parse_int(optarg, 1, 100000, &o->link_mbit);
 			break;
-		case 'w': err = parse_int(optarg, 0, 1000, &o->initcwnd); break;
+		case 'w': err = num_parse_int(optarg, 0, 1000, &o->initcwnd); break;
 		case 'W':
 			o->put = !strcmp(optarg, "put");
 			err = o->put || !strcmp(optarg, "get") ? 0 : -EINVAL;

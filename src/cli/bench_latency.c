@@ -38,6 +38,7 @@
 
 #include "cli/bench.h"
 #include "cli/bench_env.h"
+#include "lib/num.h"
 
 #define LAT_WARMUP 20
 #define LAT_IO_TIMEOUT_MS 5000
@@ -448,19 +449,6 @@ static int write_results(const struct lat_result *r,
 
 /* ---- options and the run ---- */
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = (int)v;
-	return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct lat_opts *o)
 {
 	static const struct option longopts[] = {
@@ -480,16 +468,16 @@ static int parse_opts(int argc, char **argv, struct lat_opts *o)
 	optind = 1;
 	while (!err && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': err = parse_int(optarg, 1, 100000, &o->requests); break;
+		case 'r': err = num_parse_int(optarg, 1, 100000, &o->requests); break;
 		case 's':
 			err = bench_parse_size(optarg, &o->size);
 			if (!err && o->size > (32u << 10))
 				err = -EINVAL; /* one buffer holds it */
 			break;
-		case 'g': err = parse_int(optarg, 0, 1000000, &o->gap_us); break;
-		case 'b': err = parse_int(optarg, 1, 16, &o->backends); break;
+		case 'g': err = num_parse_int(optarg, 0, 1000000, &o->gap_us); break;
+		case 'b': err = num_parse_int(optarg, 1, 16, &o->backends); break;
 		case 'l':
-			err = parse_int(optarg, 1, 100000, &o->link_mbit);
+			err = num_parse_int(optarg, 1, 100000, &o->link_mbit);
 			break;
 		case 'n': o->name = optarg; break;
 		case 'j': o->json = true; break;

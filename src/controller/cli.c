@@ -10,6 +10,7 @@
 #include "controller/policy.h"
 #include "lib/adminsrv.h"
 #include "lib/log.h"
+#include "lib/num.h"
 #include "switch/client.h"
 
 static void usage(FILE *out)
@@ -160,17 +161,6 @@ static int add_backend(struct controller_config *cfg, const char *v)
 	return 0;
 }
 
-static int parse_ms(const char *v, uint32_t *out)
-{
-	char *end;
-	unsigned long n = v ? strtoul(v, &end, 10) : 0;
-
-	if (!v || *end || n == 0 || n > 86400000ul)
-		return -EINVAL;
-	*out = (uint32_t)n;
-	return 0;
-}
-
 static int check_policy(const char *v, const char **out)
 {
 	struct policy p = { 0 };
@@ -208,30 +198,6 @@ static int which_backend(const struct controller_config *cfg,
 	return i < 0 ? 1 : 0;
 }
 
-static int parse_count(const char *v, uint32_t *out)
-{
-	char *end;
-	unsigned long n = strtoul(v, &end, 10);
-
-	if (*end || n == 0 || n > 1000)
-		return -EINVAL;
-	*out = (uint32_t)n;
-	return 0;
-}
-
-/* The switch agent keeps one replay window per (address, peer id): two
- * controllers on one agent need different ids. */
-static int parse_peer_id(const char *v, uint32_t *out)
-{
-	char *end;
-	unsigned long n = v ? strtoul(v, &end, 10) : 0;
-
-	if (!v || *end || n == 0 || n > UINT32_MAX)
-		return -EINVAL;
-	*out = (uint32_t)n;
-	return 0;
-}
-
 /* "off" or "0" disables; else IP:PORT (port default 9900). */
 static int parse_admin(const char *v, struct sockaddr_in *out)
 {
@@ -240,6 +206,12 @@ static int parse_admin(const char *v, struct sockaddr_in *out)
 		return 0;
 	}
 	return switch_parse_addr(v, 9900, out);
+}
+
+/* Durations in ms: 1 ms .. 1 day. */
+static int parse_ms(const char *v, uint32_t *out)
+{
+	return num_parse_u32(v, 1, 86400000u, out);
 }
 
 /* Interval 0 ("off") disables active checks. */
@@ -276,8 +248,10 @@ static int apply(struct controller_config *cfg, const char *a, const char *v,
 		return parse_ms(v, &cfg->handoff_timeout_ms);
 	if (!strcmp(a, "--header-timeout"))
 		return parse_ms(v, &cfg->header_timeout_ms);
+	/* Controllers sharing a switch agent need different ids: the agent
+	 * keeps one replay window per (address, peer id). */
 	if (!strcmp(a, "--peer-id"))
-		return parse_peer_id(v, &cfg->peer_id);
+		return num_parse_u32(v, 1, UINT32_MAX, &cfg->peer_id);
 	if (!strcmp(a, "--ready-file"))
 		return (cfg->ready_file = v) ? 0 : -EINVAL;
 	if (!strcmp(a, "--policy"))
@@ -293,9 +267,9 @@ static int apply(struct controller_config *cfg, const char *a, const char *v,
 	if (!strcmp(a, "--health-timeout"))
 		return parse_ms(v, &cfg->health_timeout_ms);
 	if (!strcmp(a, "--health-fall"))
-		return parse_count(v, &cfg->health_fall);
+		return num_parse_u32(v, 1, 1000, &cfg->health_fall);
 	if (!strcmp(a, "--health-rise"))
-		return parse_count(v, &cfg->health_rise);
+		return num_parse_u32(v, 1, 1000, &cfg->health_rise);
 	if (!strcmp(a, "--backoff"))
 		return parse_ms(v, &cfg->backoff_ms);
 	if (!strcmp(a, "--config"))

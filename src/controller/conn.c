@@ -248,11 +248,6 @@ void conn_linger_close(struct conn *k)
 				    linger_timeout, k);
 }
 
-void conn_graceful_close(struct conn *k)
-{
-	conn_linger_close(k);
-}
-
 void conn_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
 {
 	struct ctrl *c = arg;

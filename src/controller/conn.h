@@ -59,12 +59,10 @@ struct conn {
 	struct ctrl_backend *backend;
 	struct evtimer *timer;
 	bool keep_alive;
-	uint32_t dump_inq;
 	uint64_t t_handoff;
 	/* for metrics and the access log */
 	uint64_t t_start_us, t_ack_us;
-	uint32_t snd_seq0; /* the socket's write_seq when handed off */
-	struct tcpr_state st0; /* the state handed off (for a reset probe) */
+	struct tcpr_state st0; /* as handed off: bytes sent, late data, reset probe */
 	uint64_t head_deadline; /* ms: the request head must be complete */
 	char method[8];
 	char target[CONN_TARGET_LOG];
@@ -120,8 +118,6 @@ int conn_set_buffer(struct conn *k, const void *data, size_t len);
 void conn_cancel_timer(struct conn *k);
 /* After an error reply: stop sending, drain, close on EOF or timeout. */
 void conn_linger_close(struct conn *k);
-/* Connection: close after a response: FIN now, wait for the peer's. */
-void conn_graceful_close(struct conn *k);
 void conn_record_latency(struct conn *k);
 /* The socket is ESTABLISHED (not half-closed by the client). */
 bool conn_established(const struct conn *k);

@@ -267,8 +267,6 @@ static void start_handoff(struct conn *k, const struct http_request *req)
 	err = migrate_freeze(k->fd, &f);
 	if (!err) {
 		conn_set_state(k, CONN_HANDOFF);
-		k->dump_inq = f.st.inq_len;
-		k->snd_seq0 = f.st.snd_seq;
 		k->st0 = f.st;
 		err = send_handoff(k, &f);
 		if (err)
@@ -309,10 +307,10 @@ static void on_handoff_ack(struct conn *k, const struct ho_msg *m)
 	/* Invariant 2: anything the frozen socket ACKed after the dump would
 	 * be lost.  The lock makes this impossible unless a segment was
 	 * already past the switch; count it if it ever happens. */
-	if (!ioctl(k->fd, SIOCINQ, &inq) && (uint32_t)inq != k->dump_inq) {
+	if (!ioctl(k->fd, SIOCINQ, &inq) && (uint32_t)inq != k->st0.inq_len) {
 		k->ctrl->stats.late_segments++;
 		log_err("conn %llu: %d bytes arrived after the dump (had %u)",
-			(unsigned long long)k->id, inq, k->dump_inq);
+			(unsigned long long)k->id, inq, k->st0.inq_len);
 	}
 	/* Closing a socket in repair mode sends nothing to the client. */
 	close(k->fd);
@@ -323,18 +321,22 @@ static void on_handoff_ack(struct conn *k, const struct ho_msg *m)
 
 static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
 {
-	struct in_addr vip = { .s_addr = k->key.vip };
+	/* The backend's state, on our address: what the restored socket is. */
+	struct tcpr_state st = m->tcp;
 	int err;
 
-	err = migrate_restore(&m->tcp, m->inq, m->outq, &vip, fd);
+	st.local_ip = k->key.vip;
+	err = migrate_restore(&st, m->inq, m->outq, NULL, fd);
 	if (err)
 		return err;
 	/* Invariant 1: the socket exists before the flow is unlocked. */
 	err = switch_op(k->ctrl, SWITCH_DELETE, &k->key);
 	if (!err)
-		err = migrate_thaw(*fd, &m->tcp, m->outq);
+		err = migrate_thaw(*fd, &st, m->outq);
 	if (!err)
-		err = tcpr_send_window_update(k->ctrl->raw_fd, *fd);
+		/* The socket was just restored from st: build the update from
+		 * it instead of dumping the socket again. */
+		err = tcpr_window_update_send(k->ctrl->raw_fd, &st);
 	if (err)
 		close(*fd);
 	return err;
@@ -344,7 +346,7 @@ static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
  * bytes written to the client; the status comes in the HANDBACK. */
 static void account_response(struct conn *k, const struct ho_msg *m)
 {
-	uint64_t bytes = (uint32_t)(m->tcp.snd_seq - k->snd_seq0);
+	uint64_t bytes = (uint32_t)(m->tcp.snd_seq - k->st0.snd_seq);
 	struct ctrl_backend *b = k->backend;
 
 	b->response_bytes += bytes;
@@ -385,7 +387,7 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 		return;
 	}
 	if ((m->flags & HO_F_CLOSE) || !k->keep_alive) {
-		conn_graceful_close(k);
+		conn_linger_close(k); /* FIN now, then wait for the client's */
 		return;
 	}
 	if (k->len)
@@ -435,10 +437,6 @@ static void on_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
 static void send_reset_probe(struct ctrl *c, const struct conn *k)
 {
 	struct tcpr_state st = k->st0;
-	struct sockaddr_in to = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = k->key.client_ip };
-	uint8_t pkt[TCPR_WU_MAX];
-	int len;
 
 	st.snd_seq -= 0x40000000u;
 	st.unsent_len = 0;
@@ -446,11 +444,9 @@ static void send_reset_probe(struct ctrl *c, const struct conn *k)
 	 * (no duplicate ACK) by recent kernels: put the timestamp ahead of
 	 * anything the backend sent since (TS clocks tick in ms here). */
 	st.ts_val += (uint32_t)(evloop_now_ms() - k->t_handoff) + 1000;
-	len = tcpr_window_update_build(&st, pkt, sizeof(pkt));
-	if (len > 0 && sendto(c->raw_fd, pkt, (size_t)len, 0,
-			      (struct sockaddr *)&to, sizeof(to)) != len)
+	if (tcpr_window_update_send(c->raw_fd, &st))
 		log_warn("conn %llu: reset probe: %s", (unsigned long long)k->id,
-			 strerror(errno));
+			 tcpr_errmsg());
 }
 
 static void on_backend_down(struct ctrl_backend *b, void *arg)
@@ -512,24 +508,6 @@ static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
 	evloop_stop(loop);
 }
 
-static int setup_signals(struct evloop *loop, struct ctrl *c)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	evloop_add(loop, fd, EVLOOP_READ, on_signal, c);
-	return fd;
-}
-
 static int ctrl_open(struct ctrl *c, const struct controller_config *cfg)
 {
 	char ip[INET_ADDRSTRLEN];
@@ -569,7 +547,10 @@ static int ctrl_open(struct ctrl *c, const struct controller_config *cfg)
 			strerror(-c->listen_fd));
 		return c->listen_fd;
 	}
-	c->sig_fd = setup_signals(c->loop, c);
+	signal(SIGPIPE, SIG_IGN);
+	c->sig_fd = evloop_add_signals(c->loop,
+				       (const int[]){ SIGINT, SIGTERM, SIGHUP, 0 },
+				       on_signal, c);
 	if (c->sig_fd < 0)
 		return c->sig_fd;
 	/* Not fatal: serving clients matters more than the endpoint (two

@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -382,4 +384,26 @@ int evloop_run(struct evloop *loop)
 void evloop_stop(struct evloop *loop)
 {
 	loop->stop = true;
+}
+
+int evloop_add_signals(struct evloop *loop, const int *signals,
+		       evloop_fd_cb cb, void *arg)
+{
+	sigset_t set;
+	int fd, err;
+
+	sigemptyset(&set);
+	for (; *signals; signals++)
+		sigaddset(&set, *signals);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = evloop_add(loop, fd, EVLOOP_READ, cb, arg);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
 }

@@ -62,6 +62,13 @@ void evloop_timer_cancel(struct evloop *loop, struct evtimer *t);
 int evloop_timer_mod(struct evloop *loop, struct evtimer *t,
 		     uint64_t delay_ms);
 
+/* Blocks the signals listed in `signals` (0-terminated) and watches them
+ * through a signalfd: cb sees the fd readable and reads a struct
+ * signalfd_siginfo from it.  Returns the fd (the caller closes it) or
+ * -errno. */
+int evloop_add_signals(struct evloop *loop, const int *signals,
+		       evloop_fd_cb cb, void *arg);
+
 /* Runs until evloop_stop().  Returns 0, or -errno if epoll_wait failed. */
 int evloop_run(struct evloop *loop);
 void evloop_stop(struct evloop *loop);

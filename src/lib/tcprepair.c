@@ -624,12 +624,25 @@ int tcpr_window_update_build(const struct tcpr_state *st, uint8_t *pkt,
 	return (int)total;
 }
 
-int tcpr_send_window_update(int raw_fd, int fd)
+int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st)
 {
 	uint8_t pkt[TCPR_WU_MAX];
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = st->remote_ip };
+	int len = tcpr_window_update_build(st, pkt, sizeof(pkt));
+
+	if (len < 0)
+		return fail(len, "%s: window update", tuple(st));
+	if (sendto(raw_fd, pkt, (size_t)len, 0, (struct sockaddr *)&to,
+		   sizeof(to)) != len)
+		return fail(-errno, "%s: send window update", tuple(st));
+	return 0;
+}
+
+int tcpr_send_window_update(int raw_fd, int fd)
+{
 	struct tcpr_state st;
-	struct sockaddr_in to = { .sin_family = AF_INET };
-	int err, off, len;
+	int err, off;
 
 	err = tcpr_repair_on(fd);
 	if (err)
@@ -638,12 +651,5 @@ int tcpr_send_window_update(int raw_fd, int fd)
 	off = tcpr_repair_off(fd, false);
 	if (err || off)
 		return err ? err : off;
-	len = tcpr_window_update_build(&st, pkt, sizeof(pkt));
-	if (len < 0)
-		return fail(len, "%s: window update", tuple(&st));
-	to.sin_addr.s_addr = st.remote_ip;
-	if (sendto(raw_fd, pkt, (size_t)len, 0, (struct sockaddr *)&to,
-		   sizeof(to)) != len)
-		return fail(-errno, "%s: send window update", tuple(&st));
-	return 0;
+	return tcpr_window_update_send(raw_fd, &st);
 }

@@ -126,6 +126,9 @@ int tcpr_window_update_build(const struct tcpr_state *st, uint8_t *pkt,
  * TCP_REPAIR_OFF_NO_WP; fd must not be in repair mode) and sends it on
  * raw_fd, a socket(AF_INET, SOCK_RAW, IPPROTO_RAW). */
 int tcpr_send_window_update(int raw_fd, int fd);
+/* Builds it from st and sends it on raw_fd: for a socket just restored
+ * from st, whose state is st, this spares the repair round trip. */
+int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st);
 
 /* What the last failing call in this thread was doing, e.g.
  * "restore 198.18.1.2:40000->198.19.0.1:80: TCP_REPAIR_OPTIONS: Operation

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 static char tmpdir[] = "/tmp/prism-test-auth-XXXXXX";
 
 /* Writes LEN bytes to a fresh file under tmpdir and returns its path. */
@@ -56,6 +59,53 @@ static void test_rfc4231(void)
 	unhex("82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
 	      want);
 	CHECK(memcmp(mac, want, AUTH_MAC_LEN) == 0);
+}
+
+/* RFC 4231 case 6: a key longer than SHA-256's block is hashed first. */
+static void test_rfc4231_long_key(void)
+{
+	static const char msg[] =
+		"Test Using Larger Than Block-Size Key - Hash Key First";
+	uint8_t key[131], mac[AUTH_MAC_LEN], want[AUTH_MAC_LEN];
+	struct auth_key k;
+
+	memset(key, 0xaa, sizeof(key));
+	CHECK_EQ(auth_key_set(&k, key, sizeof(key)), 0);
+	auth_sign(&k, msg, strlen(msg), mac);
+	unhex("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+	      want);
+	CHECK(memcmp(mac, want, AUTH_MAC_LEN) == 0);
+}
+
+/* The precomputed pads against libcrypto's one-shot HMAC, for key
+ * lengths around the block size and message lengths around block and
+ * padding boundaries; each key used twice (the pads must not change). */
+static void test_matches_libcrypto(void)
+{
+	static const size_t klens[] = { 16, 32, 63, 64, 65, 200, 256 };
+	uint8_t key[AUTH_KEY_MAX], msg[300], mac[AUTH_MAC_LEN],
+		want[AUTH_MAC_LEN];
+	unsigned int wlen;
+	struct auth_key k;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 3);
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i * 13 + 1);
+	for (size_t ki = 0; ki < sizeof(klens) / sizeof(klens[0]); ki++) {
+		CHECK_EQ(auth_key_set(&k, key, klens[ki]), 0);
+		for (size_t len = 0; len <= sizeof(msg); len++) {
+			for (int rep = 0; rep < 2; rep++) {
+				auth_sign(&k, msg, len, mac);
+				HMAC(EVP_sha256(), key, (int)klens[ki], msg, len,
+				     want, &wlen);
+				bad += memcmp(mac, want, AUTH_MAC_LEN) != 0;
+				bad += !auth_verify(&k, msg, len, want);
+			}
+		}
+	}
+	CHECK_EQ(bad, 0);
 }
 
 static void test_verify_rejects(void)
@@ -155,6 +205,10 @@ int main(void)
 		return 1;
 	}
 	t_run("hmac-sha256 rfc4231 vectors", test_rfc4231);
+	t_run("hmac-sha256 rfc4231 key longer than a block",
+	      test_rfc4231_long_key);
+	t_run("precomputed pads equal libcrypto HMAC(), keys 16..256",
+	      test_matches_libcrypto);
 	t_run("verify rejects other key, length, any flipped bit",
 	      test_verify_rejects);
 	t_run("key file: trailing newline stripped", test_key_file_newline);

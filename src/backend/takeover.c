@@ -111,11 +111,26 @@ static void send_ack(struct hochan *ch, uint8_t type, uint64_t id,
 	hochan_send(ch, &m);
 }
 
-/* Restore, claim, thaw: steps 7-8 of the thesis' Figure 2.1. */
-static int take_over(struct pb *pb, const struct ho_msg *m,
-		     const struct prism_flow_key *key, int *fd)
+/* Whether the controller locked the flow for us (HO_F_CLAIM names the
+ * address it reached us at): then our first segment claims it in band. */
+static bool claimable(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 {
-	int err;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	if (!(m->flags & HO_F_CLAIM) || !ch ||
+	    getsockname(hochan_fd(ch), (struct sockaddr *)&sa, &len) < 0)
+		return false;
+	return sa.sin_addr.s_addr == pb->cfg.self.s_addr;
+}
+
+/* Restore, claim, thaw: steps 7-8 of the thesis' Figure 2.1.  Claim: with
+ * CLAIM, the restored socket carries the in-band mark, and its first
+ * segment takes the flow at the switch; otherwise OWN through the agent. */
+static int take_over(struct pb *pb, const struct ho_msg *m,
+		     const struct prism_flow_key *key, bool claim, int *fd)
+{
+	int tos = PRISM_TOS_MARK, err;
 
 	err = migrate_restore(&m->tcp, m->inq, m->outq, &pb->cfg.self, fd);
 	if (err) {
@@ -123,7 +138,8 @@ static int take_over(struct pb *pb, const struct ho_msg *m,
 			 (unsigned long long)m->conn_id, strerror(-err));
 		return HO_ERR_RESTORE;
 	}
-	if (switch_op(pb, SWITCH_OWN, key)) {
+	if (claim ? setsockopt(*fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) < 0
+		  : switch_op(pb, SWITCH_OWN, key) != 0) {
 		close(*fd);
 		return HO_ERR_SWITCH;
 	}
@@ -156,7 +172,7 @@ static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 		send_ack(ch, HO_HANDOFF_ACK, m->conn_id, HO_ERR_OVERLOAD);
 		return;
 	}
-	status = take_over(pb, m, &key, &fd);
+	status = take_over(pb, m, &key, claimable(pb, ch, m), &fd);
 	pc = status == HO_OK ? pc_new(pb, ch, m->conn_id) : NULL;
 	if (status == HO_OK && !pc) {
 		switch_op(pb, SWITCH_LOCK, &key);
@@ -291,6 +307,9 @@ static int freeze_and_send(struct pb_conn *pc, int fd, const void *leftover,
 
 	if (!pc->ch)
 		return -ENOTCONN;
+	/* Unmarked from now on: nothing the frozen socket might still send
+	 * can claim the flow again at its next hand-off to us. */
+	setsockopt(fd, IPPROTO_IP, IP_TOS, &(int){ 0 }, sizeof(int));
 	/* Invariant 1: lock before freezing. */
 	err = switch_op(pc->pb, SWITCH_LOCK, &pc->key);
 	if (err)

@@ -3,6 +3,7 @@
  * returns 0, or the enum prism_stat reason why the frame is passed on
  * untouched.  Constants are compared in network byte order. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -44,8 +45,15 @@ struct packet {
 	__be16 dport;
 	__be16 flags_word; /* doff + flags, as on the wire */
 	__be16 window;
+	__be16 ip_word0;   /* version, IHL, TOS: where the in-band mark sits */
+	__u8 tos;
 	__u32 payload_len; /* TCP payload bytes */
 };
+
+static __always_inline bool pkt_marked(const struct packet *p)
+{
+	return (p->tos & PRISM_TOS_DSCP_MASK) == PRISM_TOS_MARK;
+}
 
 static __always_inline void cursor_init(struct cursor *c, struct __sk_buff *skb)
 {
@@ -95,6 +103,8 @@ static __always_inline int parse_ipv4(struct cursor *c, __u32 ip_room,
 		return PRISM_STAT_FRAGMENT;
 	p->saddr = ip->saddr;
 	p->daddr = ip->daddr;
+	p->ip_word0 = *(__be16 *)ip;
+	p->tos = ip->tos;
 	*tot_len = len;
 	c->pos = ip + 1;
 	return 0;

@@ -39,6 +39,21 @@ static __always_inline int rewrite_tcp_word(struct __sk_buff *skb, __u32 off,
 	return 0;
 }
 
+/* Clears the in-band mark (DSCP to 0, ECN bits kept).  The TOS byte is
+ * outside the TCP pseudo-header: only the IP checksum changes. */
+static __always_inline int rewrite_clear_mark(struct __sk_buff *skb,
+					      const struct packet *p)
+{
+	__be16 word = p->ip_word0 & ~bpf_htons(PRISM_TOS_DSCP_MASK);
+
+	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, p->ip_word0, word,
+				sizeof(word)))
+		return -1;
+	if (bpf_skb_store_bytes(skb, PKT_IP_OFF, &word, sizeof(word), 0))
+		return -1;
+	return 0;
+}
+
 /* Writes both MAC addresses.  The helpers above may have reallocated the
  * skb head, so the packet pointers are loaded and checked afresh. */
 static __always_inline int rewrite_macs(struct __sk_buff *skb,

@@ -4,7 +4,8 @@
  * by a backend.  Client->VIP segments of an OWNED flow get the backend as
  * destination and lose their FIN; backend->client segments (found through
  * "rev_flows") get the VIP as source and a zero receive window.  Segments
- * of a LOCKED flow are dropped.  Per-flow counters count packets and TCP
+ * of a LOCKED flow are dropped.  Marked segments claim or unlock a flow in
+ * band (prism_abi.h).  Per-flow counters count packets and TCP
  * payload bytes of rewritten segments.  Everything else goes on to the
  * kernel untouched, counted by reason in "stats".  Program and map names
  * are ABI: the agent finds them by name (docs/architecture.md). */
@@ -40,6 +41,11 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Reverse-path check of in-band transitions; the agent keeps it on, table
+ * tests turn it off (BPF_PROG_TEST_RUN has no routes to their addresses).
+ * In .data, not .rodata, so that one loaded program can test both. */
+volatile __u32 prism_rpf = 1;
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -71,6 +77,87 @@ static __always_inline int forward(struct __sk_buff *skb, __be32 src,
 	if (rewrite_macs(skb, fib.dmac, fib.smac))
 		return TC_ACT_OK;
 	return bpf_redirect(fib.ifindex, 0);
+}
+
+/* Whether SRC routes back out of the interface the segment came in on:
+ * only the controller's port can speak for the VIP, only B's port for B. */
+static __always_inline bool from_its_port(struct __sk_buff *skb, __be32 src)
+{
+	struct bpf_fib_lookup fib = {};
+	long rc;
+
+	if (!prism_rpf)
+		return true;
+	fib.family = AF_INET;
+	fib.ipv4_dst = src;
+	fib.ifindex = skb->ingress_ifindex;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return false;
+	return fib.ifindex == skb->ingress_ifindex;
+}
+
+/* In-band claim (prism_abi.h): B's first marked segment after its restore
+ * takes the flow.  Client segments keep being dropped until then, so none
+ * reaches B before B has a socket, and B waits for no agent round trip. */
+static __always_inline bool claim(struct __sk_buff *skb,
+				  const struct packet *p,
+				  struct prism_flow_value *flow)
+{
+	if (!pkt_marked(p))
+		return false;
+	if (!(flow->flags & PRISM_FLOW_F_CLAIM) || flow->backend_ip != p->saddr ||
+	    !from_its_port(skb, p->saddr)) {
+		stat_inc(PRISM_STAT_MARK_REFUSED);
+		return false;
+	}
+	flow->flags = 0;
+	flow->state = PRISM_FLOW_OWNED;
+	stat_inc(PRISM_STAT_CLAIM);
+	return true;
+}
+
+/* In-band unlock (prism_abi.h): the controller's marked window update,
+ * sent once its socket is restored, removes the flow on its way to the
+ * client, so the client's next request cannot overtake the unlock.  Same
+ * order as the agent's DELETE: the flow, then its backend's reverse entry
+ * if that still names this flow. */
+static __always_inline int unlock(struct __sk_buff *skb,
+				  const struct packet *p, __u32 *reason)
+{
+	struct prism_flow_key key = {
+		.client_ip = p->daddr,
+		.vip = p->saddr,
+		.client_port = p->dport,
+		.vip_port = p->sport,
+	};
+	struct prism_flow_value *flow = bpf_map_lookup_elem(&flows, &key);
+	struct prism_flow_key *back;
+	struct prism_rev_key rk;
+
+	*reason = PRISM_STAT_MISS;
+	if (!flow || flow->state != PRISM_FLOW_LOCKED ||
+	    (flow->flags & PRISM_FLOW_F_CLAIM) ||
+	    !from_its_port(skb, p->saddr)) {
+		stat_inc(PRISM_STAT_MARK_REFUSED);
+		return TC_ACT_OK;
+	}
+	rk.backend_ip = flow->backend_ip;
+	rk.client_ip = key.client_ip;
+	rk.backend_port = key.vip_port;
+	rk.client_port = key.client_port;
+	bpf_map_delete_elem(&flows, &key);
+	back = rk.backend_ip ? bpf_map_lookup_elem(&rev_flows, &rk) : NULL;
+	if (back && back->vip == key.vip && back->client_ip == key.client_ip &&
+	    back->client_port == key.client_port &&
+	    back->vip_port == key.vip_port)
+		bpf_map_delete_elem(&rev_flows, &rk);
+	if (rewrite_clear_mark(skb, p)) {
+		*reason = PRISM_STAT_DROP_REWRITE;
+		return TC_ACT_SHOT;
+	}
+	*reason = PRISM_STAT_UNLOCK;
+	return forward(skb, p->saddr, p->daddr);
 }
 
 /* Client -> VIP segment of a flow in the table. */
@@ -129,12 +216,12 @@ static __always_inline int to_client(struct __sk_buff *skb,
 	key = bpf_map_lookup_elem(&rev_flows, &rk);
 	if (!key || key->client_ip != p->daddr ||
 	    key->client_port != p->dport || key->vip_port != p->sport)
-		return TC_ACT_OK;
+		return pkt_marked(p) ? unlock(skb, p, reason) : TC_ACT_OK;
 	vip = key->vip;
 	flow = bpf_map_lookup_elem(&flows, key);
 	if (!flow)
 		return TC_ACT_OK;
-	if (flow->state == PRISM_FLOW_LOCKED) {
+	if (flow->state == PRISM_FLOW_LOCKED && !claim(skb, p, flow)) {
 		__sync_fetch_and_add(&flow->locked_drops, 1);
 		*reason = PRISM_STAT_DROP_LOCKED;
 		return TC_ACT_SHOT;
@@ -148,7 +235,8 @@ static __always_inline int to_client(struct __sk_buff *skb,
 	 * reading a request body, which needs the window. */
 	if (rewrite_ip_addr(skb, IP_SADDR_OFF, p->saddr, vip) ||
 	    (flow->state == PRISM_FLOW_OWNED &&
-	     rewrite_tcp_word(skb, TCP_WINDOW_OFF, p->window, 0))) {
+	     rewrite_tcp_word(skb, TCP_WINDOW_OFF, p->window, 0)) ||
+	    (pkt_marked(p) && rewrite_clear_mark(skb, p))) {
 		*reason = PRISM_STAT_DROP_REWRITE;
 		return TC_ACT_SHOT;
 	}

@@ -124,12 +124,32 @@ static void idle_timeout(struct evloop *loop, struct evtimer *t, void *arg)
 	conn_destroy(k);
 }
 
+static void conn_arm_idle(struct conn *k);
+
+static void unlock_check(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	conn_confirm_unlock(k);
+	conn_arm_idle(k);
+}
+
 /* Idle timeout between requests; once a request has started, also the
- * header timeout, which more bytes do not extend (slowloris). */
+ * header timeout, which more bytes do not extend (slowloris).  Right after
+ * a hand-back, first the unlock check. */
 static void conn_arm_idle(struct conn *k)
 {
 	uint64_t now = evloop_now_ms(), delay = k->ctrl->cfg->idle_timeout_ms;
 
+	if (k->unlock_unconfirmed) {
+		conn_cancel_timer(k);
+		k->timer = evloop_timer_add(k->ctrl->loop, CONN_UNLOCK_CHECK_MS,
+					    unlock_check, k);
+		return;
+	}
 	if (!k->len) {
 		k->head_deadline = 0;
 	} else {
@@ -207,6 +227,7 @@ static void conn_readable(struct evloop *loop, int fd, uint32_t events,
 		k->len = 0; /* draining: discard */
 		return;
 	}
+	k->unlock_unconfirmed = false; /* the client got the window update */
 	conn_arm_idle(k);
 	conn_process(k);
 }

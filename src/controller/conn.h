@@ -19,6 +19,10 @@
 
 #define CONN_BUF_MAX 16384 /* above the parser's 8 KB head limit */
 #define CONN_LINGER_MS 1000
+/* A handed-back connection whose client stays silent this long gets its
+ * switch entry removed by the agent too, and a second window update: the
+ * in-band unlock may have been lost with its packet (controller.c). */
+#define CONN_UNLOCK_CHECK_MS 200
 #define CONN_TARGET_LOG 256 /* request target kept for the access log */
 
 /* Why a hand-off failed (metrics label). */
@@ -44,7 +48,8 @@ enum conn_state {
 struct ctrl_stats {
 	uint64_t accepted, closed, requests, bad_requests, handoffs,
 		handbacks, handoff_failures, switch_errors, unknown_msgs,
-		late_segments, closed_remote, client_closed, errors[2];
+		late_segments, closed_remote, client_closed, errors[2],
+		unlock_fallbacks;
 	uint64_t latency_us_sum, latency_n;
 };
 
@@ -64,6 +69,9 @@ struct conn {
 	uint64_t t_start_us, t_ack_us;
 	struct tcpr_state st0; /* as handed off: bytes sent, late data, reset probe */
 	uint64_t head_deadline; /* ms: the request head must be complete */
+	/* Handed back and unlocked in band; nothing from the client yet to
+	 * prove that the marked window update reached the switch. */
+	bool unlock_unconfirmed;
 	char method[8];
 	char target[CONN_TARGET_LOG];
 };
@@ -143,3 +151,5 @@ void ctrl_backend_add(struct ctrl *c, struct ctrl_backend *b,
 
 /* Parses the buffered bytes and acts on a complete request (controller.c). */
 void conn_process(struct conn *k);
+/* The fallback for an unconfirmed in-band unlock (controller.c). */
+void conn_confirm_unlock(struct conn *k);

@@ -57,9 +57,11 @@ void controller_config_init(struct controller_config *cfg)
 	cfg->backoff_ms = 2000;
 }
 
-static int switch_op(struct ctrl *c, uint8_t op, const struct prism_flow_key *k)
+/* BACKEND_IP: the claimant of a LOCK (0: none), see prism_abi.h. */
+static int switch_op_for(struct ctrl *c, uint8_t op,
+			 const struct prism_flow_key *k, __be32 backend_ip)
 {
-	struct switch_op o = { .op = op, .key = *k };
+	struct switch_op o = { .op = op, .key = *k, .backend_ip = backend_ip };
 	int status = 0, err;
 
 	err = switch_client_call(&c->sw, &o, 1, &status, (int)c->cfg->switch_timeout_ms);
@@ -71,6 +73,11 @@ static int switch_op(struct ctrl *c, uint8_t op, const struct prism_flow_key *k)
 			 switch_op_name(op), strerror(-err));
 	}
 	return err;
+}
+
+static int switch_op(struct ctrl *c, uint8_t op, const struct prism_flow_key *k)
+{
+	return switch_op_for(c, op, k, 0);
 }
 
 /* ---- replies the controller makes itself ---- */
@@ -156,6 +163,7 @@ static int send_handoff(struct conn *k, const struct frozen *f)
 {
 	struct ho_msg m = { .type = HO_HANDOFF, .conn_id = k->id };
 
+	m.flags = HO_F_CLAIM;
 	m.tcp = f->st;
 	m.pending = (const uint8_t *)k->buf;
 	m.pending_len = (uint32_t)k->len;
@@ -260,7 +268,11 @@ static void start_handoff(struct conn *k, const struct http_request *req)
 	}
 	k->keep_alive = req->keep_alive;
 	conn_pause(k);
-	if (switch_op(c, SWITCH_LOCK, &k->key)) {
+	k->unlock_unconfirmed = false;
+	/* Locked for the backend's address as we reach it: the backend
+	 * claims the flow with its first response segment (HO_F_CLAIM). */
+	if (switch_op_for(c, SWITCH_LOCK, &k->key,
+			  k->backend->cfg.handoff.sin_addr.s_addr)) {
 		fail_handoff(k, FAIL_SWITCH, "switch lock");
 		return;
 	}
@@ -329,14 +341,15 @@ static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
 	err = migrate_restore(&st, m->inq, m->outq, NULL, fd);
 	if (err)
 		return err;
-	/* Invariant 1: the socket exists before the flow is unlocked. */
-	err = switch_op(k->ctrl, SWITCH_DELETE, &k->key);
+	err = migrate_thaw(*fd, &st, m->outq);
+	/* Invariant 1: the socket exists before the flow is unlocked, which
+	 * the window update does in band on its way to the client (so the
+	 * client's next request cannot reach the switch before the unlock).
+	 * The socket was just restored from st: build the update from it
+	 * instead of dumping the socket again. */
 	if (!err)
-		err = migrate_thaw(*fd, &st, m->outq);
-	if (!err)
-		/* The socket was just restored from st: build the update from
-		 * it instead of dumping the socket again. */
-		err = tcpr_window_update_send(k->ctrl->raw_fd, &st);
+		err = tcpr_window_update_send(k->ctrl->raw_fd, &st,
+					      PRISM_TOS_MARK);
 	if (err)
 		close(*fd);
 	return err;
@@ -381,6 +394,7 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 	conn_record_latency(k);
 	account_response(k, m);
 	k->fd = fd;
+	k->unlock_unconfirmed = true;
 	if (conn_set_buffer(k, m->pending, m->pending_len) ||
 	    conn_resume(k)) {
 		conn_destroy(k);
@@ -392,6 +406,25 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 	}
 	if (k->len)
 		conn_process(k);
+}
+
+/* A packet lost before the switch would leave the flow locked and the
+ * client's window at 0: its zero-window probes would be dropped forever.
+ * A client that has said nothing since the hand-back may just be idle, so
+ * unlock through the agent (idempotent) and re-open the window again. */
+void conn_confirm_unlock(struct conn *k)
+{
+	struct ctrl *c = k->ctrl;
+
+	k->unlock_unconfirmed = false;
+	if (k->state != CONN_READING || k->fd < 0)
+		return;
+	c->stats.unlock_fallbacks++;
+	if (switch_op(c, SWITCH_DELETE, &k->key))
+		return;
+	if (tcpr_send_window_update(c->raw_fd, k->fd))
+		log_debug("conn %llu: window update: %s",
+			  (unsigned long long)k->id, tcpr_errmsg());
 }
 
 /* The backend lost the connection (client reset, fatal error): it removed
@@ -444,7 +477,7 @@ static void send_reset_probe(struct ctrl *c, const struct conn *k)
 	 * (no duplicate ACK) by recent kernels: put the timestamp ahead of
 	 * anything the backend sent since (TS clocks tick in ms here). */
 	st.ts_val += (uint32_t)(evloop_now_ms() - k->t_handoff) + 1000;
-	if (tcpr_window_update_send(c->raw_fd, &st))
+	if (tcpr_window_update_send(c->raw_fd, &st, 0))
 		log_warn("conn %llu: reset probe: %s", (unsigned long long)k->id,
 			 tcpr_errmsg());
 }

@@ -141,6 +141,11 @@ void ctrl_metrics(struct ctrl *c, struct metrics_buf *m)
 		       "Switch agent calls that failed.");
 	metrics_sample(m, "prism_controller_switch_errors_total", NULL,
 		       s->switch_errors);
+	metrics_family(m, "prism_controller_unlock_fallbacks_total", "counter",
+		       "Hand-backs whose client stayed silent for 200 ms, "
+		       "unlocked again through the switch agent.");
+	metrics_sample(m, "prism_controller_unlock_fallbacks_total", NULL,
+		       s->unlock_fallbacks);
 	metrics_family(m, "prism_controller_handoff_seconds", "histogram",
 		       "From the request head to the backend's HANDOFF_ACK.");
 	metrics_hist_write(m, "prism_controller_handoff_seconds", NULL,

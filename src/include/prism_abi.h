@@ -20,9 +20,18 @@ enum prism_flow_state {
 	PRISM_FLOW_OWNED_OPEN = 3,
 };
 
+/* flags of a flow value */
+enum {
+	/* LOCKED for a hand-off to backend_ip, which takes the flow over with
+	 * its first marked segment (in-band claim, below). */
+	PRISM_FLOW_F_CLAIM = 1,
+};
+
 struct prism_flow_value {
 	__u32 state;      /* enum prism_flow_state */
-	__be32 backend_ip; /* valid when OWNED */
+	__be32 backend_ip; /* OWNED: the owner; LOCKED: the last or next one */
+	__u32 flags;      /* PRISM_FLOW_F_* */
+	__u32 reserved;
 	/* Progress counters, updated by the data plane with atomic adds. */
 	__u64 to_backend_packets;
 	__u64 to_backend_bytes;
@@ -30,6 +39,23 @@ struct prism_flow_value {
 	__u64 to_client_bytes;
 	__u64 locked_drops;
 };
+
+/* In-band transitions.  A segment whose IPv4 DSCP is PRISM_DSCP_MARK
+ * (63, from the pool RFC 2474 leaves to local use) changes its flow's
+ * state as it passes the switch, so that the change and the traffic that
+ * needs it cannot be reordered, and costs no round trip to the agent:
+ *   - claim: a marked segment from backend B of a flow LOCKED with
+ *     PRISM_FLOW_F_CLAIM for B makes it OWNED(B) (B's restored socket
+ *     carries the mark, so its first response segment takes the flow);
+ *   - unlock: a marked segment from the VIP to the client of a flow LOCKED
+ *     without PRISM_FLOW_F_CLAIM removes the flow (the controller's window
+ *     update after a hand-back, sent once its socket is restored).
+ * Either is accepted only from the interface the switch routes the
+ * sender's address to (reverse-path check).  The mark is cleared on every
+ * segment the switch rewrites or unlocks with. */
+#define PRISM_DSCP_MARK 63
+#define PRISM_TOS_MARK (PRISM_DSCP_MARK << 2)
+#define PRISM_TOS_DSCP_MASK 0xfc
 
 /* The reverse table: backend-side 4-tuple -> client-side key, present only
  * while the flow is OWNED.  Maintained by the agent together with flows. */
@@ -57,13 +83,17 @@ enum prism_stat {
 	PRISM_STAT_IP_OPTIONS,      /* passed: IHL > 5 */
 	PRISM_STAT_FRAGMENT,        /* passed: IP fragment */
 	PRISM_STAT_MISS,            /* TCP with no flow entry, passed */
+	PRISM_STAT_CLAIM,           /* in-band claim: LOCKED -> OWNED */
+	PRISM_STAT_UNLOCK,          /* in-band unlock: LOCKED -> absent */
+	PRISM_STAT_MARK_REFUSED,    /* marked segment that changed nothing */
 	PRISM_STAT_MAX,
 };
 
 #define PRISM_STAT_NAMES                                                      \
 	{ "packets", "pass", "to_backend", "to_client", "redirect",            \
 	  "drop_locked", "drop_rewrite", "not_ipv4", "not_tcp", "malformed",   \
-	  "ip_options", "fragment", "miss" }
+	  "ip_options", "fragment", "miss", "claim", "unlock",                 \
+	  "mark_refused" }
 
 /* Default flow table size: room for 100k flows with slack for the hash. */
 #define PRISM_FLOW_TABLE_DEFAULT 131072

@@ -188,7 +188,7 @@ long ho_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
 	m->pending_len = get32(&p);
 	m->inq_len = get32(&p);
 	m->outq_len = get32(&p);
-	if (m->flags & ~HO_F_CLOSE)
+	if (m->flags & ~(HO_F_CLOSE | HO_F_CLAIM))
 		return -HO_E_FIELD;
 	return decode_body(buf, total, m, reserved);
 }

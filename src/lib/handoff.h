@@ -65,6 +65,9 @@ enum ho_status {
 };
 
 #define HO_F_CLOSE 0x1u /* HANDBACK: close the connection after restore */
+/* HANDOFF: the flow is LOCKED for the address the controller connected
+ * to; the backend claims it in band (prism_abi.h) if that is its own. */
+#define HO_F_CLAIM 0x2u
 
 struct ho_msg {
 	uint8_t type;

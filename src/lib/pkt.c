@@ -81,7 +81,7 @@ static void put_ipv4(const struct pkt_spec *s, uint8_t *ip, uint8_t proto,
 	size_t hlen = PKT_IP_LEN + s->ip_opt_len;
 
 	ip[0] = 0x40 | (uint8_t)(hlen / 4);
-	ip[1] = 0;
+	ip[1] = s->tos;
 	put16(ip + 2, (uint16_t)tot_len);
 	put16(ip + 4, s->ip_id);
 	put16(ip + 6, s->frag ? s->frag : 0x4000);

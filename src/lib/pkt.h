@@ -36,6 +36,7 @@ struct pkt_spec {
 	uint32_t daddr;
 	uint8_t proto;        /* IPPROTO_TCP (default when 0), _UDP, _ICMP */
 	uint8_t ttl;          /* 0 means 64 */
+	uint8_t tos;
 	uint16_t ip_id;
 	uint16_t frag;        /* flags + offset word; 0 means DF only */
 	uint8_t ip_opt_len;   /* bytes of IP options (NOPs), multiple of 4 */

@@ -577,8 +577,8 @@ static uint16_t advertised_window(const struct tcpr_state *st)
 	return win > 0xffff ? 0xffff : (uint16_t)win;
 }
 
-int tcpr_window_update_build(const struct tcpr_state *st, uint8_t *pkt,
-			     size_t len)
+int tcpr_window_update_build(const struct tcpr_state *st, uint8_t tos,
+			     uint8_t *pkt, size_t len)
 {
 	size_t optlen = st->flags & TCPR_F_TS ? 12 : 0;
 	size_t tcplen = 20 + optlen, total = 20 + tcplen;
@@ -590,6 +590,7 @@ int tcpr_window_update_build(const struct tcpr_state *st, uint8_t *pkt,
 		return -ENOSPC;
 	memset(pkt, 0, total);
 	ip[0] = 0x45;
+	ip[1] = tos;
 	v16 = htons((uint16_t)total);
 	memcpy(ip + 2, &v16, 2);
 	ip[6] = 0x40; /* DF */
@@ -624,12 +625,13 @@ int tcpr_window_update_build(const struct tcpr_state *st, uint8_t *pkt,
 	return (int)total;
 }
 
-int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st)
+int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st,
+			    uint8_t tos)
 {
 	uint8_t pkt[TCPR_WU_MAX];
 	struct sockaddr_in to = { .sin_family = AF_INET,
 				  .sin_addr.s_addr = st->remote_ip };
-	int len = tcpr_window_update_build(st, pkt, sizeof(pkt));
+	int len = tcpr_window_update_build(st, tos, pkt, sizeof(pkt));
 
 	if (len < 0)
 		return fail(len, "%s: window update", tuple(st));
@@ -651,5 +653,5 @@ int tcpr_send_window_update(int raw_fd, int fd)
 	off = tcpr_repair_off(fd, false);
 	if (err || off)
 		return err ? err : off;
-	return tcpr_window_update_send(raw_fd, &st);
+	return tcpr_window_update_send(raw_fd, &st, 0);
 }

@@ -118,17 +118,19 @@ int tcpr_state_decode(struct tcpr_state *st, const uint8_t *buf, size_t len);
  * address, seq = snd_nxt (snd_seq - unsent_len), ack = rcv_nxt, window =
  * what the socket believes it advertised (rcv_wup + rcv_wnd - rcv_nxt,
  * scaled), with TSval = st->ts_val and TSecr 0 when timestamps are on; IP
- * and TCP checksums filled in.  Returns the packet length or -ENOSPC. */
+ * and TCP checksums filled in, IP TOS byte TOS (PRISM_TOS_MARK makes it
+ * the switch's in-band unlock).  Returns the packet length or -ENOSPC. */
 #define TCPR_WU_MAX 52
-int tcpr_window_update_build(const struct tcpr_state *st, uint8_t *pkt,
-			     size_t len);
+int tcpr_window_update_build(const struct tcpr_state *st, uint8_t tos,
+			     uint8_t *pkt, size_t len);
 /* Builds it from fd's current state (fd briefly in repair mode, left with
  * TCP_REPAIR_OFF_NO_WP; fd must not be in repair mode) and sends it on
  * raw_fd, a socket(AF_INET, SOCK_RAW, IPPROTO_RAW). */
 int tcpr_send_window_update(int raw_fd, int fd);
 /* Builds it from st and sends it on raw_fd: for a socket just restored
  * from st, whose state is st, this spares the repair round trip. */
-int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st);
+int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st,
+			    uint8_t tos);
 
 /* What the last failing call in this thread was doing, e.g.
  * "restore 198.18.1.2:40000->198.19.0.1:80: TCP_REPAIR_OPTIONS: Operation

@@ -81,11 +81,12 @@ size_t ctl_msg_len(uint8_t type, uint16_t count)
 
 static bool op_valid(const struct switch_op *op)
 {
-	if (op->op == SWITCH_OWN || op->op == SWITCH_OWN_OPEN)
+	/* LOCK may name the backend that will claim the flow in band. */
+	if (op->op == SWITCH_OWN || op->op == SWITCH_OWN_OPEN ||
+	    op->op == SWITCH_LOCK)
 		return true;
-	/* A backend on LOCK or DELETE means the sender confused the ops. */
-	return (op->op == SWITCH_LOCK || op->op == SWITCH_DELETE) &&
-	       op->backend_ip == 0;
+	/* A backend on DELETE means the sender confused the ops. */
+	return op->op == SWITCH_DELETE && op->backend_ip == 0;
 }
 
 static void put_op(uint8_t *p, const struct switch_op *op)

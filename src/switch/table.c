@@ -82,6 +82,7 @@ static int rev_taken(const struct flow_table *t,
 	return err == 1 && other.backend_ip == backend ? -EADDRINUSE : 0;
 }
 
+/* OWN(B), OWN_OPEN(B) and LOCK(B): the flow carries B from now on. */
 static int apply_own(const struct flow_table *t, const struct switch_op *op,
 		     const struct prism_flow_value *old, bool had_flow)
 {
@@ -101,7 +102,9 @@ static int apply_own(const struct flow_table *t, const struct switch_op *op,
 		return map_err(-errno);
 	/* 2. The flow; counters carried over from the old entry. */
 	v.state = op->op == SWITCH_OWN_OPEN ? PRISM_FLOW_OWNED_OPEN
+		  : op->op == SWITCH_LOCK   ? PRISM_FLOW_LOCKED
 					    : PRISM_FLOW_OWNED;
+	v.flags = op->op == SWITCH_LOCK ? PRISM_FLOW_F_CLAIM : 0;
 	v.backend_ip = op->backend_ip;
 	if (bpf_map_update_elem(t->flows_fd, &op->key, &v, BPF_ANY)) {
 		err = map_err(-errno);
@@ -124,6 +127,7 @@ static int apply_lock(const struct flow_table *t, const struct switch_op *op,
 	 * that its segments are dropped while its socket is frozen, and so
 	 * that DELETE can find the reverse entry later. */
 	v.state = PRISM_FLOW_LOCKED;
+	v.flags = 0; /* a pending claim is void: the hand-off was called off */
 	if (bpf_map_update_elem(t->flows_fd, &op->key, &v, BPF_ANY))
 		return map_err(-errno);
 	return 0;
@@ -157,6 +161,8 @@ int table_apply(const struct flow_table *t, const struct switch_op *op)
 		return -EINVAL;
 	switch (op->op) {
 	case SWITCH_LOCK:
+		if (op->backend_ip)
+			return apply_own(t, op, &old, had);
 		return apply_lock(t, op, &old);
 	case SWITCH_OWN:
 	case SWITCH_OWN_OPEN:

@@ -10,6 +10,8 @@
  *   OWN B:    add rev(B) -> set flow OWNED(B) -> drop rev(old backend)
  *   LOCK:     set flow LOCKED, backend kept -> (rev kept: backend segments
  *             of a LOCKED flow are dropped, not leaked to the client)
+ *   LOCK B:   as OWN B, but the flow is LOCKED with PRISM_FLOW_F_CLAIM: B
+ *             takes it over in band with its first marked segment
  *   DELETE:   drop flow -> drop rev(its backend)
  * A reverse entry is only ever removed when it points to this flow's key. */
 #pragma once

@@ -36,7 +36,7 @@ static const uint8_t fabric_mac[6] = { 2, 0, 0, 0, 0xf0, 1 };
 static const uint8_t client_mac[6] = { 2, 0, 0, 0, 1, 2 };
 static const uint8_t backend_mac[6] = { 2, 0, 0, 0, 11, 2 };
 
-enum dir { C2V, B1_TO_C, B2_TO_C };
+enum dir { C2V, B1_TO_C, B2_TO_C, V2C /* controller (VIP) -> client */ };
 
 enum setup {
 	NONE,
@@ -45,9 +45,11 @@ enum setup {
 	OWNED,      /* flows: OWNED by B1; rev entry for B1 */
 	STALE_REV,  /* OWNED by B1, plus a stale rev entry for B2 */
 	OWNED_OPEN, /* OWNED_OPEN by B1 (reading a body); rev entry for B1 */
+	CLAIM_B1,   /* LOCKED + CLAIM for B1 (hand-off); rev entry for B1 */
 };
 
-enum expect { UNTOUCHED, TO_B1, TO_CLIENT, TO_CLIENT_OPEN };
+enum expect { UNTOUCHED, TO_B1, TO_CLIENT, TO_CLIENT_OPEN,
+	      MARK_CLEARED /* as it came, DSCP cleared */ };
 
 struct sw_case {
 	const char *name;
@@ -63,10 +65,13 @@ struct sw_case {
 	int (*mangle)(uint8_t *buf, int len);
 	int cut;             /* truncate the input to this many bytes */
 	int pad;             /* Ethernet padding appended (in and out) */
+	uint8_t tos;
 	enum setup setup;
 	int verdict;
 	enum expect expect;
 	enum prism_stat stat;
+	enum prism_stat stat2; /* a second counter, 0 if none */
+	int after;             /* flow state after the case, -1 absent */
 };
 
 static struct switch_bpf *skel;
@@ -90,7 +95,7 @@ static void base_spec(enum dir d, struct pkt_spec *s)
 		return;
 	}
 	memcpy(s->src_mac, backend_mac, 6);
-	s->saddr = d == B1_TO_C ? B1 : B2;
+	s->saddr = d == B1_TO_C ? B1 : d == B2_TO_C ? B2 : VIP;
 	s->daddr = CLIENT;
 	s->sport = VPORT;
 	s->dport = CPORT;
@@ -110,6 +115,7 @@ static void case_spec(const struct sw_case *c, struct pkt_spec *s)
 	s->frag = c->frag;
 	s->proto = c->proto;
 	s->vlan_id = c->vlan;
+	s->tos = c->tos;
 }
 
 static struct prism_flow_key client_key(void)
@@ -145,11 +151,16 @@ static void clear_maps(void)
 	CHECK_EQ(progtest_clear_stats(stats_fd), 0);
 }
 
+static bool apply_claim;
+
 static void put_flow(const struct prism_flow_key *k, uint32_t state,
 		     uint32_t backend)
 {
 	struct prism_flow_value v = { .state = state,
 				      .backend_ip = htonl(backend) };
+
+	if (apply_claim)
+		v.flags = PRISM_FLOW_F_CLAIM;
 
 	CHECK_EQ(bpf_map_update_elem(flows_fd, k, &v, BPF_ANY), 0);
 }
@@ -166,15 +177,17 @@ static void apply_setup(enum setup s)
 	struct prism_flow_key k = client_key();
 
 	clear_maps();
+	apply_claim = s == CLAIM_B1;
 	if (s == LOCKED)
 		put_flow(&k, PRISM_FLOW_LOCKED, 0);
-	if (s == LOCKED_REV)
+	if (s == LOCKED_REV || s == CLAIM_B1)
 		put_flow(&k, PRISM_FLOW_LOCKED, B1);
 	if (s == OWNED || s == STALE_REV)
 		put_flow(&k, PRISM_FLOW_OWNED, B1);
 	if (s == OWNED_OPEN)
 		put_flow(&k, PRISM_FLOW_OWNED_OPEN, B1);
-	if (s == LOCKED_REV || s == OWNED || s == STALE_REV || s == OWNED_OPEN)
+	if (s == LOCKED_REV || s == OWNED || s == STALE_REV ||
+	    s == OWNED_OPEN || s == CLAIM_B1)
 		put_rev(B1, &k);
 	if (s == STALE_REV)
 		put_rev(B2, &k);
@@ -260,6 +273,8 @@ static int doff_15(uint8_t *buf, int len)
 #define OK TC_ACT_OK
 #define SHOT TC_ACT_SHOT
 #define S(x) PRISM_STAT_##x
+#define MARK PRISM_TOS_MARK
+#define GONE -1
 
 static const struct sw_case cases[] = {
 	/* States and directions. */
@@ -327,6 +342,51 @@ static const struct sw_case cases[] = {
 	{ "c2v_owned_open_body_to_backend", C2V, .payload = 1448,
 	  .setup = OWNED_OPEN, .verdict = OK, .expect = TO_B1,
 	  .stat = S(TO_BACKEND) },
+	/* In-band claim and unlock (marked segments). */
+	{ "b2c_marked_claims_flow_locked_for_it", B1_TO_C, .payload = 100,
+	  .tos = MARK, .setup = CLAIM_B1, .verdict = OK, .expect = TO_CLIENT,
+	  .stat = S(TO_CLIENT), .stat2 = S(CLAIM), .after = PRISM_FLOW_OWNED },
+	{ "b2c_marked_ecn_kept_on_claim", B1_TO_C, .payload = 10,
+	  .tos = MARK | 2, .setup = CLAIM_B1, .verdict = OK,
+	  .expect = TO_CLIENT, .stat = S(TO_CLIENT), .stat2 = S(CLAIM),
+	  .after = PRISM_FLOW_OWNED },
+	{ "b2c_unmarked_does_not_claim", B1_TO_C, .payload = 100,
+	  .setup = CLAIM_B1, .verdict = SHOT, .stat = S(DROP_LOCKED),
+	  .after = PRISM_FLOW_LOCKED },
+	{ "b2c_dscp_other_than_mark_does_not_claim", B1_TO_C, .payload = 1,
+	  .tos = 0xb8, .setup = CLAIM_B1, .verdict = SHOT,
+	  .stat = S(DROP_LOCKED), .after = PRISM_FLOW_LOCKED },
+	{ "b2c_marked_locked_without_claim_dropped", B1_TO_C, .payload = 10,
+	  .tos = MARK, .setup = LOCKED_REV, .verdict = SHOT,
+	  .stat = S(DROP_LOCKED), .stat2 = S(MARK_REFUSED),
+	  .after = PRISM_FLOW_LOCKED },
+	{ "b2c_marked_other_backend_cannot_claim", B2_TO_C, .payload = 10,
+	  .tos = MARK, .setup = CLAIM_B1, .verdict = OK,
+	  .stat = S(MISS), .stat2 = S(MARK_REFUSED),
+	  .after = PRISM_FLOW_LOCKED },
+	{ "b2c_marked_owned_mark_cleared", B1_TO_C, .payload = 1448,
+	  .tos = MARK, .setup = OWNED, .verdict = OK, .expect = TO_CLIENT,
+	  .stat = S(TO_CLIENT), .after = PRISM_FLOW_OWNED },
+	{ "v2c_marked_unlocks_locked_flow", V2C, .tcp_opt = 12,
+	  .tos = MARK, .setup = LOCKED_REV, .verdict = OK,
+	  .expect = MARK_CLEARED, .stat = S(UNLOCK), .after = GONE },
+	{ "v2c_marked_unlocks_locked_flow_without_backend", V2C,
+	  .tos = MARK, .setup = LOCKED, .verdict = OK,
+	  .expect = MARK_CLEARED, .stat = S(UNLOCK), .after = GONE },
+	{ "v2c_marked_does_not_unlock_a_pending_claim", V2C, .tos = MARK,
+	  .setup = CLAIM_B1, .verdict = OK, .stat = S(MISS),
+	  .stat2 = S(MARK_REFUSED), .after = PRISM_FLOW_LOCKED },
+	{ "v2c_marked_does_not_unlock_owned", V2C, .tos = MARK,
+	  .setup = OWNED, .verdict = OK, .stat = S(MISS),
+	  .stat2 = S(MARK_REFUSED), .after = PRISM_FLOW_OWNED },
+	{ "v2c_marked_without_flow_passed", V2C, .tos = MARK, .setup = NONE,
+	  .verdict = OK, .stat = S(MISS), .stat2 = S(MARK_REFUSED),
+	  .after = GONE },
+	{ "v2c_unmarked_does_not_unlock", V2C, .setup = LOCKED_REV,
+	  .verdict = OK, .stat = S(MISS), .after = PRISM_FLOW_LOCKED },
+	{ "c2v_marked_locked_still_dropped", C2V, .payload = 10, .tos = MARK,
+	  .setup = LOCKED_REV, .verdict = SHOT, .stat = S(DROP_LOCKED),
+	  .after = PRISM_FLOW_LOCKED },
 	{ "b2c_wrong_backend_stale_rev_not_rewritten", B2_TO_C,
 	  .payload = 100, .setup = STALE_REV, .verdict = OK,
 	  .stat = S(MISS) },
@@ -422,7 +482,11 @@ static int build_expected(const struct sw_case *c, const uint8_t *in,
 		return in_len;
 	}
 	case_spec(c, &s);
-	if (c->expect == TO_B1) {
+	if (c->expect != TO_B1)
+		s.tos &= (uint8_t)~PRISM_TOS_DSCP_MASK; /* the mark is cleared */
+	if (c->expect == MARK_CLEARED) {
+		/* unchanged otherwise */
+	} else if (c->expect == TO_B1) {
 		s.daddr = B1;
 		s.flags &= (uint8_t)~PKT_FIN;
 	} else {
@@ -459,7 +523,7 @@ static void check_flow_counters(const struct sw_case *c)
 	uint64_t tb = 0, tbb = 0, tc = 0, tcb = 0, ld = 0;
 
 	if (bpf_map_lookup_elem(flows_fd, &k, &v) < 0) {
-		CHECK(c->setup == NONE);
+		CHECK(c->setup == NONE || c->after == GONE);
 		return;
 	}
 	if (c->expect == TO_B1) {
@@ -476,6 +540,26 @@ static void check_flow_counters(const struct sw_case *c)
 	CHECK_EQ(v.to_client_packets, tc);
 	CHECK_EQ(v.to_client_bytes, tcb);
 	CHECK_EQ(v.locked_drops, ld);
+}
+
+/* The flow's state after the case, and the reverse entry of a removed
+ * flow removed with it. */
+static void check_state_after(const struct sw_case *c)
+{
+	struct prism_flow_key k = client_key();
+	struct prism_rev_key r = rev_key(B1);
+	struct prism_flow_value v;
+	struct prism_flow_key back;
+
+	if (c->after == GONE) {
+		CHECK(bpf_map_lookup_elem(flows_fd, &k, &v) < 0);
+		CHECK(bpf_map_lookup_elem(rev_fd, &r, &back) < 0);
+		return;
+	}
+	CHECK_EQ(bpf_map_lookup_elem(flows_fd, &k, &v), 0);
+	CHECK_EQ(v.state, (uint32_t)c->after);
+	if (c->stat2 == PRISM_STAT_CLAIM)
+		CHECK_EQ(v.flags, 0);
 }
 
 static void check_bytes(const uint8_t *got, int got_len, const uint8_t *want,
@@ -518,10 +602,15 @@ static void run_case(void)
 		CHECK_EQ(pkt_verify_csums(out, run.size_out), 0);
 	stats[PRISM_STAT_PACKETS] = 1;
 	stats[c->stat] = 1;
-	if (c->verdict == TC_ACT_OK && c->expect == UNTOUCHED)
+	if (c->stat2)
+		stats[c->stat2] = 1;
+	if (c->verdict == TC_ACT_OK &&
+	    (c->expect == UNTOUCHED || c->expect == MARK_CLEARED))
 		stats[PRISM_STAT_PASS] = 1;
 	check_stats(stats);
 	check_flow_counters(c);
+	if (c->after)
+		check_state_after(c);
 }
 
 /* --- the redirect path (progtest's veth pair) ---------------------------- */
@@ -659,6 +748,66 @@ static void test_c2v_unresolved_neighbour_to_kernel(void)
 	redirect_cleanup(R_UNRESOLVED);
 }
 
+/* The reverse-path check of in-band claims, on progtest's veth pair: a
+ * marked segment from R_BACKEND claims its flow when it comes in on the
+ * port R_BACKEND is routed to, and is refused on the other port. */
+static void test_claim_rpf(void)
+{
+	static uint8_t ibuf[PKT_MAX], obuf[PKT_MAX], wbuf[PKT_MAX];
+	struct prism_flow_key k = {
+		.client_ip = htonl(R_CLIENT),
+		.vip = htonl(VIP),
+		.client_port = htons(CPORT),
+		.vip_port = htons(VPORT),
+	};
+	struct prism_flow_value v = { .state = PRISM_FLOW_LOCKED,
+				      .backend_ip = htonl(R_BACKEND),
+				      .flags = PRISM_FLOW_F_CLAIM };
+	uint64_t got[PRISM_STAT_MAX];
+	struct pkt_spec in, want;
+
+	skel->data->prism_rpf = 1;
+	for (int right = 0; right < 2; right++) {
+		struct progtest_run run = { 0 };
+
+		redirect_setup(R_BACKEND);
+		CHECK_EQ(bpf_map_update_elem(flows_fd, &k, &v, BPF_ANY), 0);
+		base_spec(B1_TO_C, &in);
+		memcpy(in.dst_mac, net.out_mac, 6);
+		in.saddr = R_BACKEND;
+		in.daddr = R_CLIENT;
+		in.tos = PRISM_TOS_MARK;
+		in.payload_len = 100;
+		want = in;
+		if (right) {
+			want.saddr = VIP;
+			want.window = 0;
+			want.tos = 0;
+			progtest_neigh_mac(R_CLIENT, want.dst_mac);
+			memcpy(want.src_mac, net.in_mac, 6);
+		}
+		CHECK(pkt_build(&in, ibuf, sizeof(ibuf)) > 0);
+		CHECK(pkt_build(&want, wbuf, sizeof(wbuf)) > 0);
+		run.data_in = ibuf;
+		run.size_in = (uint32_t)pkt_build(&in, ibuf, sizeof(ibuf));
+		run.data_out = obuf;
+		run.size_out = sizeof(obuf);
+		run.ifindex = (uint32_t)(right ? net.out_ifindex
+					       : net.in_ifindex);
+		CHECK_EQ(progtest_run(prog_fd, &run), 0);
+		CHECK_EQ(run.retval, right ? TC_ACT_REDIRECT : TC_ACT_SHOT);
+		check_bytes(obuf, (int)run.size_out, wbuf,
+			    pkt_build(&want, wbuf, sizeof(wbuf)));
+		CHECK_EQ(progtest_read_stats(stats_fd, got), 0);
+		CHECK_EQ(got[PRISM_STAT_CLAIM], (uint64_t)right);
+		CHECK_EQ(got[PRISM_STAT_MARK_REFUSED], (uint64_t)!right);
+		CHECK_EQ(got[PRISM_STAT_DROP_LOCKED], (uint64_t)!right);
+		CHECK_EQ(got[PRISM_STAT_TO_CLIENT], (uint64_t)right);
+		redirect_cleanup(R_BACKEND);
+	}
+	skel->data->prism_rpf = 0;
+}
+
 /* --- whole-program checks ---------------------------------------------- */
 
 static void test_default_table_size_loads(void)
@@ -729,6 +878,9 @@ static int load(void)
 	skel = switch_bpf__open();
 	if (!skel)
 		return -errno;
+	/* No routes to the test addresses here: the reverse-path check of
+	 * in-band transitions is tested on its own (test_claim_rpf). */
+	skel->data->prism_rpf = 0;
 	/* A small table keeps the test fast; the default size is loaded
 	 * once by its own case. */
 	bpf_map__set_max_entries(skel->maps.flows, 1024);
@@ -773,6 +925,8 @@ int main(void)
 		t_run("b2c_owned_fib_redirect_to_client", test_b2c_redirect);
 		t_run("c2v_owned_unresolved_neighbour_to_kernel",
 		      test_c2v_unresolved_neighbour_to_kernel);
+		t_run("b2c_claim_only_from_the_backends_own_port",
+		      test_claim_rpf);
 	} else {
 		t_skip("fib_redirect",
 		       "veth setup in the private netns failed");

@@ -131,8 +131,11 @@ static void test_encode_rejects(void)
 	m.ops[0].op = 9;
 	CHECK_EQ(ctl_encode(&m, &key, buf, sizeof(buf), &len), -EINVAL);
 	m = request(1);
-	m.ops[0].backend_ip = htonl(1); /* LOCK with a backend */
+	m.ops[0].op = SWITCH_DELETE;
+	m.ops[0].backend_ip = htonl(1); /* DELETE with a backend */
 	CHECK_EQ(ctl_encode(&m, &key, buf, sizeof(buf), &len), -EINVAL);
+	m.ops[0].op = SWITCH_LOCK; /* LOCK names its claimant: fine */
+	CHECK_EQ(ctl_encode(&m, &key, buf, sizeof(buf), &len), 0);
 	m = request(1);
 	CHECK_EQ(ctl_encode(&m, &key, buf, 10, &len), -ENOSPC);
 	m.type = 3;
@@ -216,9 +219,13 @@ static void test_bad_ops(void)
 	resign(copy, len);
 	CHECK_EQ(why_of(copy, len, CTL_REQUEST), CTL_ERR_OP);
 	memcpy(copy, buf, len);
-	copy[CTL_HDR_LEN + 4] = 1; /* op 0 is LOCK: no backend allowed */
+	copy[CTL_HDR_LEN + 2 * CTL_OP_LEN + 4] = 1; /* op 2 is DELETE */
 	resign(copy, len);
 	CHECK_EQ(why_of(copy, len, CTL_REQUEST), CTL_ERR_OP);
+	memcpy(copy, buf, len);
+	copy[CTL_HDR_LEN + 4] = 1; /* op 0 is LOCK: may name its claimant */
+	resign(copy, len);
+	CHECK_EQ(why_of(copy, len, CTL_REQUEST), CTL_OK);
 	/* Without the key, the same change is an authentication failure. */
 	memcpy(copy, buf, len);
 	copy[op1] = 5;
@@ -500,7 +507,7 @@ int main(void)
 	t_run("codec: truncated at each length", test_truncated_every_length);
 	t_run("codec: bad magic, version, type, count, length",
 	      test_bad_header);
-	t_run("codec: unknown op, padding, backend on lock", test_bad_ops);
+	t_run("codec: unknown op, padding, backend on delete", test_bad_ops);
 	t_run("codec: response status out of range", test_bad_status);
 	t_run("codec: bad hmac, every flipped bit",
 	      test_bad_hmac_and_flipped_bits);

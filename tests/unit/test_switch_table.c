@@ -254,6 +254,52 @@ static void test_rev_collision(void)
 	CHECK_EQ(table_apply(&t, &a), 0);
 }
 
+static uint32_t flags_of(int client)
+{
+	struct switch_op o = op(SWITCH_LOCK, client, 0);
+	struct prism_flow_value v;
+
+	if (bpf_map_lookup_elem(t.flows_fd, &o.key, &v))
+		return 0xffffffffu;
+	return v.flags;
+}
+
+/* LOCK naming a claimant: LOCKED + CLAIM for it, with its reverse entry
+ * (the data plane finds the flow from the claimant's segment through it);
+ * a plain LOCK voids the claim; OWN clears it; moving the claim to another
+ * backend drops the old reverse entry. */
+static void test_lock_for_claim(void)
+{
+	__be32 b;
+
+	CHECK_EQ(open_maps(16), 0);
+	for (int rep = 0; rep < 2; rep++) {
+		CHECK_EQ(apply(op(SWITCH_LOCK, 1, B1)), 0);
+		CHECK_EQ(state_of(1, &b), PRISM_FLOW_LOCKED);
+		CHECK_EQ(b, B1);
+		CHECK_EQ(flags_of(1), PRISM_FLOW_F_CLAIM);
+		CHECK(rev_points_to(1, B1));
+		CHECK(consistent());
+	}
+	CHECK_EQ(apply(op(SWITCH_LOCK, 1, 0)), 0);
+	CHECK_EQ(state_of(1, &b), PRISM_FLOW_LOCKED);
+	CHECK_EQ(b, B1);
+	CHECK_EQ(flags_of(1), 0);
+	CHECK(consistent());
+	CHECK_EQ(apply(op(SWITCH_LOCK, 1, B2)), 0);
+	CHECK_EQ(state_of(1, &b), PRISM_FLOW_LOCKED);
+	CHECK_EQ(b, B2);
+	CHECK_EQ(flags_of(1), PRISM_FLOW_F_CLAIM);
+	CHECK(!rev_points_to(1, B1));
+	CHECK(rev_points_to(1, B2));
+	CHECK(consistent());
+	CHECK_EQ(apply(op(SWITCH_OWN, 1, B2)), 0);
+	CHECK_EQ(flags_of(1), 0);
+	CHECK_EQ(apply(op(SWITCH_DELETE, 1, 0)), 0);
+	CHECK_EQ(state_of(1, &b), 0);
+	CHECK_EQ(count(t.rev_fd, sizeof(struct prism_rev_key)), 0);
+}
+
 int main(void)
 {
 	log_init("test_switch_table", LOG_ERR);
@@ -267,6 +313,8 @@ int main(void)
 	t_run("full table is ENOSPC, rolled back", test_full_table);
 	t_run("reverse 4-tuple collision, unknown state", test_rev_collision);
 	t_run("own-open and back, lock from own-open", test_own_open);
+	t_run("lock naming a claimant, voided, moved, owned",
+	      test_lock_for_claim);
 	close(t.flows_fd);
 	close(t.rev_fd);
 	return t_done();

@@ -58,10 +58,15 @@ static int switch_op(struct pb *pb, uint8_t op, const struct prism_flow_key *k)
 
 	if (op == SWITCH_OWN || op == SWITCH_OWN_OPEN)
 		o.backend_ip = pb->cfg.self.s_addr;
-	err = switch_client_call(&pb->sw, &o, 1, &status,
-				 (int)pb->cfg.switch_timeout_ms);
-	if (!err)
-		err = status;
+	if (op == SWITCH_LOCK) {
+		err = switch_client_lock(&pb->sw, &o,
+					 (int)pb->cfg.switch_timeout_ms);
+	} else {
+		err = switch_client_call(&pb->sw, &o, 1, &status,
+					 (int)pb->cfg.switch_timeout_ms);
+		if (!err)
+			err = status;
+	}
 	if (err)
 		log_warn("%s: switch %s %s: %s", pb->cfg.name,
 			 pb->cfg.switch_agent, switch_op_name(op),

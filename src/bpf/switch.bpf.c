@@ -46,6 +46,8 @@ struct {
  * In .data, not .rodata, so that one loaded program can test both. */
 volatile __u32 prism_rpf = 1;
 
+#include "fast.h"
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -263,6 +265,10 @@ static __always_inline int process_packet(struct __sk_buff *skb,
 		r = parse_ipv4(&c, skb->len - PKT_IP_OFF, &p, &tot_len);
 	if (!r)
 		r = parse_tcp(&c, tot_len - sizeof(struct iphdr), &p);
+	if (r == PRISM_STAT_NOT_TCP) {
+		*reason = r;
+		return fast_path(skb, reason);
+	}
 	if (r) {
 		*reason = r;
 		return TC_ACT_OK;

@@ -64,9 +64,15 @@ static int switch_op_for(struct ctrl *c, uint8_t op,
 	struct switch_op o = { .op = op, .key = *k, .backend_ip = backend_ip };
 	int status = 0, err;
 
-	err = switch_client_call(&c->sw, &o, 1, &status, (int)c->cfg->switch_timeout_ms);
-	if (!err)
-		err = status;
+	if (op == SWITCH_LOCK) {
+		err = switch_client_lock(&c->sw, &o,
+					 (int)c->cfg->switch_timeout_ms);
+	} else {
+		err = switch_client_call(&c->sw, &o, 1, &status,
+					 (int)c->cfg->switch_timeout_ms);
+		if (!err)
+			err = status;
+	}
 	if (err) {
 		c->stats.switch_errors++;
 		log_warn("switch %s %s: %s", c->switch_name,

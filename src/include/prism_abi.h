@@ -57,6 +57,42 @@ struct prism_flow_value {
 #define PRISM_TOS_MARK (PRISM_DSCP_MARK << 2)
 #define PRISM_TOS_DSCP_MASK 0xfc
 
+/* The fast control path: a LOCK executed by the data plane itself, at the
+ * switch port where the request comes in, and answered from there, so
+ * that the hand-off's critical path waits for no process on the switch.
+ * One UDP datagram to the agent's port, 48 bytes, integers big-endian,
+ * addresses and ports as in the flow key.  The tag is SipHash-2-4
+ * (prism_siphash.h) over the 40 bytes before it, little-endian, keyed with
+ * the first 16 bytes of HMAC-SHA256(shared key, PRISM_FAST_KEY_LABEL).
+ * Everything else goes to the agent (docs/switch.md). */
+#define PRISM_FAST_MAGIC 0x50525346 /* "PRSF" */
+#define PRISM_FAST_VERSION 1
+#define PRISM_FAST_REQUEST 1
+#define PRISM_FAST_RESPONSE 2
+#define PRISM_FAST_OP_LOCK 1
+#define PRISM_FAST_KEY_LABEL "prism switch fast path v1"
+
+struct prism_fast_msg {
+	__be32 magic;
+	__u8 version;
+	__u8 type;
+	__u8 op;
+	__u8 status;      /* response: 0 or a Linux errno; request: 0 */
+	__be32 peer_id;
+	__u32 reserved;   /* 0 */
+	__be64 seq;       /* one replay window per (source address, peer id) */
+	__be32 backend_ip; /* LOCK: the claimant, or 0 */
+	struct prism_flow_key key;
+	__u64 tag;
+};
+
+/* Key of the data plane's allowlist of fast-path senders (LPM trie, the
+ * agent's --peer prefixes). */
+struct prism_fast_allow_key {
+	__u32 prefixlen;
+	__be32 addr;
+};
+
 /* The reverse table: backend-side 4-tuple -> client-side key, present only
  * while the flow is OWNED.  Maintained by the agent together with flows. */
 struct prism_rev_key {
@@ -86,6 +122,11 @@ enum prism_stat {
 	PRISM_STAT_CLAIM,           /* in-band claim: LOCKED -> OWNED */
 	PRISM_STAT_UNLOCK,          /* in-band unlock: LOCKED -> absent */
 	PRISM_STAT_MARK_REFUSED,    /* marked segment that changed nothing */
+	PRISM_STAT_FAST_OPS,        /* fast-path LOCKs executed and answered */
+	PRISM_STAT_FAST_DUPLICATE,  /* seen before: answered EALREADY */
+	PRISM_STAT_FAST_REPLAY,     /* older than the window: dropped */
+	PRISM_STAT_FAST_BAD,        /* bad tag or fields: dropped */
+	PRISM_STAT_FAST_UNKNOWN_PEER, /* source not allowed: dropped */
 	PRISM_STAT_MAX,
 };
 
@@ -93,7 +134,8 @@ enum prism_stat {
 	{ "packets", "pass", "to_backend", "to_client", "redirect",            \
 	  "drop_locked", "drop_rewrite", "not_ipv4", "not_tcp", "malformed",   \
 	  "ip_options", "fragment", "miss", "claim", "unlock",                 \
-	  "mark_refused" }
+	  "mark_refused", "fast_ops", "fast_duplicate", "fast_replay",         \
+	  "fast_bad", "fast_unknown_peer" }
 
 /* Default flow table size: room for 100k flows with slack for the hash. */
 #define PRISM_FLOW_TABLE_DEFAULT 131072

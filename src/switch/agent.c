@@ -28,6 +28,7 @@
 #include "switch.skel.h"
 #include "switch/admin.h"
 #include "switch/ctl.h"
+#include "switch/fast.h"
 #include "switch/table.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
@@ -91,6 +92,7 @@ void agent_config_init(struct agent_config *cfg)
 	cfg->listen.sin_family = AF_INET;
 	cfg->listen.sin_port = htons(CTL_DEFAULT_PORT);
 	cfg->table_size = PRISM_FLOW_TABLE_DEFAULT;
+	cfg->fast_path = true;
 	agent_default_pin_dir(cfg->pin_dir, sizeof(cfg->pin_dir));
 	cfg->admin.sin_family = AF_INET;
 	cfg->admin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -211,6 +213,39 @@ static int clear_stale_pins(struct agent *a)
 	return 0;
 }
 
+/* The fast path answers on our port with a key derived from ours. */
+static void fast_path_config(struct agent *a)
+{
+	struct prism_sip_key k;
+
+	fast_key_derive(&a->key, &k);
+	a->skel->bss->fast_port = a->cfg->listen.sin_port;
+	a->skel->bss->fast_k0 = k.k0;
+	a->skel->bss->fast_k1 = k.k1;
+	memset(&k, 0, sizeof(k));
+}
+
+/* The data plane's copy of --peer, as an LPM trie. */
+static int fast_path_allow(struct agent *a)
+{
+	int fd = bpf_map__fd(a->skel->maps.fast_allow);
+	uint8_t one = 1;
+
+	for (int i = 0; i < a->cfg->n_peers; i++) {
+		struct prism_fast_allow_key k = {
+			.prefixlen = (uint32_t)__builtin_popcount(
+				a->cfg->peers[i].mask),
+			.addr = a->cfg->peers[i].net,
+		};
+
+		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY)) {
+			log_err("fast path: peer %d: %s", i, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 static int load_program(struct agent *a)
 {
 	uint32_t n = a->cfg->table_size;
@@ -226,6 +261,8 @@ static int load_program(struct agent *a)
 	if (!err)
 		err = bpf_map__set_max_entries(a->skel->maps.rev_flows,
 					       n + TABLE_REV_SPARE);
+	if (!err && a->cfg->fast_path)
+		fast_path_config(a);
 	if (!err)
 		err = switch_bpf__load(a->skel);
 	if (err) {
@@ -233,6 +270,10 @@ static int load_program(struct agent *a)
 			strerror(-err));
 		return err;
 	}
+	if (a->cfg->fast_path)
+		err = fast_path_allow(a);
+	if (err)
+		return err;
 	a->table.flows_fd = bpf_map__fd(a->skel->maps.flows);
 	a->table.rev_fd = bpf_map__fd(a->skel->maps.rev_flows);
 	return 0;

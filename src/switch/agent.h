@@ -4,6 +4,7 @@
  * "agent_stats", that the agent maps into memory, so that `prism switch
  * stats` reads them from another process. */
 #pragma once
+#include <stdbool.h>
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -72,6 +73,7 @@ struct agent_config {
 	char pin_dir[PATH_MAX];
 	const char *ready_file; /* may be NULL */
 	struct sockaddr_in admin; /* /metrics; port 0: none */
+	bool fast_path;           /* the data plane answers fast LOCKs */
 };
 
 /* Fills the defaults: listen 0.0.0.0:7700, PRISM_FLOW_TABLE_DEFAULT, pin

@@ -23,7 +23,8 @@ static void usage(FILE *out)
 		"Usage: prism switch run --iface IF... --key FILE --peer IP[/LEN]...\n"
 		"                        [--listen ADDR:PORT] [--table-size N]\n"
 		"                        [--pin-dir DIR] [--ready-file PATH] [--debug]\n"
-		"                        [--admin IP:PORT|off] [--config FILE]\n"
+		"                        [--admin IP:PORT|off] [--fast-path on|off]\n"
+		"                        [--config FILE]\n"
 		"       prism switch stats [--pin-dir DIR] [--json]\n"
 		"       prism switch flows [--pin-dir DIR] [--json]\n"
 		"       prism switch ctl --agent ADDR:PORT --key FILE [--peer-id N]\n"
@@ -37,6 +38,8 @@ static void usage(FILE *out)
 		"stats    data-plane and agent counters, flow table size\n"
 		"flows    the flow table\n"
 		"ctl      send one op, print its status; exit 1 unless it is ok\n"
+		"--fast-path off: LOCKs are answered by the agent only, not by the\n"
+		"         data plane (docs/switch.md, the fast path; default on)\n"
 		"Lists take several values (--iface a b), commas, or repeats.\n",
 		CTL_DEFAULT_PORT);
 }
@@ -171,6 +174,10 @@ static int parse_run_opt(int argc, char **argv, int *i,
 			     : switch_parse_addr(v, 9900, &cfg->admin))
 			       ? bad_arg("bad --admin address", v)
 			       : 0;
+	else if (!strcmp(opt, "--fast-path"))
+		return v && (!strcmp(v, "on") || !strcmp(v, "off"))
+			       ? (cfg->fast_path = !strcmp(v, "on"), 0)
+			       : bad_arg("--fast-path takes on or off, not", v);
 	else if (!strcmp(opt, "--listen"))
 		return v && !switch_parse_addr(v, CTL_DEFAULT_PORT,
 					       &cfg->listen)

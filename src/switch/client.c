@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "switch/fast.h"
 
 struct switch_pending {
 	bool used;
@@ -84,6 +85,7 @@ int switch_client_open_addr(struct switch_client *c,
 	c->fd = fd;
 	c->agent = *agent;
 	c->key = *key;
+	fast_key_derive(key, &c->fast_key);
 	c->peer_id = peer_id;
 	c->next_seq = now_ns(CLOCK_REALTIME);
 	return fd;
@@ -113,6 +115,7 @@ void switch_client_close(struct switch_client *c)
 	free(c->pending);
 	c->pending = NULL;
 	auth_key_clear(&c->key);
+	memset(&c->fast_key, 0, sizeof(c->fast_key));
 }
 
 static struct switch_pending *slot(struct switch_client *c, uint64_t seq)
@@ -288,4 +291,71 @@ int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 	if (err)
 		switch_client_forget(c, seq);
 	return err;
+}
+
+/* One fast LOCK: 0 with *STATUS, or -ETIMEDOUT / -errno.  Not
+ * retransmitted: the fallback to the agent is the retransmission. */
+static int fast_lock_once(struct switch_client *c, const struct switch_op *op,
+			  int *status)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	uint64_t seq = c->next_seq++, until, now, got;
+	uint8_t buf[CTL_RESP_MAX_LEN];
+	ssize_t len;
+	int n;
+
+	fast_encode_lock(op, c->peer_id, seq, &c->fast_key, buf);
+	if (send(c->fd, buf, FAST_MSG_LEN, 0) != FAST_MSG_LEN)
+		return -errno;
+	until = now_ns(CLOCK_MONOTONIC) + SWITCH_FAST_WAIT_MS * 1000000ull;
+	/* The answer is usually queued before send() returns: the data plane
+	 * runs in the softirq that our own transmission raised. */
+	for (;;) {
+		len = recv(c->fd, buf, sizeof(buf), 0);
+		if (len >= 0) {
+			if (!fast_decode_response(buf, (size_t)len,
+						  &c->fast_key, c->peer_id,
+						  &got, status) &&
+			    got == seq)
+				return 0;
+			continue; /* a late answer to something else */
+		}
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNREFUSED)
+			return -errno;
+		now = now_ns(CLOCK_MONOTONIC);
+		if (now >= until)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, (int)((until - now + 999999) / 1000000));
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int switch_client_lock(struct switch_client *c, const struct switch_op *op,
+		       int timeout_ms)
+{
+	int status = 0, err = -ETIMEDOUT;
+
+	if (op->op != SWITCH_LOCK)
+		return -EINVAL;
+	if (now_ns(CLOCK_MONOTONIC) >= c->fast_off_until) {
+		err = fast_lock_once(c, op, &status);
+		if (!err) {
+			c->fast_seen = true;
+			c->fast_locks++;
+			if (status != -EALREADY)
+				return status;
+		} else if (!c->fast_seen) {
+			/* A switch without the fast path (or one that does
+			 * not know us): ask the agent for a while. */
+			c->fast_off_until = now_ns(CLOCK_MONOTONIC) +
+					    SWITCH_FAST_RETRY_S * 1000000000ull;
+		}
+		c->fast_fallbacks++;
+		log_debug("switch: fast LOCK %s, asking the agent",
+			  err ? strerror(-err) : "answered EALREADY");
+	}
+	err = switch_client_call(c, op, 1, &status, timeout_ms);
+	return err ? err : status;
 }

@@ -18,9 +18,11 @@
  * peer ids: the agent keeps one replay window per (address, peer id). */
 #pragma once
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/auth.h"
+#include "prism_siphash.h"
 #include "switch/ctl.h"
 
 #define SWITCH_CLIENT_PENDING 64   /* requests awaiting an answer */
@@ -36,6 +38,11 @@ struct switch_client {
 	struct auth_key key;
 	struct switch_pending *pending; /* SWITCH_CLIENT_PENDING slots */
 	uint64_t bad_responses;         /* datagrams that failed to decode */
+	/* The fast path (switch_client_lock). */
+	struct prism_sip_key fast_key;
+	bool fast_seen;            /* the data plane has answered once */
+	uint64_t fast_off_until;   /* CLOCK_MONOTONIC ns: not before then */
+	uint64_t fast_locks, fast_fallbacks;
 };
 
 /* Parses "A.B.C.D:PORT" (or "A.B.C.D" with DEFAULT_PORT when that is not
@@ -84,3 +91,16 @@ int switch_client_recv(struct switch_client *c, uint64_t *seq, int *status,
  * Answers to other pending requests that arrive meanwhile are dropped. */
 int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 		       unsigned n, int *status, int timeout_ms);
+
+/* LOCK OP->key (OP->backend_ip: its claimant, or 0) through the data
+ * plane's fast path (prism_abi.h), which answers from the switch port
+ * without waking the agent; if no answer comes within
+ * SWITCH_FAST_WAIT_MS, or the answer is EALREADY (a duplicate: the result
+ * of the first is unknown), through the agent with switch_client_call
+ * (LOCK is idempotent).  A switch that has never answered a fast request
+ * is not asked again for SWITCH_FAST_RETRY_S.  Returns the op's status
+ * (0 or -errno) or the call's error. */
+#define SWITCH_FAST_WAIT_MS 5
+#define SWITCH_FAST_RETRY_S 10
+int switch_client_lock(struct switch_client *c, const struct switch_op *op,
+		       int timeout_ms);

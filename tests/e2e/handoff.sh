@@ -34,14 +34,23 @@ ctl_bytes() {
 	tb_exec controller cat /proc/net/dev | awk '$1 == "eth0:" {print $2 + $10}'
 }
 flows() { "$PRISM" switch stats --pin-dir "$PIN" | awk '/^flow table:/ {print $3}'; }
+# dp_stats NAME...: the data plane's counters, in that order.
+dp_stats() {
+	"$PRISM" switch stats --pin-dir "$PIN" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(" ".join(str(d["data_plane"][n]) for n in sys.argv[1:]))' "$@"
+}
 
 SIZES=1024,4096,65536,1000000,2097152,8388608,3000,500000,1,7340032
 timeouts0=$(counter TcpExtTCPTimeouts)
 retrans0=$(counter TcpRetransSegs)
 ctl0=$(ctl_bytes)
+read -r claim0 unlock0 fast0 <<<"$(dp_stats claim unlock fast_ops)"
 out=$(tb_exec client timeout 120 python3 "$TOOLS/keepalive_client.py" $VIP 80 $SIZES --count 100)
 rc=$?
 ctl1=$(ctl_bytes)
+read -r claim1 unlock1 fast1 <<<"$(dp_stats claim unlock fast_ops)"
 timeouts1=$(counter TcpExtTCPTimeouts)
 retrans1=$(counter TcpRetransSegs)
 summary=$(python3 -c '
@@ -63,6 +72,13 @@ fi
 [[ $((timeouts1 - timeouts0)) -eq 0 ]] && ok "client saw no retransmission timeout" ||
 	not_ok "client saw no retransmission timeout" "TCPTimeouts +$((timeouts1 - timeouts0))"
 echo "# client retransmitted segments during 100 GETs: $((retrans1 - retrans0))"
+# Per request: the controller's LOCK and the backend's, both answered by
+# the data plane; the backend's first segment claims, the controller's
+# window update unlocks (docs/switch.md).
+d="claims +$((claim1 - claim0)), unlocks +$((unlock1 - unlock0)), fast LOCKs +$((fast1 - fast0))"
+[[ $((claim1 - claim0)) == 100 && $((unlock1 - unlock0)) == 100 && $((fast1 - fast0)) == 200 ]] &&
+	ok "100 hand-offs: 100 in-band claims, 100 in-band unlocks, 200 fast LOCKs" ||
+	not_ok "100 hand-offs: 100 in-band claims, 100 in-band unlocks, 200 fast LOCKs" "$d"
 
 # 10 rounds of the 10 sizes: 194 MB.
 total=$((10 * (1024 + 4096 + 65536 + 1000000 + 2097152 + 8388608 + 3000 + 500000 + 1 + 7340032)))

@@ -534,6 +534,12 @@ static int finish_response(struct bconn *b)
 		/* Writable again only when nothing is left unsent. */
 		setsockopt(b->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &one,
 			   sizeof(one));
+		/* A small response usually left with the write itself: hand
+		 * back now rather than after a trip through the loop. */
+		if (pb_ready_for_handback(b->fd) > 0) {
+			handback(b);
+			return 1; /* b is gone */
+		}
 		return evloop_mod(b->srv->loop, b->fd, EVLOOP_WRITE);
 	}
 	if (!b->keep_alive)

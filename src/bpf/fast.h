@@ -282,6 +282,8 @@ static __always_inline int fast_path(struct __sk_buff *skb, __u32 *reason)
 	} else {
 		*reason = PRISM_STAT_FAST_OPS;
 		status = fast_lock(&m.key, m.backend_ip);
+		if (status == ENOSPC_)
+			stat_inc(PRISM_STAT_FAST_TABLE_FULL);
 	}
 	return fast_answer(skb, &m, (__u8)status);
 }

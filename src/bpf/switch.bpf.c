@@ -46,8 +46,6 @@ struct {
  * In .data, not .rodata, so that one loaded program can test both. */
 volatile __u32 prism_rpf = 1;
 
-#include "fast.h"
-
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -55,6 +53,8 @@ static __always_inline void stat_inc(__u32 idx)
 	if (v)
 		*v += 1; /* per-CPU slot: no atomics needed */
 }
+
+#include "fast.h"
 
 /* Sends the rewritten packet straight to its next hop when the FIB knows
  * it (route and neighbour); otherwise hands it to the kernel, which routes

@@ -127,6 +127,7 @@ enum prism_stat {
 	PRISM_STAT_FAST_REPLAY,     /* older than the window: dropped */
 	PRISM_STAT_FAST_BAD,        /* bad tag or fields: dropped */
 	PRISM_STAT_FAST_UNKNOWN_PEER, /* source not allowed: dropped */
+	PRISM_STAT_FAST_TABLE_FULL, /* fast LOCK answered ENOSPC */
 	PRISM_STAT_MAX,
 };
 
@@ -135,7 +136,7 @@ enum prism_stat {
 	  "drop_locked", "drop_rewrite", "not_ipv4", "not_tcp", "malformed",   \
 	  "ip_options", "fragment", "miss", "claim", "unlock",                 \
 	  "mark_refused", "fast_ops", "fast_duplicate", "fast_replay",         \
-	  "fast_bad", "fast_unknown_peer" }
+	  "fast_bad", "fast_unknown_peer", "fast_table_full" }
 
 /* Default flow table size: room for 100k flows with slack for the hash. */
 #define PRISM_FLOW_TABLE_DEFAULT 131072

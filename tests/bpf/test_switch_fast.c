@@ -397,6 +397,32 @@ static void test_refused(void)
 	CHECK_EQ(stat(PRISM_STAT_FAST_OPS), 0);
 }
 
+/* A full table: ENOSPC, counted, and a claimant's reverse entry rolled
+ * back (nothing half-done stays in the maps). */
+static void test_table_full(void)
+{
+	struct prism_flow_value v = { .state = PRISM_FLOW_LOCKED };
+	uint32_t st, b, fl;
+	int n = 0;
+
+	clear();
+	for (uint32_t i = 0; i < 4096; i++) {
+		struct switch_op o = lock_op(0, (uint16_t)(1000 + i));
+
+		o.key.vip = htonl(VIP + 100);
+		if (bpf_map_update_elem(flows_fd, &o.key, &v, BPF_NOEXIST))
+			break;
+		n++;
+	}
+	CHECK_EQ(n, 1024);
+	CHECK_EQ(lock(lock_op(0, 40040)).status, -ENOSPC);
+	CHECK_EQ(lock(lock_op(B1, 40041)).status, -ENOSPC);
+	CHECK(!flow(40041, &st, &b, &fl));
+	CHECK(!rev_names(B1, 40041));
+	CHECK_EQ(stat(PRISM_STAT_FAST_TABLE_FULL), 2);
+	clear();
+}
+
 static int load(void)
 {
 	struct prism_fast_allow_key allow = { .prefixlen = 24,
@@ -452,6 +478,8 @@ int main(void)
 	t_run("replay window: duplicate EALREADY, old dropped, gap fresh",
 	      test_replay_window);
 	t_run("bad tag, flipped bytes, stranger, other port", test_refused);
+	t_run("full table: ENOSPC, counted, claimant's entry rolled back",
+	      test_table_full);
 	switch_bpf__destroy(skel);
 	return t_done();
 }

@@ -24,8 +24,9 @@ CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MD -D_GNU_SOURCE \
            -Isrc -Isrc/include -I$(BUILD)/bpf
 LDLIBS  += -lbpf -lelf -lz -lcrypto -lpthread -lm
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-              -Isrc/include -I/usr/include/$(MULTIARCH)
+# -mcpu=v3: atomic compare-and-exchange (the in-band claim), kernel >= 5.12.
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall \
+              -Werror -Isrc/include -I/usr/include/$(MULTIARCH)
 
 BPF_SRC  := $(wildcard src/bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRC))

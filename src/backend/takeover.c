@@ -74,6 +74,25 @@ static int switch_op(struct pb *pb, uint8_t op, const struct prism_flow_key *k)
 	return err;
 }
 
+/* The owner's LOCK at hand-back (fd frozen already): its segments up to
+ * the socket's snd_nxt may still pass the switch (PRISM_FLOW_F_TAIL). */
+static int lock_for_handback(struct pb *pb, const struct prism_flow_key *k,
+			     int fd)
+{
+	struct switch_op o = { .op = SWITCH_LOCK, .key = *k };
+	uint32_t snd_nxt;
+	int err;
+
+	if (tcpr_send_seq(fd, &snd_nxt))
+		return switch_op(pb, SWITCH_LOCK, k);
+	err = switch_client_lock_tail(&pb->sw, &o, snd_nxt,
+				      (int)pb->cfg.switch_timeout_ms);
+	if (err)
+		log_warn("%s: switch %s LOCK: %s", pb->cfg.name,
+			 pb->cfg.switch_agent, strerror(-err));
+	return err;
+}
+
 static struct pb_conn *pc_new(struct pb *pb, struct hochan *ch, uint64_t id)
 {
 	struct pb_conn *pc = calloc(1, sizeof(*pc));
@@ -315,8 +334,13 @@ static int freeze_and_send(struct pb_conn *pc, int fd, const void *leftover,
 	/* Unmarked from now on: nothing the frozen socket might still send
 	 * can claim the flow again at its next hand-off to us. */
 	setsockopt(fd, IPPROTO_IP, IP_TOS, &(int){ 0 }, sizeof(int));
-	/* Invariant 1: lock before freezing. */
-	err = switch_op(pc->pb, SWITCH_LOCK, &pc->key);
+	/* Invariant 1: lock before dumping.  Repair mode first: the socket
+	 * transmits no more data (it still receives and ACKs), so its
+	 * snd_nxt is final and the switch can let what it sent before catch
+	 * up with the lock. */
+	err = tcpr_repair_on(fd);
+	if (!err)
+		err = lock_for_handback(pc->pb, &pc->key, fd);
 	if (err)
 		return err;
 	err = migrate_freeze(fd, &f);

@@ -152,9 +152,13 @@ static __always_inline int fast_rev_check(const struct prism_flow_key *key,
 
 /* LOCK as the agent applies it (table.c), returning 0 or a positive errno.
  * Stores go in the order that keeps the data plane safe at every step:
- * LOCKED before the claimant is written, CLAIM after its reverse entry. */
+ * LOCKED before the claimant is written, CLAIM after its reverse entry,
+ * the tail's end before TAIL before LOCKED.  A tail is only recorded for
+ * the flow's owner (SENDER == its backend); anyone else's LOCK_TAIL is a
+ * plain LOCK. */
 static __always_inline int fast_lock(const struct prism_flow_key *key,
-				     __be32 claimant)
+				     __be32 claimant, __be32 sender, bool tail,
+				     __u32 tail_seq)
 {
 	struct prism_flow_value v = { .state = PRISM_FLOW_LOCKED };
 	struct prism_flow_value *flow = bpf_map_lookup_elem(&flows, key);
@@ -168,6 +172,13 @@ static __always_inline int fast_lock(const struct prism_flow_key *key,
 	    flow->state != PRISM_FLOW_OWNED_OPEN)
 		return EINVAL_;
 	if (!claimant) {
+		if (flow && tail && flow->backend_ip == sender &&
+		    flow->state != PRISM_FLOW_LOCKED) {
+			flow->lock_seq = tail_seq;
+			flow->flags = PRISM_FLOW_F_TAIL;
+			flow->state = PRISM_FLOW_LOCKED;
+			return 0;
+		}
 		if (flow) {
 			flow->state = PRISM_FLOW_LOCKED;
 			flow->flags = 0;
@@ -266,7 +277,9 @@ static __always_inline int fast_path(struct __sk_buff *skb, __u32 *reason)
 		*reason = PRISM_STAT_FAST_UNKNOWN_PEER;
 		return TC_ACT_SHOT;
 	}
-	if (m.op != PRISM_FAST_OP_LOCK || m.status || m.reserved ||
+	if ((m.op != PRISM_FAST_OP_LOCK && m.op != PRISM_FAST_OP_LOCK_TAIL) ||
+	    m.status || (m.op == PRISM_FAST_OP_LOCK && m.tail_seq) ||
+	    (m.op == PRISM_FAST_OP_LOCK_TAIL && m.backend_ip) ||
 	    m.tag != fast_tag(&m)) {
 		*reason = PRISM_STAT_FAST_BAD;
 		return TC_ACT_SHOT;
@@ -281,7 +294,9 @@ static __always_inline int fast_path(struct __sk_buff *skb, __u32 *reason)
 		status = EALREADY_;
 	} else {
 		*reason = PRISM_STAT_FAST_OPS;
-		status = fast_lock(&m.key, m.backend_ip);
+		status = fast_lock(&m.key, m.backend_ip, ip.saddr,
+				   m.op == PRISM_FAST_OP_LOCK_TAIL,
+				   bpf_ntohl(m.tail_seq));
 		if (status == ENOSPC_)
 			stat_inc(PRISM_STAT_FAST_TABLE_FULL);
 	}

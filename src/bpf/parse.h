@@ -47,6 +47,7 @@ struct packet {
 	__be16 window;
 	__be16 ip_word0;   /* version, IHL, TOS: where the in-band mark sits */
 	__u8 tos;
+	__u32 seq;         /* TCP sequence number, host order */
 	__u32 payload_len; /* TCP payload bytes */
 };
 
@@ -126,6 +127,7 @@ static __always_inline int parse_tcp(struct cursor *c, __u32 seg_len,
 	p->dport = tcp->dest;
 	p->flags_word = *(__be16 *)((void *)tcp + 12);
 	p->window = tcp->window;
+	p->seq = bpf_ntohl(tcp->seq);
 	p->payload_len = seg_len - doff;
 	c->pos = tcp + 1;
 	return 0;

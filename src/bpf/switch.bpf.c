@@ -108,14 +108,38 @@ static __always_inline bool claim(struct __sk_buff *skb,
 {
 	if (!pkt_marked(p))
 		return false;
-	if (!(flow->flags & PRISM_FLOW_F_CLAIM) || flow->backend_ip != p->saddr ||
-	    !from_its_port(skb, p->saddr)) {
-		stat_inc(PRISM_STAT_MARK_REFUSED);
-		return false;
+	if (flow->backend_ip != p->saddr || !from_its_port(skb, p->saddr))
+		goto refused;
+	/* B's segments may be processed on two CPUs at once: one of them
+	 * wins the exchange and clears the claim; the other finds the flow
+	 * OWNED by B, which is what it wanted.  (The winner's exchange comes
+	 * before its store to flags, so a loser that sees flags cleared sees
+	 * the state changed.) */
+	if ((flow->flags & PRISM_FLOW_F_CLAIM) &&
+	    __sync_val_compare_and_swap(&flow->state, PRISM_FLOW_LOCKED,
+					PRISM_FLOW_OWNED) == PRISM_FLOW_LOCKED) {
+		flow->flags = 0;
+		stat_inc(PRISM_STAT_CLAIM);
+		return true;
 	}
-	flow->flags = 0;
-	flow->state = PRISM_FLOW_OWNED;
-	stat_inc(PRISM_STAT_CLAIM);
+	if (flow->state == PRISM_FLOW_OWNED)
+		return true;
+refused:
+	stat_inc(PRISM_STAT_MARK_REFUSED);
+	return false;
+}
+
+/* A segment the owner sent before it locked the flow for its hand-back,
+ * overtaken by its LOCK on the way here (veth queues are per CPU; a real
+ * path may reorder too): it carries data the client must get, and the
+ * state the owner dumped counts it as sent. */
+static __always_inline bool tail_in_flight(const struct packet *p,
+					   const struct prism_flow_value *flow)
+{
+	if (!(flow->flags & PRISM_FLOW_F_TAIL) || flow->backend_ip != p->saddr ||
+	    (int)(p->seq + p->payload_len - flow->lock_seq) > 0)
+		return false;
+	stat_inc(PRISM_STAT_TAIL);
 	return true;
 }
 
@@ -212,6 +236,7 @@ static __always_inline int to_client(struct __sk_buff *skb,
 	};
 	struct prism_flow_value *flow;
 	struct prism_flow_key *key;
+	__u32 state;
 	__be32 vip;
 
 	*reason = PRISM_STAT_MISS;
@@ -223,20 +248,25 @@ static __always_inline int to_client(struct __sk_buff *skb,
 	flow = bpf_map_lookup_elem(&flows, key);
 	if (!flow)
 		return TC_ACT_OK;
-	if (flow->state == PRISM_FLOW_LOCKED && !claim(skb, p, flow)) {
-		__sync_fetch_and_add(&flow->locked_drops, 1);
-		*reason = PRISM_STAT_DROP_LOCKED;
-		return TC_ACT_SHOT;
-	}
-	if ((flow->state != PRISM_FLOW_OWNED &&
-	     flow->state != PRISM_FLOW_OWNED_OPEN) ||
-	    flow->backend_ip != p->saddr)
+	state = flow->state;
+	if (state == PRISM_FLOW_LOCKED && !tail_in_flight(p, flow)) {
+		if (claim(skb, p, flow))
+			state = PRISM_FLOW_OWNED;
+		else {
+			__sync_fetch_and_add(&flow->locked_drops, 1);
+			*reason = PRISM_STAT_DROP_LOCKED;
+			return TC_ACT_SHOT;
+		}
+	} else if ((state != PRISM_FLOW_OWNED &&
+		    state != PRISM_FLOW_OWNED_OPEN) ||
+		   flow->backend_ip != p->saddr) {
 		return TC_ACT_OK;
+	}
 	/* Window 0: the client must not send its next request before the
 	 * connection is back at the controller.  OWNED_OPEN: the backend is
 	 * reading a request body, which needs the window. */
 	if (rewrite_ip_addr(skb, IP_SADDR_OFF, p->saddr, vip) ||
-	    (flow->state == PRISM_FLOW_OWNED &&
+	    (state != PRISM_FLOW_OWNED_OPEN &&
 	     rewrite_tcp_word(skb, TCP_WINDOW_OFF, p->window, 0)) ||
 	    (pkt_marked(p) && rewrite_clear_mark(skb, p))) {
 		*reason = PRISM_STAT_DROP_REWRITE;

@@ -25,13 +25,17 @@ enum {
 	/* LOCKED for a hand-off to backend_ip, which takes the flow over with
 	 * its first marked segment (in-band claim, below). */
 	PRISM_FLOW_F_CLAIM = 1,
+	/* LOCKED by its owner backend_ip at hand-back: its segments that end
+	 * at or before lock_seq were sent before the lock and may still be on
+	 * their way (another CPU's queue): they pass as if OWNED. */
+	PRISM_FLOW_F_TAIL = 2,
 };
 
 struct prism_flow_value {
 	__u32 state;      /* enum prism_flow_state */
 	__be32 backend_ip; /* OWNED: the owner; LOCKED: the last or next one */
 	__u32 flags;      /* PRISM_FLOW_F_* */
-	__u32 reserved;
+	__u32 lock_seq;   /* PRISM_FLOW_F_TAIL: the owner's snd_nxt, host order */
 	/* Progress counters, updated by the data plane with atomic adds. */
 	__u64 to_backend_packets;
 	__u64 to_backend_bytes;
@@ -70,6 +74,9 @@ struct prism_flow_value {
 #define PRISM_FAST_REQUEST 1
 #define PRISM_FAST_RESPONSE 2
 #define PRISM_FAST_OP_LOCK 1
+/* LOCK by the flow's owner at hand-back, with its snd_nxt (tail_seq): its
+ * segments up to there still pass (PRISM_FLOW_F_TAIL). */
+#define PRISM_FAST_OP_LOCK_TAIL 2
 #define PRISM_FAST_KEY_LABEL "prism switch fast path v1"
 
 struct prism_fast_msg {
@@ -79,7 +86,7 @@ struct prism_fast_msg {
 	__u8 op;
 	__u8 status;      /* response: 0 or a Linux errno; request: 0 */
 	__be32 peer_id;
-	__u32 reserved;   /* 0 */
+	__be32 tail_seq;  /* LOCK_TAIL: the sender's snd_nxt; LOCK: 0 */
 	__be64 seq;       /* one replay window per (source address, peer id) */
 	__be32 backend_ip; /* LOCK: the claimant, or 0 */
 	struct prism_flow_key key;
@@ -128,6 +135,7 @@ enum prism_stat {
 	PRISM_STAT_FAST_BAD,        /* bad tag or fields: dropped */
 	PRISM_STAT_FAST_UNKNOWN_PEER, /* source not allowed: dropped */
 	PRISM_STAT_FAST_TABLE_FULL, /* fast LOCK answered ENOSPC */
+	PRISM_STAT_TAIL,            /* owner's segment sent before its LOCK */
 	PRISM_STAT_MAX,
 };
 
@@ -136,7 +144,7 @@ enum prism_stat {
 	  "drop_locked", "drop_rewrite", "not_ipv4", "not_tcp", "malformed",   \
 	  "ip_options", "fragment", "miss", "claim", "unlock",                 \
 	  "mark_refused", "fast_ops", "fast_duplicate", "fast_replay",         \
-	  "fast_bad", "fast_unknown_peer", "fast_table_full" }
+	  "fast_bad", "fast_unknown_peer", "fast_table_full", "tail" }
 
 /* Default flow table size: room for 100k flows with slack for the hash. */
 #define PRISM_FLOW_TABLE_DEFAULT 131072

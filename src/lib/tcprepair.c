@@ -91,6 +91,16 @@ int tcpr_repair_on(int fd)
 	return err ? fail(err, "fd %d: TCP_REPAIR on", fd) : 0;
 }
 
+int tcpr_send_seq(int fd, uint32_t *seq)
+{
+	int err = set_int(fd, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
+
+	if (!err)
+		err = get_u32(fd, TCP_QUEUE_SEQ, seq);
+	set_int(fd, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
+	return err ? fail(err, "fd %d: send queue seq", fd) : 0;
+}
+
 int tcpr_repair_off(int fd, bool probe)
 {
 	int err = set_int(fd, TCP_REPAIR,
@@ -199,6 +209,15 @@ int tcpr_dump(int fd, struct tcpr_state *st)
 	if (!err && (st->flags & TCPR_F_TS) &&
 	    get_u32(fd, TCP_TIMESTAMP, &st->ts_val))
 		err = fail(-errno, "%s: TCP_TIMESTAMP", tuple(st));
+	/* Since 6.7 the lowest bit of TCP_TIMESTAMP says "microseconds", so
+	 * a millisecond clock is read rounded down to even: up to 1 below
+	 * the TSval of the last segment sent.  A restored socket (and the
+	 * window update built from st) starting there would send an older
+	 * TSval than the peer has seen, and the peer drops such segments
+	 * silently (PAWS, RFC 7323): a stall until a retransmission timeout.
+	 * Starting 2 ahead (the flag bit kept) is always newer. */
+	if (!err && (st->flags & TCPR_F_TS))
+		st->ts_val += 2;
 	/* Data that arrived meanwhile would make seq and window disagree. */
 	if (!err)
 		err = dump_queue(fd, TCP_RECV_QUEUE, &rcv_again, SIOCINQ,

@@ -86,6 +86,9 @@ int tcpr_repair_off(int fd, bool probe);
 
 /* fd in repair mode.  Fills st (queue lengths included). */
 int tcpr_dump(int fd, struct tcpr_state *st);
+/* fd in repair mode: *seq = the sequence number after the last byte queued
+ * for sending (snd_nxt once nothing is unsent). */
+int tcpr_send_seq(int fd, uint32_t *seq);
 /* fd in repair mode, st from tcpr_dump.  inq gets st->inq_len bytes, outq
  * st->outq_len bytes (either may be NULL when its length is 0). */
 int tcpr_dump_queues(int fd, const struct tcpr_state *st, uint8_t *inq,

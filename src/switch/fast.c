@@ -32,8 +32,9 @@ uint64_t fast_tag(const struct prism_sip_key *key, const uint8_t *buf)
 	return prism_siphash_40(key, m);
 }
 
-void fast_encode_lock(const struct switch_op *op, uint32_t peer_id,
-		      uint64_t seq, const struct prism_sip_key *key,
+void fast_encode_lock(const struct switch_op *op, const uint32_t *tail_seq,
+		      uint32_t peer_id, uint64_t seq,
+		      const struct prism_sip_key *key,
 		      uint8_t buf[FAST_MSG_LEN])
 {
 	struct prism_fast_msg m;
@@ -42,7 +43,8 @@ void fast_encode_lock(const struct switch_op *op, uint32_t peer_id,
 	m.magic = htobe32(PRISM_FAST_MAGIC);
 	m.version = PRISM_FAST_VERSION;
 	m.type = PRISM_FAST_REQUEST;
-	m.op = PRISM_FAST_OP_LOCK;
+	m.op = tail_seq ? PRISM_FAST_OP_LOCK_TAIL : PRISM_FAST_OP_LOCK;
+	m.tail_seq = tail_seq ? htobe32(*tail_seq) : 0;
 	m.peer_id = htobe32(peer_id);
 	m.seq = htobe64(seq);
 	m.backend_ip = op->backend_ip;
@@ -63,7 +65,7 @@ int fast_decode_response(const uint8_t *buf, size_t len,
 	memcpy(&m, buf, sizeof(m));
 	if (be32toh(m.magic) != PRISM_FAST_MAGIC ||
 	    m.version != PRISM_FAST_VERSION || m.type != PRISM_FAST_RESPONSE ||
-	    m.op != PRISM_FAST_OP_LOCK || m.reserved ||
+	    (m.op != PRISM_FAST_OP_LOCK && m.op != PRISM_FAST_OP_LOCK_TAIL) ||
 	    be32toh(m.peer_id) != peer_id)
 		return -EBADMSG;
 	/* Not constant time: the tag is not secret once sent, and a forger

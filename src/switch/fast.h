@@ -15,12 +15,15 @@
 /* The SipHash key: the first 16 bytes of HMAC-SHA256(key, label). */
 void fast_key_derive(const struct auth_key *key, struct prism_sip_key *out);
 
-/* A LOCK of OP->key naming OP->backend_ip as claimant (0: none). */
-void fast_encode_lock(const struct switch_op *op, uint32_t peer_id,
-		      uint64_t seq, const struct prism_sip_key *key,
+/* A LOCK of OP->key naming OP->backend_ip as claimant (0: none); with
+ * TAIL_SEQ (not NULL; claimant 0), a LOCK_TAIL by the flow's owner whose
+ * snd_nxt is *TAIL_SEQ. */
+void fast_encode_lock(const struct switch_op *op, const uint32_t *tail_seq,
+		      uint32_t peer_id, uint64_t seq,
+		      const struct prism_sip_key *key,
 		      uint8_t buf[FAST_MSG_LEN]);
 
-/* Checks a response: length, magic, version, type, op, reserved zero, tag.
+/* Checks a response: length, magic, version, type, op, tag.
  * On 0, *SEQ and *STATUS (0 or -errno) are set.  -EBADMSG otherwise. */
 int fast_decode_response(const uint8_t *buf, size_t len,
 			 const struct prism_sip_key *key, uint32_t peer_id,

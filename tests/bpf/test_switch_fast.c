@@ -88,7 +88,7 @@ static void test_codec(void)
 	uint64_t seq;
 	int status;
 
-	fast_encode_lock(&o, PEER, 42, &key, buf);
+	fast_encode_lock(&o, NULL, PEER, 42, &key, buf);
 	memcpy(&m, buf, sizeof(m));
 	CHECK_EQ(be32toh(m.magic), PRISM_FAST_MAGIC);
 	CHECK_EQ(m.type, PRISM_FAST_REQUEST);
@@ -187,7 +187,7 @@ static struct answer lock(struct switch_op o)
 	uint64_t seq = next_seq++;
 	struct answer a;
 
-	fast_encode_lock(&o, PEER, seq, &key, msg);
+	fast_encode_lock(&o, NULL, PEER, seq, &key, msg);
 	a = run(CTRL, PORT, msg);
 	CHECK_EQ(a.seq, seq);
 	return a;
@@ -333,7 +333,7 @@ static void test_replay_window(void)
 
 	clear();
 	next_seq += 100;
-	fast_encode_lock(&o, PEER, seq + 50, &key, msg);
+	fast_encode_lock(&o, NULL, PEER, seq + 50, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	put(40020, PRISM_FLOW_OWNED, B1);
 	a = run(CTRL, PORT, msg);
@@ -342,15 +342,15 @@ static void test_replay_window(void)
 	CHECK_EQ(st, PRISM_FLOW_OWNED);
 	CHECK_EQ(stat(PRISM_STAT_FAST_DUPLICATE), 1);
 	/* seq + 10 is inside the window (40 below) and fresh. */
-	fast_encode_lock(&o, PEER, seq + 10, &key, msg);
+	fast_encode_lock(&o, NULL, PEER, seq + 10, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	CHECK(flow(40020, &st, &b, &fl));
 	CHECK_EQ(st, PRISM_FLOW_LOCKED);
 	/* Move the window up, then seq + 10 is 64 below: dropped. */
-	fast_encode_lock(&o, PEER, seq + 74, &key, msg);
+	fast_encode_lock(&o, NULL, PEER, seq + 74, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	put(40020, PRISM_FLOW_OWNED, B1);
-	fast_encode_lock(&o, PEER, seq + 10, &key, msg);
+	fast_encode_lock(&o, NULL, PEER, seq + 10, &key, msg);
 	a = run(CTRL, PORT, msg);
 	CHECK_EQ(a.verdict, TC_ACT_SHOT);
 	CHECK_EQ(a.status, 1);
@@ -372,11 +372,11 @@ static void test_refused(void)
 
 	clear();
 	other.k0 ^= 1;
-	fast_encode_lock(&o, PEER, next_seq++, &other, msg);
+	fast_encode_lock(&o, NULL, PEER, next_seq++, &other, msg);
 	a = run(CTRL, PORT, msg);
 	CHECK_EQ(a.verdict, TC_ACT_SHOT);
 	for (size_t i = 0; i < FAST_MSG_LEN; i++) {
-		fast_encode_lock(&o, PEER, next_seq++, &key, msg);
+		fast_encode_lock(&o, NULL, PEER, next_seq++, &key, msg);
 		memcpy(bad, msg, sizeof(bad));
 		bad[i] ^= 0x01;
 		a = run(CTRL, PORT, bad);
@@ -387,7 +387,7 @@ static void test_refused(void)
 			CHECK_EQ(a.verdict, TC_ACT_SHOT);
 	}
 	CHECK_EQ(stat(PRISM_STAT_FAST_BAD), 1 + FAST_MSG_LEN - 6);
-	fast_encode_lock(&o, PEER, next_seq++, &key, msg);
+	fast_encode_lock(&o, NULL, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(STRANGER, PORT, msg).verdict, TC_ACT_SHOT);
 	CHECK_EQ(stat(PRISM_STAT_FAST_UNKNOWN_PEER), 1);
 	a = run(CTRL, PORT + 1, msg);

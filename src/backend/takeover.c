@@ -61,6 +61,9 @@ static int switch_op(struct pb *pb, uint8_t op, const struct prism_flow_key *k)
 	if (op == SWITCH_LOCK) {
 		err = switch_client_lock(&pb->sw, &o,
 					 (int)pb->cfg.switch_timeout_ms);
+	} else if (op == SWITCH_DELETE) {
+		err = switch_client_delete(&pb->sw, k,
+					   (int)pb->cfg.switch_timeout_ms);
 	} else {
 		err = switch_client_call(&pb->sw, &o, 1, &status,
 					 (int)pb->cfg.switch_timeout_ms);

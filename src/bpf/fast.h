@@ -1,5 +1,5 @@
-/* The fast control path of the switch (prism_abi.h): a LOCK request that
- * the data plane authenticates, checks against its replay window,
+/* The fast control path of the switch (prism_abi.h): a LOCK (or DELETE)
+ * request that the data plane authenticates, checks against its replay window,
  * executes on the flow table and answers by itself, bouncing the datagram
  * back out of the port it came in on.  Included by switch.bpf.c, which
  * owns the maps it works on. */
@@ -169,7 +169,8 @@ static __always_inline int fast_lock(const struct prism_flow_key *key,
 
 	if (flow && flow->state != PRISM_FLOW_LOCKED &&
 	    flow->state != PRISM_FLOW_OWNED &&
-	    flow->state != PRISM_FLOW_OWNED_OPEN)
+	    flow->state != PRISM_FLOW_OWNED_OPEN &&
+	    flow->state != PRISM_FLOW_HOME)
 		return EINVAL_;
 	if (!claimant) {
 		if (flow && tail && flow->backend_ip == sender &&
@@ -210,6 +211,22 @@ static __always_inline int fast_lock(const struct prism_flow_key *key,
 			bpf_map_delete_elem(&rev_flows, &rk);
 		return ENOSPC_;
 	}
+	return 0;
+}
+
+/* DELETE as the agent applies it: the flow, then its backend's reverse
+ * entry if that still names it. */
+static __always_inline int fast_delete(const struct prism_flow_key *key)
+{
+	struct prism_flow_value *flow = bpf_map_lookup_elem(&flows, key);
+	__be32 backend;
+
+	if (!flow)
+		return 0;
+	backend = flow->backend_ip;
+	bpf_map_delete_elem(&flows, key);
+	if (backend)
+		fast_rev_drop(key, backend);
 	return 0;
 }
 
@@ -277,9 +294,10 @@ static __always_inline int fast_path(struct __sk_buff *skb, __u32 *reason)
 		*reason = PRISM_STAT_FAST_UNKNOWN_PEER;
 		return TC_ACT_SHOT;
 	}
-	if ((m.op != PRISM_FAST_OP_LOCK && m.op != PRISM_FAST_OP_LOCK_TAIL) ||
-	    m.status || (m.op == PRISM_FAST_OP_LOCK && m.tail_seq) ||
-	    (m.op == PRISM_FAST_OP_LOCK_TAIL && m.backend_ip) ||
+	if ((m.op != PRISM_FAST_OP_LOCK && m.op != PRISM_FAST_OP_LOCK_TAIL &&
+	     m.op != PRISM_FAST_OP_DELETE) ||
+	    m.status || (m.op != PRISM_FAST_OP_LOCK_TAIL && m.tail_seq) ||
+	    (m.op != PRISM_FAST_OP_LOCK && m.backend_ip) ||
 	    m.tag != fast_tag(&m)) {
 		*reason = PRISM_STAT_FAST_BAD;
 		return TC_ACT_SHOT;
@@ -294,9 +312,11 @@ static __always_inline int fast_path(struct __sk_buff *skb, __u32 *reason)
 		status = EALREADY_;
 	} else {
 		*reason = PRISM_STAT_FAST_OPS;
-		status = fast_lock(&m.key, m.backend_ip, ip.saddr,
-				   m.op == PRISM_FAST_OP_LOCK_TAIL,
-				   bpf_ntohl(m.tail_seq));
+		status = m.op == PRISM_FAST_OP_DELETE
+				 ? fast_delete(&m.key)
+				 : fast_lock(&m.key, m.backend_ip, ip.saddr,
+					     m.op == PRISM_FAST_OP_LOCK_TAIL,
+					     bpf_ntohl(m.tail_seq));
 		if (status == ENOSPC_)
 			stat_inc(PRISM_STAT_FAST_TABLE_FULL);
 	}

@@ -144,10 +144,10 @@ static __always_inline bool tail_in_flight(const struct packet *p,
 }
 
 /* In-band unlock (prism_abi.h): the controller's marked window update,
- * sent once its socket is restored, removes the flow on its way to the
- * client, so the client's next request cannot overtake the unlock.  Same
- * order as the agent's DELETE: the flow, then its backend's reverse entry
- * if that still names this flow. */
+ * sent once its socket is restored, makes the flow HOME on its way to the
+ * client, so the client's next request cannot overtake the unlock.  The
+ * entry stays, with its last owner's reverse entry and tail, so that a
+ * segment of that owner still on its way is translated when it comes. */
 static __always_inline int unlock(struct __sk_buff *skb,
 				  const struct packet *p, __u32 *reason)
 {
@@ -158,8 +158,6 @@ static __always_inline int unlock(struct __sk_buff *skb,
 		.vip_port = p->sport,
 	};
 	struct prism_flow_value *flow = bpf_map_lookup_elem(&flows, &key);
-	struct prism_flow_key *back;
-	struct prism_rev_key rk;
 
 	*reason = PRISM_STAT_MISS;
 	if (!flow || flow->state != PRISM_FLOW_LOCKED ||
@@ -168,16 +166,7 @@ static __always_inline int unlock(struct __sk_buff *skb,
 		stat_inc(PRISM_STAT_MARK_REFUSED);
 		return TC_ACT_OK;
 	}
-	rk.backend_ip = flow->backend_ip;
-	rk.client_ip = key.client_ip;
-	rk.backend_port = key.vip_port;
-	rk.client_port = key.client_port;
-	bpf_map_delete_elem(&flows, &key);
-	back = rk.backend_ip ? bpf_map_lookup_elem(&rev_flows, &rk) : NULL;
-	if (back && back->vip == key.vip && back->client_ip == key.client_ip &&
-	    back->client_port == key.client_port &&
-	    back->vip_port == key.vip_port)
-		bpf_map_delete_elem(&rev_flows, &rk);
+	flow->state = PRISM_FLOW_HOME;
 	if (rewrite_clear_mark(skb, p)) {
 		*reason = PRISM_STAT_DROP_REWRITE;
 		return TC_ACT_SHOT;
@@ -199,6 +188,7 @@ static __always_inline int to_backend(struct __sk_buff *skb,
 		*reason = PRISM_STAT_DROP_LOCKED;
 		return TC_ACT_SHOT;
 	}
+	/* HOME (and anything unknown): the kernel routes it to the VIP. */
 	if (flow->state != PRISM_FLOW_OWNED &&
 	    flow->state != PRISM_FLOW_OWNED_OPEN) {
 		*reason = PRISM_STAT_MISS;
@@ -249,18 +239,21 @@ static __always_inline int to_client(struct __sk_buff *skb,
 	if (!flow)
 		return TC_ACT_OK;
 	state = flow->state;
-	if (state == PRISM_FLOW_LOCKED && !tail_in_flight(p, flow)) {
-		if (claim(skb, p, flow))
+	if (state == PRISM_FLOW_OWNED || state == PRISM_FLOW_OWNED_OPEN) {
+		if (flow->backend_ip != p->saddr)
+			return TC_ACT_OK;
+	} else if (state == PRISM_FLOW_LOCKED) {
+		if (tail_in_flight(p, flow)) {
+			/* sent before the lock: translated */
+		} else if (claim(skb, p, flow)) {
 			state = PRISM_FLOW_OWNED;
-		else {
+		} else {
 			__sync_fetch_and_add(&flow->locked_drops, 1);
 			*reason = PRISM_STAT_DROP_LOCKED;
 			return TC_ACT_SHOT;
 		}
-	} else if ((state != PRISM_FLOW_OWNED &&
-		    state != PRISM_FLOW_OWNED_OPEN) ||
-		   flow->backend_ip != p->saddr) {
-		return TC_ACT_OK;
+	} else if (state != PRISM_FLOW_HOME || !tail_in_flight(p, flow)) {
+		return TC_ACT_OK; /* HOME: the controller's now */
 	}
 	/* Window 0: the client must not send its next request before the
 	 * connection is back at the controller.  OWNED_OPEN: the backend is

@@ -99,6 +99,7 @@ void conn_destroy(struct conn *k)
 
 	log_debug("conn %llu: closed in %s", (unsigned long long)k->id,
 		  conn_state_name(k->state));
+	conn_switch_release(k);
 	conn_cancel_timer(k);
 	if (k->backend && at_backend(k->state))
 		k->backend->member.load--;

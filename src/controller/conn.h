@@ -72,6 +72,7 @@ struct conn {
 	/* Handed back and unlocked in band; nothing from the client yet to
 	 * prove that the marked window update reached the switch. */
 	bool unlock_unconfirmed;
+	bool in_switch; /* may have a switch entry: DELETE before forgetting */
 	char method[8];
 	char target[CONN_TARGET_LOG];
 };
@@ -153,3 +154,5 @@ void ctrl_backend_add(struct ctrl *c, struct ctrl_backend *b,
 void conn_process(struct conn *k);
 /* The fallback for an unconfirmed in-band unlock (controller.c). */
 void conn_confirm_unlock(struct conn *k);
+/* DELETE the connection's switch entry if it may have one (controller.c). */
+void conn_switch_release(struct conn *k);

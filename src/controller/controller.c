@@ -67,6 +67,9 @@ static int switch_op_for(struct ctrl *c, uint8_t op,
 	if (op == SWITCH_LOCK) {
 		err = switch_client_lock(&c->sw, &o,
 					 (int)c->cfg->switch_timeout_ms);
+	} else if (op == SWITCH_DELETE) {
+		err = switch_client_delete(&c->sw, k,
+					   (int)c->cfg->switch_timeout_ms);
 	} else {
 		err = switch_client_call(&c->sw, &o, 1, &status,
 					 (int)c->cfg->switch_timeout_ms);
@@ -84,6 +87,25 @@ static int switch_op_for(struct ctrl *c, uint8_t op,
 static int switch_op(struct ctrl *c, uint8_t op, const struct prism_flow_key *k)
 {
 	return switch_op_for(c, op, k, 0);
+}
+
+/* Removes the connection's switch entry, if it may have one (from its
+ * first LOCK until a DELETE; HOME between requests, prism_abi.h). */
+static int release_entry(struct conn *k)
+{
+	int err;
+
+	if (!k->in_switch)
+		return 0;
+	err = switch_op(k->ctrl, SWITCH_DELETE, &k->key);
+	if (!err)
+		k->in_switch = false;
+	return err;
+}
+
+void conn_switch_release(struct conn *k)
+{
+	release_entry(k);
 }
 
 /* ---- replies the controller makes itself ---- */
@@ -143,7 +165,7 @@ static void fail_handoff(struct conn *k, enum ctrl_fail reason,
 		ctrl_backend_backoff(k->backend, c->cfg->backoff_ms);
 	conn_cancel_timer(k);
 	/* Unlock first: the thawed socket must receive the client again. */
-	switch_op(c, SWITCH_DELETE, &k->key);
+	release_entry(k);
 	/* Before the freeze (a LOCK that failed, e.g. a full table) the
 	 * socket is live; after it, thaw it first. */
 	if (k->fd >= 0 && (k->state != CONN_HANDOFF ||
@@ -277,6 +299,7 @@ static void start_handoff(struct conn *k, const struct http_request *req)
 	k->unlock_unconfirmed = false;
 	/* Locked for the backend's address as we reach it: the backend
 	 * claims the flow with its first response segment (HO_F_CLAIM). */
+	k->in_switch = true; /* even a failed LOCK may have been applied */
 	if (switch_op_for(c, SWITCH_LOCK, &k->key,
 			  k->backend->cfg.handoff.sin_addr.s_addr)) {
 		fail_handoff(k, FAIL_SWITCH, "switch lock");
@@ -392,7 +415,7 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 		log_err("conn %llu: restore after hand-back: %s",
 			(unsigned long long)k->id, strerror(-err));
 		k->ctrl->fails[FAIL_RESTORE]++;
-		switch_op(k->ctrl, SWITCH_DELETE, &k->key);
+		release_entry(k);
 		conn_destroy(k);
 		return;
 	}
@@ -426,7 +449,7 @@ void conn_confirm_unlock(struct conn *k)
 	if (k->state != CONN_READING || k->fd < 0)
 		return;
 	c->stats.unlock_fallbacks++;
-	if (switch_op(c, SWITCH_DELETE, &k->key))
+	if (release_entry(k))
 		return;
 	if (tcpr_send_window_update(c->raw_fd, k->fd))
 		log_debug("conn %llu: window update: %s",
@@ -440,7 +463,7 @@ static void on_closed(struct conn *k)
 	log_debug("conn %llu: closed at backend %s", (unsigned long long)k->id,
 		  k->backend->cfg.name);
 	k->ctrl->stats.closed_remote++;
-	switch_op(k->ctrl, SWITCH_DELETE, &k->key);
+	release_entry(k);
 	conn_destroy(k);
 }
 
@@ -500,7 +523,7 @@ static void on_backend_down(struct ctrl_backend *b, void *arg)
 		if (k->state == CONN_HANDOFF) {
 			fail_handoff(k, FAIL_CHANNEL, "backend channel closed");
 		} else if (k->state == CONN_REMOTE) {
-			switch_op(c, SWITCH_DELETE, &k->key);
+			release_entry(k);
 			send_reset_probe(c, k);
 			conn_destroy(k);
 		}
@@ -613,8 +636,6 @@ static void ctrl_close(struct ctrl *c)
 
 		/* Flows a backend owns or that are locked must not outlive
 		 * the controller at the switch. */
-		if (k && k->state != CONN_READING)
-			switch_op(c, SWITCH_DELETE, &k->key);
 		if (k)
 			conn_destroy(k);
 	}

@@ -18,6 +18,12 @@ enum prism_flow_state {
 	/* OWNED, but the backend's receive window reaches the client as is:
 	 * the backend is reading a request body (docs/store.md). */
 	PRISM_FLOW_OWNED_OPEN = 3,
+	/* Back at the controller after a hand-back (in-band unlock): client
+	 * segments pass untouched, as if the flow were absent; the last
+	 * owner's segments up to lock_seq (PRISM_FLOW_F_TAIL) are still
+	 * translated, however late they come.  Removed when the controller
+	 * closes the connection, replaced by its next LOCK. */
+	PRISM_FLOW_HOME = 4,
 };
 
 /* flags of a flow value */
@@ -52,7 +58,7 @@ struct prism_flow_value {
  *     PRISM_FLOW_F_CLAIM for B makes it OWNED(B) (B's restored socket
  *     carries the mark, so its first response segment takes the flow);
  *   - unlock: a marked segment from the VIP to the client of a flow LOCKED
- *     without PRISM_FLOW_F_CLAIM removes the flow (the controller's window
+ *     without PRISM_FLOW_F_CLAIM makes it HOME (the controller's window
  *     update after a hand-back, sent once its socket is restored).
  * Either is accepted only from the interface the switch routes the
  * sender's address to (reverse-path check).  The mark is cleared on every
@@ -77,6 +83,8 @@ struct prism_flow_value {
 /* LOCK by the flow's owner at hand-back, with its snd_nxt (tail_seq): its
  * segments up to there still pass (PRISM_FLOW_F_TAIL). */
 #define PRISM_FAST_OP_LOCK_TAIL 2
+/* DELETE: the flow and its backend's reverse entry (connection closed). */
+#define PRISM_FAST_OP_DELETE 3
 #define PRISM_FAST_KEY_LABEL "prism switch fast path v1"
 
 struct prism_fast_msg {
@@ -127,7 +135,7 @@ enum prism_stat {
 	PRISM_STAT_FRAGMENT,        /* passed: IP fragment */
 	PRISM_STAT_MISS,            /* TCP with no flow entry, passed */
 	PRISM_STAT_CLAIM,           /* in-band claim: LOCKED -> OWNED */
-	PRISM_STAT_UNLOCK,          /* in-band unlock: LOCKED -> absent */
+	PRISM_STAT_UNLOCK,          /* in-band unlock: LOCKED -> HOME */
 	PRISM_STAT_MARK_REFUSED,    /* marked segment that changed nothing */
 	PRISM_STAT_FAST_OPS,        /* fast-path LOCKs executed and answered */
 	PRISM_STAT_FAST_DUPLICATE,  /* seen before: answered EALREADY */

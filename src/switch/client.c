@@ -295,8 +295,8 @@ int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 
 /* One fast LOCK: 0 with *STATUS, or -ETIMEDOUT / -errno.  Not
  * retransmitted: the fallback to the agent is the retransmission. */
-static int fast_lock_once(struct switch_client *c, const struct switch_op *op,
-			  const uint32_t *tail_seq, int *status)
+static int fast_once(struct switch_client *c, const struct switch_op *op,
+		     const uint32_t *tail_seq, int *status)
 {
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 	uint64_t seq = c->next_seq++, until, now, got;
@@ -332,15 +332,16 @@ static int fast_lock_once(struct switch_client *c, const struct switch_op *op,
 	}
 }
 
-static int lock(struct switch_client *c, const struct switch_op *op,
-		const uint32_t *tail_seq, int timeout_ms)
+/* OP (LOCK or DELETE) through the fast path, else through the agent. */
+static int fast_or_agent(struct switch_client *c, const struct switch_op *op,
+			 const uint32_t *tail_seq, int timeout_ms)
 {
 	int status = 0, err = -ETIMEDOUT;
 
-	if (op->op != SWITCH_LOCK)
+	if (op->op != SWITCH_LOCK && op->op != SWITCH_DELETE)
 		return -EINVAL;
 	if (now_ns(CLOCK_MONOTONIC) >= c->fast_off_until) {
-		err = fast_lock_once(c, op, tail_seq, &status);
+		err = fast_once(c, op, tail_seq, &status);
 		if (!err) {
 			c->fast_seen = true;
 			c->fast_locks++;
@@ -353,7 +354,8 @@ static int lock(struct switch_client *c, const struct switch_op *op,
 					    SWITCH_FAST_RETRY_S * 1000000000ull;
 		}
 		c->fast_fallbacks++;
-		log_debug("switch: fast LOCK %s, asking the agent",
+		log_debug("switch: fast %s %s, asking the agent",
+			  switch_op_name(op->op),
 			  err ? strerror(-err) : "answered EALREADY");
 	}
 	err = switch_client_call(c, op, 1, &status, timeout_ms);
@@ -363,14 +365,23 @@ static int lock(struct switch_client *c, const struct switch_op *op,
 int switch_client_lock(struct switch_client *c, const struct switch_op *op,
 		       int timeout_ms)
 {
-	return lock(c, op, NULL, timeout_ms);
+	return op->op == SWITCH_LOCK ? fast_or_agent(c, op, NULL, timeout_ms)
+				     : -EINVAL;
+}
+
+int switch_client_delete(struct switch_client *c,
+			 const struct prism_flow_key *key, int timeout_ms)
+{
+	struct switch_op o = { .op = SWITCH_DELETE, .key = *key };
+
+	return fast_or_agent(c, &o, NULL, timeout_ms);
 }
 
 int switch_client_lock_tail(struct switch_client *c,
 			    const struct switch_op *op, uint32_t snd_nxt,
 			    int timeout_ms)
 {
-	if (op->backend_ip)
+	if (op->op != SWITCH_LOCK || op->backend_ip)
 		return -EINVAL;
-	return lock(c, op, &snd_nxt, timeout_ms);
+	return fast_or_agent(c, op, &snd_nxt, timeout_ms);
 }

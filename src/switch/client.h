@@ -104,6 +104,9 @@ int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 #define SWITCH_FAST_RETRY_S 10
 int switch_client_lock(struct switch_client *c, const struct switch_op *op,
 		       int timeout_ms);
+/* DELETE KEY the same way (fast path, else the agent). */
+int switch_client_delete(struct switch_client *c,
+			 const struct prism_flow_key *key, int timeout_ms);
 /* The owner's LOCK at hand-back: like switch_client_lock, with the
  * socket's snd_nxt, so that its segments sent before the lock still pass
  * (PRISM_FLOW_F_TAIL; the agent's fallback has no such exemption). */

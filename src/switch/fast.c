@@ -43,7 +43,9 @@ void fast_encode_lock(const struct switch_op *op, const uint32_t *tail_seq,
 	m.magic = htobe32(PRISM_FAST_MAGIC);
 	m.version = PRISM_FAST_VERSION;
 	m.type = PRISM_FAST_REQUEST;
-	m.op = tail_seq ? PRISM_FAST_OP_LOCK_TAIL : PRISM_FAST_OP_LOCK;
+	m.op = op->op == SWITCH_DELETE ? PRISM_FAST_OP_DELETE
+	       : tail_seq		 ? PRISM_FAST_OP_LOCK_TAIL
+					 : PRISM_FAST_OP_LOCK;
 	m.tail_seq = tail_seq ? htobe32(*tail_seq) : 0;
 	m.peer_id = htobe32(peer_id);
 	m.seq = htobe64(seq);
@@ -65,7 +67,8 @@ int fast_decode_response(const uint8_t *buf, size_t len,
 	memcpy(&m, buf, sizeof(m));
 	if (be32toh(m.magic) != PRISM_FAST_MAGIC ||
 	    m.version != PRISM_FAST_VERSION || m.type != PRISM_FAST_RESPONSE ||
-	    (m.op != PRISM_FAST_OP_LOCK && m.op != PRISM_FAST_OP_LOCK_TAIL) ||
+	    (m.op != PRISM_FAST_OP_LOCK && m.op != PRISM_FAST_OP_LOCK_TAIL &&
+	     m.op != PRISM_FAST_OP_DELETE) ||
 	    be32toh(m.peer_id) != peer_id)
 		return -EBADMSG;
 	/* Not constant time: the tag is not secret once sent, and a forger

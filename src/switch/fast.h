@@ -15,7 +15,8 @@
 /* The SipHash key: the first 16 bytes of HMAC-SHA256(key, label). */
 void fast_key_derive(const struct auth_key *key, struct prism_sip_key *out);
 
-/* A LOCK of OP->key naming OP->backend_ip as claimant (0: none); with
+/* A LOCK of OP->key naming OP->backend_ip as claimant (0: none), or a
+ * DELETE (OP->op SWITCH_DELETE, no claimant, no tail); with
  * TAIL_SEQ (not NULL; claimant 0), a LOCK_TAIL by the flow's owner whose
  * snd_nxt is *TAIL_SEQ. */
 void fast_encode_lock(const struct switch_op *op, const uint32_t *tail_seq,

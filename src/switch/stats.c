@@ -191,6 +191,7 @@ static const char *state_name(uint32_t state)
 	return state == PRISM_FLOW_LOCKED  ? "locked"
 	       : state == PRISM_FLOW_OWNED ? "owned"
 	       : state == PRISM_FLOW_OWNED_OPEN ? "owned-open"
+	       : state == PRISM_FLOW_HOME	? "home"
 					   : "invalid";
 }
 

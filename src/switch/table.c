@@ -157,7 +157,8 @@ int table_apply(const struct flow_table *t, const struct switch_op *op)
 	/* An entry in no known state was not written by us: only DELETE
 	 * may touch it. */
 	if (had && op->op != SWITCH_DELETE && old.state != PRISM_FLOW_LOCKED &&
-	    old.state != PRISM_FLOW_OWNED && old.state != PRISM_FLOW_OWNED_OPEN)
+	    old.state != PRISM_FLOW_OWNED && old.state != PRISM_FLOW_OWNED_OPEN &&
+	    old.state != PRISM_FLOW_HOME)
 		return -EINVAL;
 	switch (op->op) {
 	case SWITCH_LOCK:

@@ -46,6 +46,8 @@ enum setup {
 	STALE_REV,  /* OWNED by B1, plus a stale rev entry for B2 */
 	OWNED_OPEN, /* OWNED_OPEN by B1 (reading a body); rev entry for B1 */
 	CLAIM_B1,   /* LOCKED + CLAIM for B1 (hand-off); rev entry for B1 */
+	TAIL_B1,    /* LOCKED by B1 with TAIL up to seq 901448; rev for B1 */
+	HOME_B1,    /* HOME after B1, TAIL up to seq 901448; rev for B1 */
 };
 
 enum expect { UNTOUCHED, TO_B1, TO_CLIENT, TO_CLIENT_OPEN,
@@ -151,7 +153,7 @@ static void clear_maps(void)
 	CHECK_EQ(progtest_clear_stats(stats_fd), 0);
 }
 
-static bool apply_claim;
+static bool apply_claim, apply_tail;
 
 static void put_flow(const struct prism_flow_key *k, uint32_t state,
 		     uint32_t backend)
@@ -161,6 +163,10 @@ static void put_flow(const struct prism_flow_key *k, uint32_t state,
 
 	if (apply_claim)
 		v.flags = PRISM_FLOW_F_CLAIM;
+	if (apply_tail) {
+		v.flags = PRISM_FLOW_F_TAIL;
+		v.lock_seq = 901448; /* B1's segments start at 900000 */
+	}
 
 	CHECK_EQ(bpf_map_update_elem(flows_fd, k, &v, BPF_ANY), 0);
 }
@@ -178,16 +184,19 @@ static void apply_setup(enum setup s)
 
 	clear_maps();
 	apply_claim = s == CLAIM_B1;
+	apply_tail = s == TAIL_B1 || s == HOME_B1;
 	if (s == LOCKED)
 		put_flow(&k, PRISM_FLOW_LOCKED, 0);
-	if (s == LOCKED_REV || s == CLAIM_B1)
+	if (s == LOCKED_REV || s == CLAIM_B1 || s == TAIL_B1)
 		put_flow(&k, PRISM_FLOW_LOCKED, B1);
+	if (s == HOME_B1)
+		put_flow(&k, PRISM_FLOW_HOME, B1);
 	if (s == OWNED || s == STALE_REV)
 		put_flow(&k, PRISM_FLOW_OWNED, B1);
 	if (s == OWNED_OPEN)
 		put_flow(&k, PRISM_FLOW_OWNED_OPEN, B1);
 	if (s == LOCKED_REV || s == OWNED || s == STALE_REV ||
-	    s == OWNED_OPEN || s == CLAIM_B1)
+	    s == OWNED_OPEN || s == CLAIM_B1 || s == TAIL_B1 || s == HOME_B1)
 		put_rev(B1, &k);
 	if (s == STALE_REV)
 		put_rev(B2, &k);
@@ -369,10 +378,40 @@ static const struct sw_case cases[] = {
 	  .stat = S(TO_CLIENT), .after = PRISM_FLOW_OWNED },
 	{ "v2c_marked_unlocks_locked_flow", V2C, .tcp_opt = 12,
 	  .tos = MARK, .setup = LOCKED_REV, .verdict = OK,
-	  .expect = MARK_CLEARED, .stat = S(UNLOCK), .after = GONE },
+	  .expect = MARK_CLEARED, .stat = S(UNLOCK), .after = PRISM_FLOW_HOME },
 	{ "v2c_marked_unlocks_locked_flow_without_backend", V2C,
 	  .tos = MARK, .setup = LOCKED, .verdict = OK,
-	  .expect = MARK_CLEARED, .stat = S(UNLOCK), .after = GONE },
+	  .expect = MARK_CLEARED, .stat = S(UNLOCK), .after = PRISM_FLOW_HOME },
+	{ "v2c_marked_unlocks_tail_flow", V2C, .tos = MARK, .setup = TAIL_B1,
+	  .verdict = OK, .expect = MARK_CLEARED, .stat = S(UNLOCK),
+	  .after = PRISM_FLOW_HOME },
+	{ "v2c_marked_home_again_refused", V2C, .tos = MARK, .setup = HOME_B1,
+	  .verdict = OK, .stat = S(MISS), .stat2 = S(MARK_REFUSED),
+	  .after = PRISM_FLOW_HOME },
+	/* The owner's segments sent before its LOCK (tail). */
+	{ "b2c_tail_within_lock_seq_translated", B1_TO_C, .payload = 1448,
+	  .setup = TAIL_B1, .verdict = OK, .expect = TO_CLIENT,
+	  .stat = S(TO_CLIENT), .stat2 = S(TAIL), .after = PRISM_FLOW_LOCKED },
+	{ "b2c_tail_marked_within_lock_seq_translated", B1_TO_C,
+	  .payload = 100, .tos = MARK, .setup = TAIL_B1, .verdict = OK,
+	  .expect = TO_CLIENT, .stat = S(TO_CLIENT), .stat2 = S(TAIL),
+	  .after = PRISM_FLOW_LOCKED },
+	{ "b2c_tail_beyond_lock_seq_dropped", B1_TO_C, .payload = 1449,
+	  .setup = TAIL_B1, .verdict = SHOT, .stat = S(DROP_LOCKED),
+	  .after = PRISM_FLOW_LOCKED },
+	{ "b2c_home_tail_within_lock_seq_translated", B1_TO_C,
+	  .payload = 1448, .tos = MARK, .setup = HOME_B1, .verdict = OK,
+	  .expect = TO_CLIENT, .stat = S(TO_CLIENT), .stat2 = S(TAIL),
+	  .after = PRISM_FLOW_HOME },
+	{ "b2c_home_beyond_lock_seq_passed", B1_TO_C, .payload = 1449,
+	  .setup = HOME_B1, .verdict = OK, .stat = S(MISS),
+	  .after = PRISM_FLOW_HOME },
+	{ "b2c_home_other_backend_passed", B2_TO_C, .payload = 10,
+	  .setup = HOME_B1, .verdict = OK, .stat = S(MISS),
+	  .after = PRISM_FLOW_HOME },
+	{ "c2v_home_passed_to_the_controller", C2V, .payload = 47,
+	  .setup = HOME_B1, .verdict = OK, .stat = S(MISS),
+	  .after = PRISM_FLOW_HOME },
 	{ "v2c_marked_does_not_unlock_a_pending_claim", V2C, .tos = MARK,
 	  .setup = CLAIM_B1, .verdict = OK, .stat = S(MISS),
 	  .stat2 = S(MARK_REFUSED), .after = PRISM_FLOW_LOCKED },

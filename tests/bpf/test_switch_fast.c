@@ -423,6 +423,45 @@ static void test_table_full(void)
 	clear();
 }
 
+/* LOCK_TAIL from the owner records its tail; from anyone else it is a
+ * plain LOCK.  DELETE removes the flow and its reverse entry. */
+static void test_tail_and_delete(void)
+{
+	struct switch_op o = lock_op(0, 40050);
+	uint8_t msg[FAST_MSG_LEN];
+	uint32_t st, b, fl, tail = 123456789;
+	struct prism_flow_value v;
+
+	clear();
+	put(40050, PRISM_FLOW_OWNED, B1);
+	fast_encode_lock(&o, &tail, PEER, next_seq++, &key, msg);
+	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
+	CHECK(flow(40050, &st, &b, &fl));
+	CHECK_EQ(st, PRISM_FLOW_LOCKED);
+	CHECK_EQ(fl, 0);
+	put(40050, PRISM_FLOW_OWNED, B1);
+	fast_encode_lock(&o, &tail, PEER, next_seq++, &key, msg);
+	CHECK_EQ(run(B1, PORT, msg).status, 0);
+	CHECK(flow(40050, &st, &b, &fl));
+	CHECK_EQ(st, PRISM_FLOW_LOCKED);
+	CHECK_EQ(fl, PRISM_FLOW_F_TAIL);
+	CHECK_EQ(bpf_map_lookup_elem(flows_fd, &o.key, &v), 0);
+	CHECK_EQ(v.lock_seq, tail);
+	o.op = SWITCH_DELETE;
+	fast_encode_lock(&o, NULL, PEER, next_seq++, &key, msg);
+	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
+	CHECK(!flow(40050, &st, &b, &fl));
+	CHECK(!rev_names(B1, 40050));
+	/* Again: nothing to delete, still 0. */
+	fast_encode_lock(&o, NULL, PEER, next_seq++, &key, msg);
+	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
+	/* A tail on a LOCK naming a claimant is malformed: dropped. */
+	o = lock_op(B2, 40051);
+	fast_encode_lock(&o, &tail, PEER, next_seq++, &key, msg);
+	CHECK_EQ(run(CTRL, PORT, msg).verdict, TC_ACT_SHOT);
+	CHECK(!flow(40051, &st, &b, &fl));
+}
+
 static int load(void)
 {
 	struct prism_fast_allow_key allow = { .prefixlen = 24,
@@ -449,6 +488,11 @@ static int load(void)
 	rev_fd = bpf_map__fd(skel->maps.rev_flows);
 	stats_fd = bpf_map__fd(skel->maps.stats);
 	prog_fd = bpf_program__fd(skel->progs.prism_switch);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.fast_allow), &allow,
+				&one, BPF_ANY))
+		return -errno;
+	allow.prefixlen = 32;
+	allow.addr = htonl(B1);
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.fast_allow), &allow,
 				   &one, BPF_ANY)
 		       ? -errno
@@ -480,6 +524,7 @@ int main(void)
 	t_run("bad tag, flipped bytes, stranger, other port", test_refused);
 	t_run("full table: ENOSPC, counted, claimant's entry rolled back",
 	      test_table_full);
+	t_run("lock with the owner's tail; delete", test_tail_and_delete);
 	switch_bpf__destroy(skel);
 	return t_done();
 }

@@ -39,6 +39,8 @@ struct pb {
 	struct pb_conn *conns; /* all live pb_conns, for channel loss */
 	struct hochan *chans[PB_MAX_CONTROLLERS];
 	struct pb_stats stats;
+	/* Taken over just now, HANDOFF_ACK not sent yet (on_handoff). */
+	struct pb_conn *unacked;
 };
 
 struct pb_conn {
@@ -47,6 +49,7 @@ struct pb_conn {
 	uint64_t conn_id;
 	struct prism_flow_key key;
 	int frozen_fd; /* after pb_handback, until HANDBACK_ACK */
+	bool acked;    /* the controller knows we have it */
 	uint16_t http_status; /* reported in HANDBACK */
 	struct pb_conn *next, *prev;
 };
@@ -126,6 +129,8 @@ static void pc_free(struct pb_conn *pc)
 		pc->next->prev = pc->prev;
 	if (pc->frozen_fd >= 0)
 		close(pc->frozen_fd);
+	if (pb->unacked == pc)
+		pb->unacked = NULL;
 	pb->stats.active--;
 	free(pc);
 }
@@ -206,14 +211,23 @@ static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 		close(fd);
 		status = HO_ERR_OVERLOAD;
 	}
-	send_ack(ch, HO_HANDOFF_ACK, m->conn_id, (uint8_t)status);
 	if (status != HO_OK) {
+		send_ack(ch, HO_HANDOFF_ACK, m->conn_id, (uint8_t)status);
 		pb->stats.refused++;
 		return;
 	}
 	pc->key = key;
 	pb->stats.takeovers++;
+	/* Answer first, acknowledge after: the ACK is off the request's
+	 * critical path, and a response that leaves at once is handed back
+	 * at once, whose HANDBACK tells the controller all the ACK would. */
+	pb->unacked = pc;
 	pb->on_takeover(pc, fd, m->pending, m->pending_len, pb->arg);
+	if (pb->unacked == pc && !pc->acked) {
+		pc->acked = true;
+		send_ack(ch, HO_HANDOFF_ACK, m->conn_id, HO_OK);
+	}
+	pb->unacked = NULL;
 }
 
 static struct pb_conn *find_frozen(struct pb *pb, struct hochan *ch,
@@ -356,6 +370,7 @@ static int freeze_and_send(struct pb_conn *pc, int fd, const void *leftover,
 		m.inq_len = f.st.inq_len;
 		m.outq = f.outq;
 		m.outq_len = f.st.outq_len;
+		pc->acked = true; /* the HANDBACK says we had it */
 		err = hochan_send(pc->ch, &m);
 	}
 	migrate_frozen_free(&f);

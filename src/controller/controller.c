@@ -328,10 +328,10 @@ static void start_handoff(struct conn *k, const struct http_request *req)
 				    handoff_timeout, k);
 }
 
+static void handoff_acked(struct conn *k);
+
 static void on_handoff_ack(struct conn *k, const struct ho_msg *m)
 {
-	int inq = 0;
-
 	if (k->state != CONN_HANDOFF) {
 		log_warn("conn %llu: HANDOFF_ACK in state %s",
 			 (unsigned long long)k->id, conn_state_name(k->state));
@@ -341,6 +341,16 @@ static void on_handoff_ack(struct conn *k, const struct ho_msg *m)
 		fail_handoff(k, FAIL_REFUSED, "refused by backend");
 		return;
 	}
+	handoff_acked(k);
+}
+
+/* The backend has the connection: forget our frozen copy.  Called for a
+ * HANDOFF_ACK, or for a HANDBACK that came first (a backend that answers
+ * and hands back at once sends no separate ACK). */
+static void handoff_acked(struct conn *k)
+{
+	int inq = 0;
+
 	conn_cancel_timer(k);
 	k->t_ack_us = ctrl_now_us();
 	metrics_hist_observe(&k->ctrl->handoff_hist,
@@ -403,6 +413,8 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 	struct ho_msg ack = { .type = HO_HANDBACK_ACK, .conn_id = k->id };
 	int fd = -1, err;
 
+	if (k->state == CONN_HANDOFF)
+		handoff_acked(k);
 	if (k->state != CONN_REMOTE) {
 		log_warn("conn %llu: HANDBACK in state %s",
 			 (unsigned long long)k->id, conn_state_name(k->state));

@@ -257,6 +257,11 @@ int tcpr_dump_queues(int fd, const struct tcpr_state *st, uint8_t *inq,
 	uint32_t seq, len;
 	int err;
 
+	/* Nothing to copy (the common case at the controller: the request
+	 * head was read, nothing is unsent): tcpr_dump has just checked that
+	 * the receive queue stayed empty, and nobody writes to the socket. */
+	if (st->inq_len == 0 && st->outq_len == 0)
+		return 0;
 	err = peek_queue(fd, TCP_RECV_QUEUE, inq, st->inq_len, st);
 	if (!err)
 		err = peek_queue(fd, TCP_SEND_QUEUE, outq, st->outq_len, st);
@@ -669,6 +674,14 @@ int tcpr_send_window_update(int raw_fd, int fd)
 	if (err)
 		return err;
 	err = tcpr_dump(fd, &st);
+	/* tcpr_dump put ts_val ahead of the socket's clock; move the clock
+	 * there too, or the socket's next segments would carry an older
+	 * TSval than this update and the peer would drop them (PAWS). */
+	if (!err && (st.flags & TCPR_F_TS)) {
+		err = set_int(fd, TCP_TIMESTAMP, (int)st.ts_val);
+		if (err)
+			fail(err, "%s: TCP_TIMESTAMP", tuple(&st));
+	}
 	off = tcpr_repair_off(fd, false);
 	if (err || off)
 		return err ? err : off;

@@ -147,7 +147,7 @@ static void send_ack(struct hochan *ch, uint8_t type, uint64_t id,
  * address it reached us at): then our first segment claims it in band. */
 static bool claimable(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 {
-	struct sockaddr_in sa;
+	struct sockaddr_in sa = { 0 };
 	socklen_t len = sizeof(sa);
 
 	if (!(m->flags & HO_F_CLAIM) || !ch ||

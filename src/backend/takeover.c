@@ -48,7 +48,7 @@ struct pb_conn {
 	struct hochan *ch;
 	uint64_t conn_id;
 	struct prism_flow_key key;
-	int frozen_fd; /* after pb_handback, until HANDBACK_ACK */
+	bool returned; /* handed back, until HANDBACK_ACK */
 	bool acked;    /* the controller knows we have it */
 	uint16_t http_status; /* reported in HANDBACK */
 	struct pb_conn *next, *prev;
@@ -108,7 +108,6 @@ static struct pb_conn *pc_new(struct pb *pb, struct hochan *ch, uint64_t id)
 	pc->pb = pb;
 	pc->ch = ch;
 	pc->conn_id = id;
-	pc->frozen_fd = -1;
 	pc->next = pb->conns;
 	if (pb->conns)
 		pb->conns->prev = pc;
@@ -127,8 +126,6 @@ static void pc_free(struct pb_conn *pc)
 		pb->conns = pc->next;
 	if (pc->next)
 		pc->next->prev = pc->prev;
-	if (pc->frozen_fd >= 0)
-		close(pc->frozen_fd);
 	if (pb->unacked == pc)
 		pb->unacked = NULL;
 	pb->stats.active--;
@@ -234,7 +231,7 @@ static struct pb_conn *find_frozen(struct pb *pb, struct hochan *ch,
 				   uint64_t id)
 {
 	for (struct pb_conn *pc = pb->conns; pc; pc = pc->next)
-		if (pc->ch == ch && pc->conn_id == id && pc->frozen_fd >= 0)
+		if (pc->ch == ch && pc->conn_id == id && pc->returned)
 			return pc;
 	return NULL;
 }
@@ -253,8 +250,6 @@ static void on_handback_ack(struct pb *pb, struct hochan *ch,
 		log_warn("%s: conn %llu: controller could not restore",
 			 pb->cfg.name, (unsigned long long)m->conn_id);
 	}
-	/* Closing in repair mode sends nothing: the controller's socket
-	 * (or, on failure, nobody) answers the client from now on. */
 	pc_free(pc);
 }
 
@@ -286,7 +281,7 @@ static void chan_close(struct hochan *ch, long err, void *arg)
 		if (pc->ch != ch)
 			continue;
 		pc->ch = NULL;
-		if (pc->frozen_fd >= 0)
+		if (pc->returned)
 			pc_free(pc);
 	}
 }
@@ -396,7 +391,14 @@ int pb_handback(struct pb_conn *pc, int fd, const void *leftover, size_t len,
 		return err;
 	}
 	pb->stats.handbacks++;
-	pc->frozen_fd = fd;
+	/* Closed at once, in repair mode, which sends nothing.  A frozen
+	 * socket's timers still run: kept until HANDBACK_ACK, it sent tail
+	 * loss probes with a newer timestamp than the dump, and the client
+	 * then dropped the controller's segments as older (PAWS).  Nothing
+	 * can reach us for this flow any more: it is locked at the switch
+	 * until the controller's socket exists. */
+	close(fd);
+	pc->returned = true;
 	return 0;
 }
 

@@ -16,8 +16,8 @@
  *       pb_ready_for_handback): locks the flow at the switch, freezes and
  *       exports the socket (unacknowledged bytes travel too), sends it
  *       with the bytes the server read but did not use, and closes fd
- *       silently once the controller has restored it.  fd belongs to the
- *       library from this call on, whatever it returns.
+ *       silently (in repair mode) as soon as that is sent.  fd belongs to
+ *       the library from this call on, whatever it returns.
  *   pb_abort(pc, fd)
  *       gives up a handed-off connection (fatal error): the client is reset.
  *

@@ -4,12 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
 /* The queues can move between the dump and the copy only if a segment was
- * still in flight; a few retries cover that. */
-#define FREEZE_TRIES 4
+ * still in flight when the flow was locked: a client ACK that had passed
+ * the switch but waits in another CPU's receive queue (veth), which the
+ * frozen socket still processes.  Answered within microseconds by the
+ * switch's fast path, a LOCK no longer gives such a segment the time to
+ * arrive first; backing off 50, 100, ... us (3 ms in all) lets it land. */
+#define FREEZE_TRIES 7
+#define FREEZE_BACKOFF_US 50
 
 static int dump_once(int fd, struct frozen *f)
 {
@@ -29,12 +35,20 @@ int migrate_freeze(int fd, struct frozen *f)
 	int err = tcpr_repair_on(fd);
 
 	memset(f, 0, sizeof(*f));
+	/* (Until 2026-11-27 this loop stopped after the first -EAGAIN: the
+	 * retries it was written for never happened.) */
 	for (int i = 0; !err && i < FREEZE_TRIES; i++) {
+		if (i)
+			usleep(FREEZE_BACKOFF_US << (i - 1));
 		err = dump_once(fd, f);
 		if (err != -EAGAIN)
 			break;
+		log_debug("freeze, try %d: %s", i + 1, tcpr_errmsg());
 		migrate_frozen_free(f);
+		err = 0;
 	}
+	if (err == 0 && !f->inq)
+		err = -EAGAIN; /* every try saw the queues move */
 	if (err)
 		log_warn("freeze: %s", tcpr_errmsg());
 	return err;

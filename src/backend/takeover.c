@@ -25,7 +25,13 @@
  * briefly; the slots beyond the few controllers a deployment has are room
  * for them. */
 #define PB_MAX_CONTROLLERS 80
-#define PB_WINDOW_ACKS 4 /* a window update and three duplicates */
+/* One window update.  Three more copies were meant as duplicate ACKs for a
+ * fast retransmit of a body segment dropped while the flow was locked, but
+ * a SACK sender does not count duplicate ACKs without SACK blocks, and they
+ * took it out of the Open state, which disables its tail loss probe: the
+ * dropped tail of a 64 KB body then waited for the RTO (200 ms) instead of
+ * the probe (~7 ms). */
+#define PB_WINDOW_ACKS 1
 
 struct pb {
 	struct pb_config cfg;
@@ -487,10 +493,7 @@ int pb_window(struct pb_conn *pc, int fd, bool open)
 
 	/* The client may already sit at a zero window that the switch wrote
 	 * into our ACKs: tell it the real one now rather than after its
-	 * persist timer (>= 200 ms).  The copies after the first are
-	 * duplicate ACKs: a body segment the switch dropped while the flow
-	 * was locked is retransmitted at once (fast retransmit) instead of
-	 * after the client's retransmission timeout. */
+	 * persist timer (>= 200 ms). */
 	for (int i = 0; !err && open && pb->raw_fd >= 0 && i < PB_WINDOW_ACKS;
 	     i++) {
 		/* Best effort: EAGAIN means data is arriving while the state

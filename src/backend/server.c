@@ -37,6 +37,9 @@
 #include "lib/net.h"
 
 #define BCONN_BUF 16384
+/* The most a hand-off may bring: a head and a small body (CONN_BODY_MAX at
+ * the controller) plus what was pipelined behind them. */
+#define BCONN_TAKEOVER_MAX (256 * 1024)
 #define DRAIN_POLL_MS 1
 /* A client that stops reading holds its connection at most this long. */
 #define DRAIN_TIMEOUT_MS 30000
@@ -63,7 +66,6 @@ struct bconn {
 	int fd;
 	enum bconn_state state;
 	struct pb_conn *pc; /* NULL for direct connections */
-	char buf[BCONN_BUF];
 	size_t len, pos;
 	bool keep_alive;
 	/* the request body: Content-Length bytes left, or chunked */
@@ -80,6 +82,10 @@ struct bconn {
 	struct evtimer *timer;
 	uint64_t drain_deadline;
 	struct bconn *next, *prev;
+	/* BCONN_BUF, or what a hand-off brought if more (a small request
+	 * body the controller received before handing off) */
+	size_t cap;
+	char buf[];
 };
 
 static void bconn_io(struct evloop *loop, int fd, uint32_t events, void *arg);
@@ -403,7 +409,7 @@ static int body_step(struct bconn *b)
 		if (!b->body_waiting && body_begin_wait(b))
 			return -EIO;
 		b->len = b->pos = 0; /* everything buffered was body */
-		n = read(b->fd, b->buf, sizeof(b->buf));
+		n = read(b->fd, b->buf, b->cap);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n < 0)
@@ -458,7 +464,7 @@ static int start_request(struct bconn *b)
 	int r = http_parse_request(b->buf, b->len, NULL, &req);
 
 	if (r == 0)
-		return b->len == sizeof(b->buf) ? -E2BIG : 0;
+		return b->len == b->cap ? -E2BIG : 0;
 	if (r < 0) {
 		reply_error(b, http_error_status(r));
 		return r;
@@ -567,7 +573,7 @@ static int do_write(struct bconn *b)
 
 static int do_read(struct bconn *b)
 {
-	ssize_t n = read(b->fd, b->buf + b->len, sizeof(b->buf) - b->len);
+	ssize_t n = read(b->fd, b->buf + b->len, b->cap - b->len);
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
@@ -631,12 +637,14 @@ static void bconn_io(struct evloop *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
-static struct bconn *bconn_new(struct bsrv *srv, int fd, struct pb_conn *pc)
+static struct bconn *bconn_new(struct bsrv *srv, int fd, struct pb_conn *pc,
+			       size_t cap)
 {
-	struct bconn *b = calloc(1, sizeof(*b));
+	struct bconn *b = calloc(1, sizeof(*b) + cap);
 
 	if (!b)
 		return NULL;
+	b->cap = cap;
 	b->srv = srv;
 	b->fd = fd;
 	b->pc = pc;
@@ -660,7 +668,9 @@ static void on_takeover(struct pb_conn *pc, int fd, const uint8_t *pending,
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	b = len <= BCONN_BUF ? bconn_new(srv, fd, pc) : NULL;
+	b = len <= BCONN_TAKEOVER_MAX
+		    ? bconn_new(srv, fd, pc, len > BCONN_BUF ? len : BCONN_BUF)
+		    : NULL;
 	if (!b) {
 		pb_abort(pc, fd);
 		return;
@@ -685,7 +695,7 @@ static void on_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
 		if (fd < 0)
 			return;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		b = bconn_new(srv, fd, NULL);
+		b = bconn_new(srv, fd, NULL, BCONN_BUF);
 		if (!b) {
 			close(fd);
 			continue;

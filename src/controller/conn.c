@@ -182,19 +182,21 @@ int conn_set_buffer(struct conn *k, const void *data, size_t len)
 	return 0;
 }
 
-/* Reads what is there, up to CONN_BUF_MAX buffered.  Returns bytes read,
+/* Reads what is there, up to CONN_BUF_MAX buffered (k->want when a small
+ * body is on its way).  Returns bytes read,
  * 0 on EOF, -EAGAIN, or -errno. */
 static ssize_t conn_read(struct conn *k)
 {
+	size_t cap = k->want > CONN_BUF_MAX ? k->want : CONN_BUF_MAX;
 	ssize_t n;
 
-	if (k->cap < CONN_BUF_MAX) {
-		char *p = realloc(k->buf, CONN_BUF_MAX);
+	if (k->cap < cap) {
+		char *p = realloc(k->buf, cap);
 
 		if (!p)
 			return -ENOMEM;
 		k->buf = p;
-		k->cap = CONN_BUF_MAX;
+		k->cap = cap;
 	}
 	if (k->len == k->cap)
 		return -ENOBUFS;

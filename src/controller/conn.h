@@ -18,6 +18,9 @@
 #include "switch/client.h"
 
 #define CONN_BUF_MAX 16384 /* above the parser's 8 KB head limit */
+/* A request body up to this size is received before the hand-off and
+ * travels with it (controller.c, wait_for_body). */
+#define CONN_BODY_MAX 65536
 #define CONN_LINGER_MS 1000
 /* A handed-back connection whose client stays silent this long gets its
  * switch entry removed by the agent too, and a second window update: the
@@ -73,6 +76,7 @@ struct conn {
 	 * prove that the marked window update reached the switch. */
 	bool unlock_unconfirmed;
 	bool in_switch; /* may have a switch entry: DELETE before forgetting */
+	size_t want;    /* head + small body being received: buffer room */
 	char method[8];
 	char target[CONN_TARGET_LOG];
 };

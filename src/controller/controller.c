@@ -367,6 +367,11 @@ static void handoff_acked(struct conn *k)
 	close(k->fd);
 	k->fd = -1;
 	k->len = 0;
+	if (k->cap > CONN_BUF_MAX) { /* a small body's room: give it back */
+		free(k->buf);
+		k->buf = NULL;
+		k->cap = 0;
+	}
 	conn_set_state(k, CONN_REMOTE);
 }
 
@@ -544,6 +549,29 @@ static void on_backend_down(struct ctrl_backend *b, void *arg)
 
 /* ---- request processing ---- */
 
+/* A body that fits in the client's window is sent at once, and its part
+ * that reaches the switch after our LOCK is dropped; when that part is the
+ * body's tail, only the client's timers bring it back (a 200 ms RTO,
+ * docs/evaluation.md finding 7).  So a small body is received here first
+ * and travels with the hand-off; a larger one, chunked, or one behind
+ * "Expect: 100-continue" goes straight to the backend. */
+static bool wait_for_body(struct conn *k, const struct http_request *req,
+			  size_t head)
+{
+	size_t total;
+
+	if (req->content_length <= 0 || req->chunked ||
+	    req->expect_continue || req->content_length > CONN_BODY_MAX)
+		return false;
+	total = head + (size_t)req->content_length;
+	if (k->len >= total) {
+		k->want = 0;
+		return false;
+	}
+	k->want = total;
+	return true;
+}
+
 void conn_process(struct conn *k)
 {
 	struct http_request req;
@@ -559,6 +587,8 @@ void conn_process(struct conn *k)
 		reply_status(k, http_error_status(r));
 		return;
 	}
+	if (wait_for_body(k, &req, (size_t)r))
+		return;
 	k->ctrl->stats.requests++;
 	start_handoff(k, &req);
 }

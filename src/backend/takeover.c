@@ -63,22 +63,11 @@ struct pb_conn {
 static int switch_op(struct pb *pb, uint8_t op, const struct prism_flow_key *k)
 {
 	struct switch_op o = { .op = op, .key = *k };
-	int status = 0, err;
+	int err;
 
 	if (op == SWITCH_OWN || op == SWITCH_OWN_OPEN)
 		o.backend_ip = pb->cfg.self.s_addr;
-	if (op == SWITCH_LOCK) {
-		err = switch_client_lock(&pb->sw, &o,
-					 (int)pb->cfg.switch_timeout_ms);
-	} else if (op == SWITCH_DELETE) {
-		err = switch_client_delete(&pb->sw, k,
-					   (int)pb->cfg.switch_timeout_ms);
-	} else {
-		err = switch_client_call(&pb->sw, &o, 1, &status,
-					 (int)pb->cfg.switch_timeout_ms);
-		if (!err)
-			err = status;
-	}
+	err = switch_client_op(&pb->sw, &o, (int)pb->cfg.switch_timeout_ms);
 	if (err)
 		log_warn("%s: switch %s %s: %s", pb->cfg.name,
 			 pb->cfg.switch_agent, switch_op_name(op),

@@ -62,20 +62,8 @@ static int switch_op_for(struct ctrl *c, uint8_t op,
 			 const struct prism_flow_key *k, __be32 backend_ip)
 {
 	struct switch_op o = { .op = op, .key = *k, .backend_ip = backend_ip };
-	int status = 0, err;
+	int err = switch_client_op(&c->sw, &o, (int)c->cfg->switch_timeout_ms);
 
-	if (op == SWITCH_LOCK) {
-		err = switch_client_lock(&c->sw, &o,
-					 (int)c->cfg->switch_timeout_ms);
-	} else if (op == SWITCH_DELETE) {
-		err = switch_client_delete(&c->sw, k,
-					   (int)c->cfg->switch_timeout_ms);
-	} else {
-		err = switch_client_call(&c->sw, &o, 1, &status,
-					 (int)c->cfg->switch_timeout_ms);
-		if (!err)
-			err = status;
-	}
 	if (err) {
 		c->stats.switch_errors++;
 		log_warn("switch %s %s: %s", c->switch_name,

@@ -336,15 +336,12 @@ static int fast_once(struct switch_client *c, const struct switch_op *op,
 static int fast_or_agent(struct switch_client *c, const struct switch_op *op,
 			 const uint32_t *tail_seq, int timeout_ms)
 {
-	int status = 0, err = -ETIMEDOUT;
+	int status = 0, err;
 
-	if (op->op != SWITCH_LOCK && op->op != SWITCH_DELETE)
-		return -EINVAL;
 	if (now_ns(CLOCK_MONOTONIC) >= c->fast_off_until) {
 		err = fast_once(c, op, tail_seq, &status);
 		if (!err) {
 			c->fast_seen = true;
-			c->fast_locks++;
 			if (status != -EALREADY)
 				return status;
 		} else if (!c->fast_seen) {
@@ -353,7 +350,6 @@ static int fast_or_agent(struct switch_client *c, const struct switch_op *op,
 			c->fast_off_until = now_ns(CLOCK_MONOTONIC) +
 					    SWITCH_FAST_RETRY_S * 1000000000ull;
 		}
-		c->fast_fallbacks++;
 		log_debug("switch: fast %s %s, asking the agent",
 			  switch_op_name(op->op),
 			  err ? strerror(-err) : "answered EALREADY");
@@ -362,19 +358,15 @@ static int fast_or_agent(struct switch_client *c, const struct switch_op *op,
 	return err ? err : status;
 }
 
-int switch_client_lock(struct switch_client *c, const struct switch_op *op,
-		       int timeout_ms)
+int switch_client_op(struct switch_client *c, const struct switch_op *op,
+		     int timeout_ms)
 {
-	return op->op == SWITCH_LOCK ? fast_or_agent(c, op, NULL, timeout_ms)
-				     : -EINVAL;
-}
+	int status = 0, err;
 
-int switch_client_delete(struct switch_client *c,
-			 const struct prism_flow_key *key, int timeout_ms)
-{
-	struct switch_op o = { .op = SWITCH_DELETE, .key = *key };
-
-	return fast_or_agent(c, &o, NULL, timeout_ms);
+	if (op->op == SWITCH_LOCK || op->op == SWITCH_DELETE)
+		return fast_or_agent(c, op, NULL, timeout_ms);
+	err = switch_client_call(c, op, 1, &status, timeout_ms);
+	return err ? err : status;
 }
 
 int switch_client_lock_tail(struct switch_client *c,

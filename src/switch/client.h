@@ -38,11 +38,10 @@ struct switch_client {
 	struct auth_key key;
 	struct switch_pending *pending; /* SWITCH_CLIENT_PENDING slots */
 	uint64_t bad_responses;         /* datagrams that failed to decode */
-	/* The fast path (switch_client_lock). */
+	/* The fast path (switch_client_op). */
 	struct prism_sip_key fast_key;
 	bool fast_seen;            /* the data plane has answered once */
 	uint64_t fast_off_until;   /* CLOCK_MONOTONIC ns: not before then */
-	uint64_t fast_locks, fast_fallbacks;
 };
 
 /* Parses "A.B.C.D:PORT" (or "A.B.C.D" with DEFAULT_PORT when that is not
@@ -92,22 +91,19 @@ int switch_client_recv(struct switch_client *c, uint64_t *seq, int *status,
 int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 		       unsigned n, int *status, int timeout_ms);
 
-/* LOCK OP->key (OP->backend_ip: its claimant, or 0) through the data
- * plane's fast path (prism_abi.h), which answers from the switch port
- * without waking the agent; if no answer comes within
- * SWITCH_FAST_WAIT_MS, or the answer is EALREADY (a duplicate: the result
- * of the first is unknown), through the agent with switch_client_call
- * (LOCK is idempotent).  A switch that has never answered a fast request
- * is not asked again for SWITCH_FAST_RETRY_S.  Returns the op's status
- * (0 or -errno) or the call's error. */
+/* One op, the way that costs least: LOCK (OP->backend_ip: its claimant,
+ * or 0) and DELETE through the data plane's fast path (prism_abi.h),
+ * which answers from the switch port without waking the agent; if no
+ * answer comes within SWITCH_FAST_WAIT_MS, or the answer is EALREADY (a
+ * duplicate: the result of the first is unknown), through the agent
+ * (both are idempotent).  A switch that has never answered a fast request
+ * is not asked again for SWITCH_FAST_RETRY_S.  OWN and OWN_OPEN go to the
+ * agent.  Returns the op's status (0 or -errno) or the call's error. */
 #define SWITCH_FAST_WAIT_MS 5
 #define SWITCH_FAST_RETRY_S 10
-int switch_client_lock(struct switch_client *c, const struct switch_op *op,
-		       int timeout_ms);
-/* DELETE KEY the same way (fast path, else the agent). */
-int switch_client_delete(struct switch_client *c,
-			 const struct prism_flow_key *key, int timeout_ms);
-/* The owner's LOCK at hand-back: like switch_client_lock, with the
+int switch_client_op(struct switch_client *c, const struct switch_op *op,
+		     int timeout_ms);
+/* The owner's LOCK at hand-back: like switch_client_op, with the
  * socket's snd_nxt, so that its segments sent before the lock still pass
  * (PRISM_FLOW_F_TAIL; the agent's fallback has no such exemption). */
 int switch_client_lock_tail(struct switch_client *c,

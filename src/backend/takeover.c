@@ -55,7 +55,6 @@ struct pb_conn {
 	uint64_t conn_id;
 	struct prism_flow_key key;
 	bool returned; /* handed back, until HANDBACK_ACK */
-	bool acked;    /* the controller knows we have it */
 	uint16_t http_status; /* reported in HANDBACK */
 	struct pb_conn *next, *prev;
 };
@@ -215,10 +214,8 @@ static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 	 * at once, whose HANDBACK tells the controller all the ACK would. */
 	pb->unacked = pc;
 	pb->on_takeover(pc, fd, m->pending, m->pending_len, pb->arg);
-	if (pb->unacked == pc && !pc->acked) {
-		pc->acked = true;
+	if (pb->unacked == pc && !pc->returned)
 		send_ack(ch, HO_HANDOFF_ACK, m->conn_id, HO_OK);
-	}
 	pb->unacked = NULL;
 }
 
@@ -350,7 +347,7 @@ static int freeze_and_send(struct pb_conn *pc, int fd, const void *leftover,
 		err = lock_for_handback(pc->pb, &pc->key, fd);
 	if (err)
 		return err;
-	err = migrate_freeze(fd, &f);
+	err = migrate_dump(fd, &f);
 	if (!err) {
 		m.tcp = f.st;
 		m.flags = close_after ? HO_F_CLOSE : 0;
@@ -360,7 +357,6 @@ static int freeze_and_send(struct pb_conn *pc, int fd, const void *leftover,
 		m.inq_len = f.st.inq_len;
 		m.outq = f.outq;
 		m.outq_len = f.st.outq_len;
-		pc->acked = true; /* the HANDBACK says we had it */
 		err = hochan_send(pc->ch, &m);
 	}
 	migrate_frozen_free(&f);

@@ -158,5 +158,6 @@ void ctrl_backend_add(struct ctrl *c, struct ctrl_backend *b,
 void conn_process(struct conn *k);
 /* The fallback for an unconfirmed in-band unlock (controller.c). */
 void conn_confirm_unlock(struct conn *k);
-/* DELETE the connection's switch entry if it may have one (controller.c). */
-void conn_switch_release(struct conn *k);
+/* DELETE the connection's switch entry if it may have one (controller.c):
+ * 0 or the switch's -errno. */
+int conn_switch_release(struct conn *k);

@@ -79,7 +79,7 @@ static int switch_op(struct ctrl *c, uint8_t op, const struct prism_flow_key *k)
 
 /* Removes the connection's switch entry, if it may have one (from its
  * first LOCK until a DELETE; HOME between requests, prism_abi.h). */
-static int release_entry(struct conn *k)
+int conn_switch_release(struct conn *k)
 {
 	int err;
 
@@ -91,10 +91,6 @@ static int release_entry(struct conn *k)
 	return err;
 }
 
-void conn_switch_release(struct conn *k)
-{
-	release_entry(k);
-}
 
 /* ---- replies the controller makes itself ---- */
 
@@ -153,7 +149,7 @@ static void fail_handoff(struct conn *k, enum ctrl_fail reason,
 		ctrl_backend_backoff(k->backend, c->cfg->backoff_ms);
 	conn_cancel_timer(k);
 	/* Unlock first: the thawed socket must receive the client again. */
-	release_entry(k);
+	conn_switch_release(k);
 	/* Before the freeze (a LOCK that failed, e.g. a full table) the
 	 * socket is live; after it, thaw it first. */
 	if (k->fd >= 0 && (k->state != CONN_HANDOFF ||
@@ -420,7 +416,7 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 		log_err("conn %llu: restore after hand-back: %s",
 			(unsigned long long)k->id, strerror(-err));
 		k->ctrl->fails[FAIL_RESTORE]++;
-		release_entry(k);
+		conn_switch_release(k);
 		conn_destroy(k);
 		return;
 	}
@@ -454,7 +450,7 @@ void conn_confirm_unlock(struct conn *k)
 	if (k->state != CONN_READING || k->fd < 0)
 		return;
 	c->stats.unlock_fallbacks++;
-	if (release_entry(k))
+	if (conn_switch_release(k))
 		return;
 	if (tcpr_send_window_update(c->raw_fd, k->fd))
 		log_debug("conn %llu: window update: %s",
@@ -468,7 +464,7 @@ static void on_closed(struct conn *k)
 	log_debug("conn %llu: closed at backend %s", (unsigned long long)k->id,
 		  k->backend->cfg.name);
 	k->ctrl->stats.closed_remote++;
-	release_entry(k);
+	conn_switch_release(k);
 	conn_destroy(k);
 }
 
@@ -528,7 +524,7 @@ static void on_backend_down(struct ctrl_backend *b, void *arg)
 		if (k->state == CONN_HANDOFF) {
 			fail_handoff(k, FAIL_CHANNEL, "backend channel closed");
 		} else if (k->state == CONN_REMOTE) {
-			release_entry(k);
+			conn_switch_release(k);
 			send_reset_probe(c, k);
 			conn_destroy(k);
 		}

@@ -34,10 +34,20 @@ int migrate_freeze(int fd, struct frozen *f)
 {
 	int err = tcpr_repair_on(fd);
 
+	if (err) {
+		memset(f, 0, sizeof(*f));
+		log_warn("freeze: %s", tcpr_errmsg());
+		return err;
+	}
+	return migrate_dump(fd, f);
+}
+
+int migrate_dump(int fd, struct frozen *f)
+{
+	int err = 0;
+
 	memset(f, 0, sizeof(*f));
-	/* (Until 2026-11-27 this loop stopped after the first -EAGAIN: the
-	 * retries it was written for never happened.) */
-	for (int i = 0; !err && i < FREEZE_TRIES; i++) {
+	for (int i = 0; i < FREEZE_TRIES; i++) {
 		if (i)
 			usleep(FREEZE_BACKOFF_US << (i - 1));
 		err = dump_once(fd, f);
@@ -45,10 +55,7 @@ int migrate_freeze(int fd, struct frozen *f)
 			break;
 		log_debug("freeze, try %d: %s", i + 1, tcpr_errmsg());
 		migrate_frozen_free(f);
-		err = 0;
 	}
-	if (err == 0 && !f->inq)
-		err = -EAGAIN; /* every try saw the queues move */
 	if (err)
 		log_warn("freeze: %s", tcpr_errmsg());
 	return err;

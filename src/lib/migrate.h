@@ -21,6 +21,9 @@ struct frozen {
  * next owner has taken over, or thaw it to keep serving).  Returns 0 or
  * -errno; on error fd may be in repair mode. */
 int migrate_freeze(int fd, struct frozen *f);
+/* The same for an fd already in repair mode (a caller that needed the
+ * socket frozen before it locked the flow). */
+int migrate_dump(int fd, struct frozen *f);
 void migrate_frozen_free(struct frozen *f);
 
 int migrate_restore(const struct tcpr_state *st, const uint8_t *inq,

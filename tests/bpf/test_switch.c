@@ -23,7 +23,7 @@
 #include "t.h"
 #include "lib/pkt.h"
 #include "switch/progtest.h"
-#include "switch.skel.h"
+#include "switch_load.h"
 
 #define CLIENT PKT_IP4(198, 18, 1, 2)
 #define VIP PKT_IP4(198, 19, 0, 1)
@@ -912,25 +912,22 @@ static bool kernel_accepts(const struct sw_case *c)
 
 static int load(void)
 {
+	struct t_switch_fds fds;
 	int err;
 
-	skel = switch_bpf__open();
+	skel = t_switch_open();
 	if (!skel)
 		return -errno;
 	/* No routes to the test addresses here: the reverse-path check of
 	 * in-band transitions is tested on its own (test_claim_rpf). */
 	skel->data->prism_rpf = 0;
-	/* A small table keeps the test fast; the default size is loaded
-	 * once by its own case. */
-	bpf_map__set_max_entries(skel->maps.flows, 1024);
-	bpf_map__set_max_entries(skel->maps.rev_flows, 1024);
-	err = switch_bpf__load(skel);
+	err = t_switch_load(skel, &fds);
 	if (err)
 		return err;
-	flows_fd = bpf_map__fd(skel->maps.flows);
-	rev_fd = bpf_map__fd(skel->maps.rev_flows);
-	stats_fd = bpf_map__fd(skel->maps.stats);
-	prog_fd = bpf_program__fd(skel->progs.prism_switch);
+	flows_fd = fds.flows;
+	rev_fd = fds.rev;
+	stats_fd = fds.stats;
+	prog_fd = fds.prog;
 	return 0;
 }
 

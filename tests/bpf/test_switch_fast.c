@@ -18,7 +18,7 @@
 #include "lib/pkt.h"
 #include "switch/fast.h"
 #include "switch/progtest.h"
-#include "switch.skel.h"
+#include "switch_load.h"
 
 #define CTRL PKT_IP4(198, 18, 2, 2)
 #define AGENT PKT_IP4(198, 18, 2, 1)
@@ -466,28 +466,27 @@ static int load(void)
 {
 	struct prism_fast_allow_key allow = { .prefixlen = 24,
 					      .addr = htonl(CTRL & ~0xffu) };
+	struct t_switch_fds fds;
 	struct auth_key k;
 	uint8_t one = 1;
 	int err;
 
 	CHECK_EQ(auth_key_set(&k, "0123456789abcdef-test", 21), 0);
 	fast_key_derive(&k, &key);
-	skel = switch_bpf__open();
+	skel = t_switch_open();
 	if (!skel)
 		return -errno;
 	skel->data->prism_rpf = 0;
 	skel->bss->fast_port = htons(PORT);
 	skel->bss->fast_k0 = key.k0;
 	skel->bss->fast_k1 = key.k1;
-	bpf_map__set_max_entries(skel->maps.flows, 1024);
-	bpf_map__set_max_entries(skel->maps.rev_flows, 1024);
-	err = switch_bpf__load(skel);
+	err = t_switch_load(skel, &fds);
 	if (err)
 		return err;
-	flows_fd = bpf_map__fd(skel->maps.flows);
-	rev_fd = bpf_map__fd(skel->maps.rev_flows);
-	stats_fd = bpf_map__fd(skel->maps.stats);
-	prog_fd = bpf_program__fd(skel->progs.prism_switch);
+	flows_fd = fds.flows;
+	rev_fd = fds.rev;
+	stats_fd = fds.stats;
+	prog_fd = fds.prog;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.fast_allow), &allow,
 				&one, BPF_ANY))
 		return -errno;

@@ -28,7 +28,7 @@
 #include "t.h"
 #include "lib/pkt.h"
 #include "switch/progtest.h"
-#include "switch.skel.h"
+#include "switch_load.h"
 
 #define N_CLIENT_IPS 3
 #define N_PORTS 6
@@ -454,20 +454,19 @@ static void test_random_frames(void)
 
 static int load(void)
 {
+	struct t_switch_fds fds;
 	int err;
 
-	skel = switch_bpf__open();
+	skel = t_switch_open();
 	if (!skel)
 		return -errno;
-	bpf_map__set_max_entries(skel->maps.flows, 1024);
-	bpf_map__set_max_entries(skel->maps.rev_flows, 1024);
-	err = switch_bpf__load(skel);
+	err = t_switch_load(skel, &fds);
 	if (err)
 		return err;
-	flows_fd = bpf_map__fd(skel->maps.flows);
-	rev_fd = bpf_map__fd(skel->maps.rev_flows);
-	stats_fd = bpf_map__fd(skel->maps.stats);
-	prog_fd = bpf_program__fd(skel->progs.prism_switch);
+	flows_fd = fds.flows;
+	rev_fd = fds.rev;
+	stats_fd = fds.stats;
+	prog_fd = fds.prog;
 	return setup_flows();
 }
 

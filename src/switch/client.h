@@ -10,7 +10,10 @@
  *   ... no answer after SWITCH_CLIENT_RETRY_MS: switch_client_resend(&c, seq)
  *   switch_client_close(&c);
  *
- * or, for simple callers, switch_client_call() blocks with retransmission.
+ * or, for simple callers, switch_client_call() blocks with retransmission,
+ * and switch_client_op() (what the controller and backends use) sends one
+ * op the cheapest way: LOCK and DELETE through the data plane's fast
+ * path, falling back to the agent.
  *
  * Sequence numbers start at CLOCK_REALTIME in ns when the client opens and
  * grow by one per request, so a restarted client keeps increasing.  Two

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -167,8 +166,6 @@ static int take_over(struct pb *pb, const struct ho_msg *m,
 		return HO_ERR_SWITCH;
 	}
 	err = migrate_thaw(*fd, &m->tcp, m->outq);
-	if (!err && fcntl(*fd, F_SETFL, O_NONBLOCK) < 0)
-		err = -errno;
 	if (err) {
 		/* The flow points here but there is no socket: give it back
 		 * to the controller, which still holds its frozen copy. */

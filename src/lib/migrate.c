@@ -72,8 +72,8 @@ int migrate_restore(const struct tcpr_state *st, const uint8_t *inq,
 		    const uint8_t *outq, const struct in_addr *local,
 		    int *fd_out)
 {
-	int err = tcpr_restore(st, inq, outq, local, TCPR_STAY_IN_REPAIR,
-			       fd_out);
+	int err = tcpr_restore(st, inq, outq, local,
+			       TCPR_STAY_IN_REPAIR | TCPR_NONBLOCK, fd_out);
 
 	if (err)
 		log_warn("restore: %s", tcpr_errmsg());

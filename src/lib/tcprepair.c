@@ -440,7 +440,9 @@ int tcpr_restore(const struct tcpr_state *st, const uint8_t *inq,
 	*fd_out = -1;
 	if (st->unsent_len > st->outq_len)
 		return fail(-EINVAL, "%s: unsent > send queue", tuple(st));
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC |
+			     (flags & TCPR_NONBLOCK ? SOCK_NONBLOCK : 0),
+		    IPPROTO_TCP);
 	if (fd < 0)
 		return fail(-errno, "%s: socket", tuple(st));
 	err = tcpr_repair_on(fd);

@@ -79,6 +79,7 @@ struct tcpr_state {
 /* tcpr_restore / tcpr_restore_finish flags */
 #define TCPR_PROBE          0x1 /* repair off with TCP_REPAIR_OFF */
 #define TCPR_STAY_IN_REPAIR 0x2 /* restore only; call tcpr_restore_finish */
+#define TCPR_NONBLOCK       0x4 /* the new socket is O_NONBLOCK */
 
 int tcpr_repair_on(int fd);
 /* probe: TCP_REPAIR_OFF (sends a window probe), else TCP_REPAIR_OFF_NO_WP */

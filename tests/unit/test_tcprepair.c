@@ -360,6 +360,12 @@ static void test_options_and_override(void)
 	CHECK_EQ(name.sin_port, orig.sin_port);
 	CHECK_EQ(peer.sin_addr.s_addr, st.remote_ip);
 	CHECK_EQ(peer.sin_port, st.remote_port);
+	CHECK_EQ(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	close(fd);
+	/* TCPR_NONBLOCK: the daemons' sockets are non-blocking from birth. */
+	CHECK_EQ(tcpr_restore(&st, inq, outq, &other,
+			      TCPR_STAY_IN_REPAIR | TCPR_NONBLOCK, &fd), 0);
+	CHECK(fd >= 0 && (fcntl(fd, F_GETFL) & O_NONBLOCK));
 	close(fd);
 	fd = -1;
 

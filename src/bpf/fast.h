@@ -1,7 +1,7 @@
-/* The fast control path of the switch (prism_abi.h): a LOCK (or DELETE)
- * request that the data plane authenticates, checks against its replay window,
- * executes on the flow table and answers by itself, bouncing the datagram
- * back out of the port it came in on.  Included by switch.bpf.c, which
+/* The fast control path of the switch (prism_abi.h): a LOCK (LOCK_TAIL,
+ * OWN, OWN_OPEN, DELETE) request that the data plane authenticates, checks
+ * against its replay window, executes on the flow table and answers by
+ * itself, bouncing the datagram back out of the port it came in on.  Included by switch.bpf.c, which
  * owns the maps it works on. */
 #pragma once
 #include <linux/udp.h>
@@ -214,6 +214,52 @@ static __always_inline int fast_lock(const struct prism_flow_key *key,
 	return 0;
 }
 
+/* OWN(B) and OWN_OPEN(B) as the agent applies them (table.c's apply_own):
+ * rev(B) first, so that OWNED(B) never lacks it; a flow moving to another
+ * backend passes through LOCKED while its backend changes; the old
+ * backend's reverse entry last.  Flags go: a pending claim is served. */
+static __always_inline int fast_own(const struct prism_flow_key *key,
+				    __be32 backend, __u32 state)
+{
+	struct prism_flow_value v = { .state = state, .backend_ip = backend };
+	struct prism_flow_value *flow = bpf_map_lookup_elem(&flows, key);
+	struct prism_rev_key rk;
+	bool mine;
+	__be32 old;
+	long err;
+
+	if (!backend || (flow && flow->state != PRISM_FLOW_LOCKED &&
+			 flow->state != PRISM_FLOW_OWNED &&
+			 flow->state != PRISM_FLOW_OWNED_OPEN &&
+			 flow->state != PRISM_FLOW_HOME))
+		return EINVAL_;
+	err = fast_rev_check(key, backend, &mine);
+	if (err)
+		return (int)err;
+	rk = fast_rev_key(key, backend);
+	if (!mine && bpf_map_update_elem(&rev_flows, &rk, key, BPF_ANY))
+		return ENOSPC_;
+	if (flow) {
+		old = flow->backend_ip;
+		if (old != backend) {
+			flow->state = PRISM_FLOW_LOCKED;
+			flow->flags = 0;
+			flow->backend_ip = backend;
+		}
+		flow->state = state;
+		flow->flags = 0;
+		if (old && old != backend)
+			fast_rev_drop(key, old);
+		return 0;
+	}
+	if (bpf_map_update_elem(&flows, key, &v, BPF_NOEXIST)) {
+		if (!mine)
+			bpf_map_delete_elem(&rev_flows, &rk);
+		return ENOSPC_;
+	}
+	return 0;
+}
+
 /* DELETE as the agent applies it: the flow, then its backend's reverse
  * entry if that still names it. */
 static __always_inline int fast_delete(const struct prism_flow_key *key)
@@ -228,6 +274,24 @@ static __always_inline int fast_delete(const struct prism_flow_key *key)
 	if (backend)
 		fast_rev_drop(key, backend);
 	return 0;
+}
+
+static __always_inline int fast_execute(const struct prism_fast_msg *m,
+					 __be32 sender)
+{
+	switch (m->op) {
+	case PRISM_FAST_OP_DELETE:
+		return fast_delete(&m->key);
+	case PRISM_FAST_OP_OWN:
+		return fast_own(&m->key, m->backend_ip, PRISM_FLOW_OWNED);
+	case PRISM_FAST_OP_OWN_OPEN:
+		return fast_own(&m->key, m->backend_ip,
+				PRISM_FLOW_OWNED_OPEN);
+	default:
+		return fast_lock(&m->key, m->backend_ip, sender,
+				 m->op == PRISM_FAST_OP_LOCK_TAIL,
+				 bpf_ntohl(m->tail_seq));
+	}
 }
 
 /* Turns the request into its answer in place and sends it back out of the
@@ -294,10 +358,10 @@ static __always_inline int fast_path(struct __sk_buff *skb, __u32 *reason)
 		*reason = PRISM_STAT_FAST_UNKNOWN_PEER;
 		return TC_ACT_SHOT;
 	}
-	if ((m.op != PRISM_FAST_OP_LOCK && m.op != PRISM_FAST_OP_LOCK_TAIL &&
-	     m.op != PRISM_FAST_OP_DELETE) ||
+	if (m.op < PRISM_FAST_OP_LOCK || m.op > PRISM_FAST_OP_OWN_OPEN ||
 	    m.status || (m.op != PRISM_FAST_OP_LOCK_TAIL && m.tail_seq) ||
-	    (m.op != PRISM_FAST_OP_LOCK && m.backend_ip) ||
+	    ((m.op == PRISM_FAST_OP_LOCK_TAIL ||
+	      m.op == PRISM_FAST_OP_DELETE) && m.backend_ip) ||
 	    m.tag != fast_tag(&m)) {
 		*reason = PRISM_STAT_FAST_BAD;
 		return TC_ACT_SHOT;
@@ -312,11 +376,7 @@ static __always_inline int fast_path(struct __sk_buff *skb, __u32 *reason)
 		status = EALREADY_;
 	} else {
 		*reason = PRISM_STAT_FAST_OPS;
-		status = m.op == PRISM_FAST_OP_DELETE
-				 ? fast_delete(&m.key)
-				 : fast_lock(&m.key, m.backend_ip, ip.saddr,
-					     m.op == PRISM_FAST_OP_LOCK_TAIL,
-					     bpf_ntohl(m.tail_seq));
+		status = fast_execute(&m, ip.saddr);
 		if (status == ENOSPC_)
 			stat_inc(PRISM_STAT_FAST_TABLE_FULL);
 	}

@@ -85,6 +85,10 @@ struct prism_flow_value {
 #define PRISM_FAST_OP_LOCK_TAIL 2
 /* DELETE: the flow and its backend's reverse entry (connection closed). */
 #define PRISM_FAST_OP_DELETE 3
+/* OWN and OWN_OPEN by the backend that has the flow (backend_ip): the
+ * window zeroed or left alone (a request body to read). */
+#define PRISM_FAST_OP_OWN 4
+#define PRISM_FAST_OP_OWN_OPEN 5
 #define PRISM_FAST_KEY_LABEL "prism switch fast path v1"
 
 struct prism_fast_msg {
@@ -96,7 +100,7 @@ struct prism_fast_msg {
 	__be32 peer_id;
 	__be32 tail_seq;  /* LOCK_TAIL: the sender's snd_nxt; LOCK: 0 */
 	__be64 seq;       /* one replay window per (source address, peer id) */
-	__be32 backend_ip; /* LOCK: the claimant, or 0 */
+	__be32 backend_ip; /* LOCK: the claimant, or 0; OWN*: the owner */
 	struct prism_flow_key key;
 	__u64 tag;
 };

@@ -293,7 +293,7 @@ int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 	return err;
 }
 
-/* One fast LOCK: 0 with *STATUS, or -ETIMEDOUT / -errno.  Not
+/* One fast op: 0 with *STATUS, or -ETIMEDOUT / -errno.  Not
  * retransmitted: the fallback to the agent is the retransmission. */
 static int fast_once(struct switch_client *c, const struct switch_op *op,
 		     const uint32_t *tail_seq, int *status)
@@ -304,7 +304,7 @@ static int fast_once(struct switch_client *c, const struct switch_op *op,
 	ssize_t len;
 	int n;
 
-	fast_encode_lock(op, tail_seq, c->peer_id, seq, &c->fast_key, buf);
+	fast_encode_op(op, tail_seq, c->peer_id, seq, &c->fast_key, buf);
 	if (send(c->fd, buf, FAST_MSG_LEN, 0) != FAST_MSG_LEN)
 		return -errno;
 	until = now_ns(CLOCK_MONOTONIC) + SWITCH_FAST_WAIT_MS * 1000000ull;
@@ -332,7 +332,7 @@ static int fast_once(struct switch_client *c, const struct switch_op *op,
 	}
 }
 
-/* OP (LOCK or DELETE) through the fast path, else through the agent. */
+/* OP through the fast path, else through the agent. */
 static int fast_or_agent(struct switch_client *c, const struct switch_op *op,
 			 const uint32_t *tail_seq, int timeout_ms)
 {
@@ -361,12 +361,7 @@ static int fast_or_agent(struct switch_client *c, const struct switch_op *op,
 int switch_client_op(struct switch_client *c, const struct switch_op *op,
 		     int timeout_ms)
 {
-	int status = 0, err;
-
-	if (op->op == SWITCH_LOCK || op->op == SWITCH_DELETE)
-		return fast_or_agent(c, op, NULL, timeout_ms);
-	err = switch_client_call(c, op, 1, &status, timeout_ms);
-	return err ? err : status;
+	return fast_or_agent(c, op, NULL, timeout_ms);
 }
 
 int switch_client_lock_tail(struct switch_client *c,

@@ -12,8 +12,8 @@
  *
  * or, for simple callers, switch_client_call() blocks with retransmission,
  * and switch_client_op() (what the controller and backends use) sends one
- * op the cheapest way: LOCK and DELETE through the data plane's fast
- * path, falling back to the agent.
+ * op the cheapest way: through the data plane's fast path, falling back to
+ * the agent.
  *
  * Sequence numbers start at CLOCK_REALTIME in ns when the client opens and
  * grow by one per request, so a restarted client keeps increasing.  Two
@@ -94,14 +94,13 @@ int switch_client_recv(struct switch_client *c, uint64_t *seq, int *status,
 int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 		       unsigned n, int *status, int timeout_ms);
 
-/* One op, the way that costs least: LOCK (OP->backend_ip: its claimant,
- * or 0) and DELETE through the data plane's fast path (prism_abi.h),
- * which answers from the switch port without waking the agent; if no
- * answer comes within SWITCH_FAST_WAIT_MS, or the answer is EALREADY (a
- * duplicate: the result of the first is unknown), through the agent
- * (both are idempotent).  A switch that has never answered a fast request
- * is not asked again for SWITCH_FAST_RETRY_S.  OWN and OWN_OPEN go to the
- * agent.  Returns the op's status (0 or -errno) or the call's error. */
+/* One op, the way that costs least: through the data plane's fast path
+ * (prism_abi.h), which answers from the switch port without waking the
+ * agent; if no answer comes within SWITCH_FAST_WAIT_MS, or the answer is
+ * EALREADY (a duplicate: the result of the first is unknown), through the
+ * agent (every op is idempotent).  A switch that has never answered a fast
+ * request is not asked again for SWITCH_FAST_RETRY_S.  Returns the op's
+ * status (0 or -errno) or the call's error. */
 #define SWITCH_FAST_WAIT_MS 5
 #define SWITCH_FAST_RETRY_S 10
 int switch_client_op(struct switch_client *c, const struct switch_op *op,

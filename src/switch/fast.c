@@ -32,7 +32,17 @@ uint64_t fast_tag(const struct prism_sip_key *key, const uint8_t *buf)
 	return prism_siphash_40(key, m);
 }
 
-void fast_encode_lock(const struct switch_op *op, const uint32_t *tail_seq,
+uint8_t fast_op_code(enum switch_opcode op, bool tail)
+{
+	switch (op) {
+	case SWITCH_DELETE: return PRISM_FAST_OP_DELETE;
+	case SWITCH_OWN: return PRISM_FAST_OP_OWN;
+	case SWITCH_OWN_OPEN: return PRISM_FAST_OP_OWN_OPEN;
+	default: return tail ? PRISM_FAST_OP_LOCK_TAIL : PRISM_FAST_OP_LOCK;
+	}
+}
+
+void fast_encode_op(const struct switch_op *op, const uint32_t *tail_seq,
 		      uint32_t peer_id, uint64_t seq,
 		      const struct prism_sip_key *key,
 		      uint8_t buf[FAST_MSG_LEN])
@@ -43,9 +53,7 @@ void fast_encode_lock(const struct switch_op *op, const uint32_t *tail_seq,
 	m.magic = htobe32(PRISM_FAST_MAGIC);
 	m.version = PRISM_FAST_VERSION;
 	m.type = PRISM_FAST_REQUEST;
-	m.op = op->op == SWITCH_DELETE ? PRISM_FAST_OP_DELETE
-	       : tail_seq		 ? PRISM_FAST_OP_LOCK_TAIL
-					 : PRISM_FAST_OP_LOCK;
+	m.op = fast_op_code(op->op, tail_seq != NULL);
 	m.tail_seq = tail_seq ? htobe32(*tail_seq) : 0;
 	m.peer_id = htobe32(peer_id);
 	m.seq = htobe64(seq);
@@ -67,8 +75,7 @@ int fast_decode_response(const uint8_t *buf, size_t len,
 	memcpy(&m, buf, sizeof(m));
 	if (be32toh(m.magic) != PRISM_FAST_MAGIC ||
 	    m.version != PRISM_FAST_VERSION || m.type != PRISM_FAST_RESPONSE ||
-	    (m.op != PRISM_FAST_OP_LOCK && m.op != PRISM_FAST_OP_LOCK_TAIL &&
-	     m.op != PRISM_FAST_OP_DELETE) ||
+	    m.op < PRISM_FAST_OP_LOCK || m.op > PRISM_FAST_OP_OWN_OPEN ||
 	    be32toh(m.peer_id) != peer_id)
 		return -EBADMSG;
 	/* Not constant time: the tag is not secret once sent, and a forger

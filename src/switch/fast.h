@@ -1,7 +1,9 @@
 /* The switch's fast control path (prism_abi.h): codec and key derivation
- * for the 48-byte LOCK request the data plane executes and answers by
- * itself.  The client side lives in switch/client.c. */
+ * for the 48-byte requests (LOCK, LOCK_TAIL, OWN, OWN_OPEN, DELETE) the
+ * data plane executes and answers by itself.  The client side lives in
+ * switch/client.c. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,11 +17,14 @@
 /* The SipHash key: the first 16 bytes of HMAC-SHA256(key, label). */
 void fast_key_derive(const struct auth_key *key, struct prism_sip_key *out);
 
-/* A LOCK of OP->key naming OP->backend_ip as claimant (0: none), or a
- * DELETE (OP->op SWITCH_DELETE, no claimant, no tail); with
- * TAIL_SEQ (not NULL; claimant 0), a LOCK_TAIL by the flow's owner whose
- * snd_nxt is *TAIL_SEQ. */
-void fast_encode_lock(const struct switch_op *op, const uint32_t *tail_seq,
+/* The wire op for OP (a LOCK with TAIL is a LOCK_TAIL). */
+uint8_t fast_op_code(enum switch_opcode op, bool tail);
+
+/* A LOCK of OP->key naming OP->backend_ip as claimant (0: none), an OWN
+ * or OWN_OPEN for OP->backend_ip, or a DELETE (no backend, no tail); with
+ * TAIL_SEQ (not NULL; LOCK, claimant 0), a LOCK_TAIL by the flow's owner
+ * whose snd_nxt is *TAIL_SEQ. */
+void fast_encode_op(const struct switch_op *op, const uint32_t *tail_seq,
 		      uint32_t peer_id, uint64_t seq,
 		      const struct prism_sip_key *key,
 		      uint8_t buf[FAST_MSG_LEN]);

@@ -1,5 +1,5 @@
 /* The switch's fast control path (src/bpf/fast.h) through
- * BPF_PROG_TEST_RUN: a LOCK datagram is authenticated, checked against its
+ * BPF_PROG_TEST_RUN: a LOCK (OWN, DELETE) datagram is authenticated, checked against its
  * sender's replay window, executed on the flow table and turned into its
  * answer in place, bounced back out of the port it came in on.  Also the
  * SipHash it uses (prism_siphash.h) against the reference vectors, and the
@@ -88,7 +88,7 @@ static void test_codec(void)
 	uint64_t seq;
 	int status;
 
-	fast_encode_lock(&o, NULL, PEER, 42, &key, buf);
+	fast_encode_op(&o, NULL, PEER, 42, &key, buf);
 	memcpy(&m, buf, sizeof(m));
 	CHECK_EQ(be32toh(m.magic), PRISM_FAST_MAGIC);
 	CHECK_EQ(m.type, PRISM_FAST_REQUEST);
@@ -187,7 +187,7 @@ static struct answer lock(struct switch_op o)
 	uint64_t seq = next_seq++;
 	struct answer a;
 
-	fast_encode_lock(&o, NULL, PEER, seq, &key, msg);
+	fast_encode_op(&o, NULL, PEER, seq, &key, msg);
 	a = run(CTRL, PORT, msg);
 	CHECK_EQ(a.seq, seq);
 	return a;
@@ -333,7 +333,7 @@ static void test_replay_window(void)
 
 	clear();
 	next_seq += 100;
-	fast_encode_lock(&o, NULL, PEER, seq + 50, &key, msg);
+	fast_encode_op(&o, NULL, PEER, seq + 50, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	put(40020, PRISM_FLOW_OWNED, B1);
 	a = run(CTRL, PORT, msg);
@@ -342,15 +342,15 @@ static void test_replay_window(void)
 	CHECK_EQ(st, PRISM_FLOW_OWNED);
 	CHECK_EQ(stat(PRISM_STAT_FAST_DUPLICATE), 1);
 	/* seq + 10 is inside the window (40 below) and fresh. */
-	fast_encode_lock(&o, NULL, PEER, seq + 10, &key, msg);
+	fast_encode_op(&o, NULL, PEER, seq + 10, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	CHECK(flow(40020, &st, &b, &fl));
 	CHECK_EQ(st, PRISM_FLOW_LOCKED);
 	/* Move the window up, then seq + 10 is 64 below: dropped. */
-	fast_encode_lock(&o, NULL, PEER, seq + 74, &key, msg);
+	fast_encode_op(&o, NULL, PEER, seq + 74, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	put(40020, PRISM_FLOW_OWNED, B1);
-	fast_encode_lock(&o, NULL, PEER, seq + 10, &key, msg);
+	fast_encode_op(&o, NULL, PEER, seq + 10, &key, msg);
 	a = run(CTRL, PORT, msg);
 	CHECK_EQ(a.verdict, TC_ACT_SHOT);
 	CHECK_EQ(a.status, 1);
@@ -372,11 +372,11 @@ static void test_refused(void)
 
 	clear();
 	other.k0 ^= 1;
-	fast_encode_lock(&o, NULL, PEER, next_seq++, &other, msg);
+	fast_encode_op(&o, NULL, PEER, next_seq++, &other, msg);
 	a = run(CTRL, PORT, msg);
 	CHECK_EQ(a.verdict, TC_ACT_SHOT);
 	for (size_t i = 0; i < FAST_MSG_LEN; i++) {
-		fast_encode_lock(&o, NULL, PEER, next_seq++, &key, msg);
+		fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
 		memcpy(bad, msg, sizeof(bad));
 		bad[i] ^= 0x01;
 		a = run(CTRL, PORT, bad);
@@ -387,7 +387,7 @@ static void test_refused(void)
 			CHECK_EQ(a.verdict, TC_ACT_SHOT);
 	}
 	CHECK_EQ(stat(PRISM_STAT_FAST_BAD), 1 + FAST_MSG_LEN - 6);
-	fast_encode_lock(&o, NULL, PEER, next_seq++, &key, msg);
+	fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(STRANGER, PORT, msg).verdict, TC_ACT_SHOT);
 	CHECK_EQ(stat(PRISM_STAT_FAST_UNKNOWN_PEER), 1);
 	a = run(CTRL, PORT + 1, msg);
@@ -434,13 +434,13 @@ static void test_tail_and_delete(void)
 
 	clear();
 	put(40050, PRISM_FLOW_OWNED, B1);
-	fast_encode_lock(&o, &tail, PEER, next_seq++, &key, msg);
+	fast_encode_op(&o, &tail, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	CHECK(flow(40050, &st, &b, &fl));
 	CHECK_EQ(st, PRISM_FLOW_LOCKED);
 	CHECK_EQ(fl, 0);
 	put(40050, PRISM_FLOW_OWNED, B1);
-	fast_encode_lock(&o, &tail, PEER, next_seq++, &key, msg);
+	fast_encode_op(&o, &tail, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(B1, PORT, msg).status, 0);
 	CHECK(flow(40050, &st, &b, &fl));
 	CHECK_EQ(st, PRISM_FLOW_LOCKED);
@@ -448,18 +448,110 @@ static void test_tail_and_delete(void)
 	CHECK_EQ(bpf_map_lookup_elem(flows_fd, &o.key, &v), 0);
 	CHECK_EQ(v.lock_seq, tail);
 	o.op = SWITCH_DELETE;
-	fast_encode_lock(&o, NULL, PEER, next_seq++, &key, msg);
+	fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	CHECK(!flow(40050, &st, &b, &fl));
 	CHECK(!rev_names(B1, 40050));
 	/* Again: nothing to delete, still 0. */
-	fast_encode_lock(&o, NULL, PEER, next_seq++, &key, msg);
+	fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	/* A tail on a LOCK naming a claimant is malformed: dropped. */
 	o = lock_op(B2, 40051);
-	fast_encode_lock(&o, &tail, PEER, next_seq++, &key, msg);
+	fast_encode_op(&o, &tail, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).verdict, TC_ACT_SHOT);
 	CHECK(!flow(40051, &st, &b, &fl));
+}
+
+static struct switch_op own_op(uint8_t op, uint32_t backend, uint16_t cport)
+{
+	struct switch_op o = lock_op(backend, cport);
+
+	o.op = op;
+	return o;
+}
+
+/* OWN and OWN_OPEN as the agent applies them: a claim served (LOCKED with
+ * CLAIM for B1 -> OWNED_OPEN(B1), the claim flag gone), the window closed
+ * again (OWN), a flow moved to another backend (the old reverse entry
+ * dropped), from absent; without a backend EINVAL; an entry in no known
+ * state untouched; a rev collision EADDRINUSE. */
+static void test_own(void)
+{
+	struct prism_flow_value odd = { .state = 77 };
+	struct switch_op o = own_op(SWITCH_OWN_OPEN, B1, 40060);
+	uint32_t st, b, fl;
+
+	clear();
+	CHECK_EQ(lock(lock_op(B1, 40060)).status, 0);
+	CHECK_EQ(lock(o).status, 0);
+	CHECK(flow(40060, &st, &b, &fl));
+	CHECK_EQ(st, PRISM_FLOW_OWNED_OPEN);
+	CHECK_EQ(b, B1);
+	CHECK_EQ(fl, 0);
+	CHECK(rev_names(B1, 40060));
+	CHECK_EQ(lock(own_op(SWITCH_OWN, B1, 40060)).status, 0);
+	CHECK(flow(40060, &st, &b, &fl));
+	CHECK_EQ(st, PRISM_FLOW_OWNED);
+	CHECK(rev_names(B1, 40060));
+
+	CHECK_EQ(lock(own_op(SWITCH_OWN, B2, 40060)).status, 0);
+	CHECK(flow(40060, &st, &b, &fl));
+	CHECK_EQ(st, PRISM_FLOW_OWNED);
+	CHECK_EQ(b, B2);
+	CHECK(rev_names(B2, 40060));
+	CHECK(!rev_names(B1, 40060));
+
+	CHECK_EQ(lock(own_op(SWITCH_OWN_OPEN, B1, 40061)).status, 0);
+	CHECK(flow(40061, &st, &b, &fl));
+	CHECK_EQ(st, PRISM_FLOW_OWNED_OPEN);
+	CHECK(rev_names(B1, 40061));
+
+	CHECK_EQ(lock(own_op(SWITCH_OWN, 0, 40062)).status, -EINVAL);
+	CHECK(!flow(40062, &st, &b, &fl));
+	o = own_op(SWITCH_OWN, B1, 40063);
+	CHECK_EQ(bpf_map_update_elem(flows_fd, &o.key, &odd, BPF_ANY), 0);
+	CHECK_EQ(lock(o).status, -EINVAL);
+	CHECK(flow(40063, &st, &b, &fl));
+	CHECK_EQ(st, 77);
+	CHECK(!rev_names(B1, 40063));
+
+	/* 40061's backend-side 4-tuple at B1 belongs to a live flow of
+	 * another VIP on the same client port. */
+	o = own_op(SWITCH_OWN, B1, 40061);
+	o.key.vip = htonl(VIP + 1);
+	CHECK_EQ(lock(o).status, -EADDRINUSE);
+	CHECK(bpf_map_lookup_elem(flows_fd, &o.key, &odd) != 0);
+	CHECK_EQ(stat(PRISM_STAT_FAST_OPS), 8);
+}
+
+/* The op byte: a DELETE or LOCK_TAIL naming a backend, and an unknown op,
+ * are malformed: dropped, counted, nothing done. */
+static void test_bad_ops(void)
+{
+	struct switch_op o = own_op(SWITCH_DELETE, B1, 40070);
+	uint8_t msg[FAST_MSG_LEN];
+	struct prism_fast_msg m;
+	uint32_t st, b, fl, tail = 5;
+
+	clear();
+	put(40070, PRISM_FLOW_OWNED, B1);
+	fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
+	CHECK_EQ(run(CTRL, PORT, msg).verdict, TC_ACT_SHOT);
+	o.op = SWITCH_LOCK;
+	fast_encode_op(&o, &tail, PEER, next_seq++, &key, msg);
+	CHECK_EQ(run(B1, PORT, msg).verdict, TC_ACT_SHOT);
+	o = own_op(SWITCH_OWN, B1, 40070);
+	fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
+	memcpy(&m, msg, sizeof(m));
+	m.op = PRISM_FAST_OP_OWN_OPEN + 1;
+	memcpy(msg, &m, sizeof(m));
+	m.tag = htole64(fast_tag(&key, msg));
+	memcpy(msg, &m, sizeof(m));
+	CHECK_EQ(run(CTRL, PORT, msg).verdict, TC_ACT_SHOT);
+	CHECK_EQ(stat(PRISM_STAT_FAST_BAD), 3);
+	CHECK_EQ(stat(PRISM_STAT_FAST_OPS), 0);
+	CHECK(flow(40070, &st, &b, &fl));
+	CHECK_EQ(st, PRISM_FLOW_OWNED);
 }
 
 static int load(void)
@@ -518,6 +610,8 @@ int main(void)
 	      test_lock_transitions);
 	t_run("lock for a claimant whose 4-tuple is taken: EADDRINUSE",
 	      test_lock_rev_collision);
+	t_run("own and own_open: claim served, moved, refusals", test_own);
+	t_run("malformed ops: dropped and counted", test_bad_ops);
 	t_run("replay window: duplicate EALREADY, old dropped, gap fresh",
 	      test_replay_window);
 	t_run("bad tag, flipped bytes, stranger, other port", test_refused);

@@ -16,6 +16,7 @@ static void handoff_metrics(struct metrics_buf *m, const char *name,
 		uint64_t v;
 	} ev[] = {
 		{ "takeover", ps->takeovers },
+		{ "split_takeover", ps->split_takeovers },
 		{ "refused", ps->refused },
 		{ "handback", ps->handbacks },
 		{ "handback_failure", ps->handback_failures },

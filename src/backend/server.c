@@ -76,6 +76,9 @@ struct bconn {
 	bool expect_continue; /* send 100 Continue before reading the body */
 	bool body_waiting;    /* the body is being read from the socket */
 	bool window_open;     /* handed off: the switch passes our window */
+	/* Handed off with more pending bytes on their way from the
+	 * controller (pb_more_coming): they come before anything in fd. */
+	bool awaiting;
 	enum serve_method method;
 	struct serve_response resp;
 	bool have_resp;
@@ -318,7 +321,7 @@ static int send_continue(struct bconn *b)
 static int body_begin_wait(struct bconn *b)
 {
 	b->body_waiting = true;
-	if (b->pc) {
+	if (b->pc && !b->window_open) {
 		if (pb_window(b->pc, b->fd, true))
 			return -EIO;
 		b->window_open = true;
@@ -409,6 +412,8 @@ static int body_step(struct bconn *b)
 		if (!b->body_waiting && body_begin_wait(b))
 			return -EIO;
 		b->len = b->pos = 0; /* everything buffered was body */
+		if (b->awaiting)
+			break; /* on_data brings the rest first */
 		n = read(b->fd, b->buf, b->cap);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
@@ -496,6 +501,7 @@ static int handback(struct bconn *b)
 	int err;
 
 	evloop_del(srv->loop, b->fd);
+	pb_conn_set_user(b->pc, NULL);
 	/* Unused bytes (a pipelined next request) travel back too. */
 	pb_set_http_status(b->pc, b->resp.status);
 	err = pb_handback(b->pc, b->fd, b->buf + b->pos, b->len - b->pos,
@@ -515,7 +521,7 @@ static void drain_poll(struct evloop *loop, struct evtimer *t, void *arg)
 	(void)t;
 	b->timer = NULL;
 	r = pb_ready_for_handback(b->fd);
-	if (r > 0)
+	if (r > 0 && !b->awaiting)
 		handback(b);
 	else if (r < 0 || evloop_now_ms() > b->drain_deadline)
 		bconn_close(b);
@@ -542,7 +548,7 @@ static int finish_response(struct bconn *b)
 			   sizeof(one));
 		/* A small response usually left with the write itself: hand
 		 * back now rather than after a trip through the loop. */
-		if (pb_ready_for_handback(b->fd) > 0) {
+		if (!b->awaiting && pb_ready_for_handback(b->fd) > 0) {
 			handback(b);
 			return 1; /* b is gone */
 		}
@@ -573,8 +579,11 @@ static int do_write(struct bconn *b)
 
 static int do_read(struct bconn *b)
 {
-	ssize_t n = read(b->fd, b->buf + b->len, b->cap - b->len);
+	ssize_t n;
 
+	if (b->awaiting)
+		return 0;
+	n = read(b->fd, b->buf + b->len, b->cap - b->len);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	if (n == 0)
@@ -664,6 +673,43 @@ static struct bconn *bconn_new(struct bsrv *srv, int fd, struct pb_conn *pc,
 	return b;
 }
 
+/* A split hand-off brings at most BCONN_TAKEOVER_MAX in all (the
+ * controller's CONN_SPLIT_MAX): room for it from the start. */
+static size_t takeover_cap(const struct pb_conn *pc, size_t len)
+{
+	if (pb_more_coming(pc))
+		return BCONN_TAKEOVER_MAX;
+	return len > BCONN_BUF ? len : BCONN_BUF;
+}
+
+/* More of a split hand-off's pending bytes, after what b holds. */
+static void on_data(struct pb_conn *pc, const uint8_t *data, size_t len,
+		    bool more, void *arg)
+{
+	struct bconn *b = pb_conn_user(pc);
+
+	(void)arg;
+	if (!b)
+		return;
+	if (b->pos) {
+		memmove(b->buf, b->buf + b->pos, b->len - b->pos);
+		b->len -= b->pos;
+		b->pos = 0;
+	}
+	if (len > b->cap - b->len) {
+		log_warn("%s: hand-off brought more than %u bytes",
+			 b->srv->cfg->name, (unsigned)BCONN_TAKEOVER_MAX);
+		bconn_close(b);
+		return;
+	}
+	memcpy(b->buf + b->len, data, len);
+	b->len += len;
+	b->awaiting = more;
+	if (!more && (b->state == B_READING || b->state == B_BODY))
+		evloop_mod(b->srv->loop, b->fd, EVLOOP_READ);
+	bconn_io(b->srv->loop, b->fd, 0, b);
+}
+
 static void on_takeover(struct pb_conn *pc, int fd, const uint8_t *pending,
 			size_t len, void *arg)
 {
@@ -673,7 +719,7 @@ static void on_takeover(struct pb_conn *pc, int fd, const uint8_t *pending,
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	b = len <= BCONN_TAKEOVER_MAX
-		    ? bconn_new(srv, fd, pc, len > BCONN_BUF ? len : BCONN_BUF)
+		    ? bconn_new(srv, fd, pc, takeover_cap(pc, len))
 		    : NULL;
 	if (!b) {
 		pb_abort(pc, fd);
@@ -681,6 +727,20 @@ static void on_takeover(struct pb_conn *pc, int fd, const uint8_t *pending,
 	}
 	memcpy(b->buf, pending, len);
 	b->len = len;
+	pb_conn_set_user(pc, b);
+	b->awaiting = pb_more_coming(pc);
+	if (b->awaiting) {
+		evloop_mod(srv->loop, fd, 0); /* fd waits for on_data */
+		/* A body is coming (the controller splits only those): take
+		 * the flow with the window open now, not after the request is
+		 * planned (a store object opened), so that the client's
+		 * segments stop being dropped as early as possible. */
+		if (pb_window(pc, fd, true)) {
+			bconn_close(b);
+			return;
+		}
+		b->window_open = true;
+	}
 	/* The request usually came complete with the hand-off. */
 	bconn_io(srv->loop, fd, 0, b);
 }
@@ -793,6 +853,8 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 	err = evloop_add(srv->loop, srv->listen_fd, EVLOOP_READ, on_accept, srv);
 	if (!err && cfg->handoff.sin_port)
 		err = pb_open(srv->loop, &pcfg, on_takeover, srv, &srv->pb);
+	if (!err && srv->pb)
+		pb_set_data_cb(srv->pb, on_data);
 	if (err)
 		return err;
 	srv->sig_fd = evloop_add_signals(srv->loop,

@@ -40,6 +40,7 @@ struct pb {
 	struct switch_client sw;
 	int raw_fd; /* window updates (pb_window_open); -1 if unavailable */
 	pb_takeover_cb on_takeover;
+	pb_data_cb on_data;
 	void *arg;
 	struct pb_conn *conns; /* all live pb_conns, for channel loss */
 	struct hochan *chans[PB_MAX_CONTROLLERS];
@@ -54,6 +55,8 @@ struct pb_conn {
 	uint64_t conn_id;
 	struct prism_flow_key key;
 	bool returned; /* handed back, until HANDBACK_ACK */
+	bool more;     /* pending bytes still to come (HANDOFF_DATA) */
+	void *user;
 	uint16_t http_status; /* reported in HANDBACK */
 	struct pb_conn *next, *prev;
 };
@@ -205,7 +208,10 @@ static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 		return;
 	}
 	pc->key = key;
+	pc->more = (m->flags & HO_F_MORE) != 0;
 	pb->stats.takeovers++;
+	if (pc->more)
+		pb->stats.split_takeovers++;
 	/* Answer first, acknowledge after: the ACK is off the request's
 	 * critical path, and a response that leaves at once is handed back
 	 * at once, whose HANDBACK tells the controller all the ACK would. */
@@ -223,6 +229,25 @@ static struct pb_conn *find_frozen(struct pb *pb, struct hochan *ch,
 		if (pc->ch == ch && pc->conn_id == id && pc->returned)
 			return pc;
 	return NULL;
+}
+
+/* The rest of a split hand-off's pending bytes.  One for a connection that
+ * is gone (closed while they travelled) is dropped. */
+static void on_handoff_data(struct pb *pb, struct hochan *ch,
+			    const struct ho_msg *m)
+{
+	struct pb_conn *pc = pb->conns;
+
+	while (pc && !(pc->ch == ch && pc->conn_id == m->conn_id &&
+		       !pc->returned && pc->more))
+		pc = pc->next;
+	if (!pc) {
+		pb->stats.bad_msgs++;
+		return;
+	}
+	pc->more = (m->flags & HO_F_MORE) != 0;
+	if (pb->on_data)
+		pb->on_data(pc, m->pending, m->pending_len, pc->more, pb->arg);
 }
 
 static void on_handback_ack(struct pb *pb, struct hochan *ch,
@@ -248,6 +273,8 @@ static void chan_msg(struct hochan *ch, const struct ho_msg *m, void *arg)
 
 	if (m->type == HO_HANDOFF)
 		on_handoff(pb, ch, m);
+	else if (m->type == HO_HANDOFF_DATA)
+		on_handoff_data(pb, ch, m);
 	else if (m->type == HO_HANDBACK_ACK)
 		on_handback_ack(pb, ch, m);
 	else
@@ -488,6 +515,26 @@ int pb_window(struct pb_conn *pc, int fd, bool open)
 		}
 	}
 	return err;
+}
+
+void pb_set_data_cb(struct pb *pb, pb_data_cb on_data)
+{
+	pb->on_data = on_data;
+}
+
+bool pb_more_coming(const struct pb_conn *pc)
+{
+	return pc->more;
+}
+
+void pb_conn_set_user(struct pb_conn *pc, void *user)
+{
+	pc->user = user;
+}
+
+void *pb_conn_user(const struct pb_conn *pc)
+{
+	return pc->user;
 }
 
 const struct pb_stats *pb_stats(const struct pb *pb)

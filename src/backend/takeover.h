@@ -9,7 +9,10 @@
  *   on_takeover(pc, fd, pending, len, arg)
  *       fd: a live, non-blocking TCP socket to the client;
  *       pending: bytes the controller already read (the request head and
- *       whatever followed); serve them as if read from fd first.
+ *       whatever followed); serve them as if read from fd first.  When
+ *       pb_more_coming(pc), more of them follow: on_data(pc, data, len,
+ *       more, arg) delivers them in order (set with pb_set_data_cb);
+ *       read nothing from fd before the call with more == false.
  *   ... the server writes its response on fd as usual ...
  *   pb_handback(pc, fd, leftover, len, close)
  *       once the response is fully handed to the kernel and sent (see
@@ -47,16 +50,26 @@ struct pb_config {
 
 typedef void (*pb_takeover_cb)(struct pb_conn *pc, int fd,
 			       const uint8_t *pending, size_t len, void *arg);
+typedef void (*pb_data_cb)(struct pb_conn *pc, const uint8_t *data,
+			   size_t len, bool more, void *arg);
 
 struct pb_stats {
 	uint64_t takeovers, refused, handbacks, handback_failures, aborted;
 	uint64_t bad_msgs;
+	uint64_t split_takeovers; /* pending continued in HANDOFF_DATA */
 	uint32_t active;
 };
 
 int pb_open(struct evloop *loop, const struct pb_config *cfg,
 	    pb_takeover_cb on_takeover, void *arg, struct pb **out);
 void pb_close(struct pb *pb);
+void pb_set_data_cb(struct pb *pb, pb_data_cb on_data);
+
+/* Whether more pending bytes are on their way (HO_F_MORE). */
+bool pb_more_coming(const struct pb_conn *pc);
+/* The server's object for pc, given to nobody else. */
+void pb_conn_set_user(struct pb_conn *pc, void *user);
+void *pb_conn_user(const struct pb_conn *pc);
 
 /* 1 once nothing of the response is left unsent (only unacknowledged
  * bytes remain, and at most PB_TAIL_MAX of them), 0 not yet, -errno when

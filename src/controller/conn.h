@@ -21,6 +21,11 @@
 /* A request body up to this size is received before the hand-off and
  * travels with it (controller.c, wait_for_body). */
 #define CONN_BODY_MAX 65536
+/* A split hand-off (HO_F_MORE) carries at most this much pending in all:
+ * what a backend takes (BCONN_TAKEOVER_MAX); in HANDOFF_DATA messages of
+ * at most CONN_SPLIT_CHUNK, which the backend can use one by one. */
+#define CONN_SPLIT_MAX (256u << 10)
+#define CONN_SPLIT_CHUNK (64u << 10)
 #define CONN_LINGER_MS 1000
 /* A handed-back connection whose client stays silent this long gets its
  * switch entry removed by the agent too, and a second window update: the
@@ -52,7 +57,7 @@ struct ctrl_stats {
 	uint64_t accepted, closed, requests, bad_requests, handoffs,
 		handbacks, handoff_failures, switch_errors, unknown_msgs,
 		late_segments, closed_remote, client_closed, errors[2],
-		unlock_fallbacks;
+		unlock_fallbacks, split_handoffs;
 	uint64_t latency_us_sum, latency_n;
 };
 

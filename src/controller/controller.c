@@ -171,19 +171,90 @@ static void handoff_timeout(struct evloop *loop, struct evtimer *t, void *arg)
 	fail_handoff(k, FAIL_TIMEOUT, "timed out");
 }
 
-static int send_handoff(struct conn *k, const struct frozen *f)
+/* Whether the body bytes queued in the frozen socket go after the HANDOFF
+ * (HO_F_MORE) rather than inside it.  While the flow is locked the client's
+ * segments are dropped, and an upload's queue (often 100-200 KB) took
+ * milliseconds to reach the backend inside the HANDOFF: long enough for the
+ * client's loss probe to fire into the lock and be dropped too, leaving a
+ * 200 ms RTO.  Only for a request with a body (a GET's pipelined requests
+ * could outlive the response), and only what the backend takes as pending
+ * (CONN_SPLIT_MAX). */
+static bool split_handoff(const struct conn *k, const struct http_request *req,
+			  const struct frozen *f)
+{
+	return f->st.inq_len && !req->expect_continue &&
+	       (req->content_length > 0 || req->chunked) &&
+	       k->len + f->st.inq_len <= CONN_SPLIT_MAX;
+}
+
+/* LEN bytes at P in HANDOFF_DATA messages; LAST: nothing follows them. */
+static int send_handoff_data(struct conn *k, const uint8_t *p, size_t len,
+			     bool last)
+{
+	struct ho_msg m = { .type = HO_HANDOFF_DATA, .conn_id = k->id };
+	int err = 0;
+
+	while (!err && len) {
+		size_t n = len < CONN_SPLIT_CHUNK ? len : CONN_SPLIT_CHUNK;
+
+		m.pending = p;
+		m.pending_len = (uint32_t)n;
+		m.flags = n < len || !last ? HO_F_MORE : 0;
+		err = ctrl_backend_send(k->backend, &m);
+		p += n;
+		len -= n;
+	}
+	return err;
+}
+
+/* The queue travels as pending bytes: the backend's socket starts empty at
+ * the same rcv_nxt (those bytes were acknowledged here), as if it had read
+ * them, and offers the window that reading would have re-opened.  Without
+ * that a client that had filled our window would wait at a zero window
+ * for good: nothing is read from the new socket until the queue arrives
+ * through the channel, and its window update (pb_window) would repeat the
+ * zero it believes it advertised. */
+static void split_state(struct tcpr_state *st)
+{
+	uint32_t win = st->rcv_wup + st->rcv_wnd - st->rcv_seq;
+
+	if ((int32_t)win < 0)
+		win = 0;
+	st->rcv_wup = st->rcv_seq;
+	st->rcv_wnd = win + st->inq_len;
+	st->inq_len = 0;
+}
+
+/* HEAD > 0: a split hand-off; the HANDOFF carries the request head (HEAD
+ * bytes) and HANDOFF_DATA messages the rest of our buffer, then the
+ * receive queue: the smaller the HANDOFF, the sooner the backend has the
+ * connection. */
+static int send_handoff(struct conn *k, const struct frozen *f, size_t head)
 {
 	struct ho_msg m = { .type = HO_HANDOFF, .conn_id = k->id };
+	int err;
 
-	m.flags = HO_F_CLAIM;
+	m.flags = HO_F_CLAIM | (head ? HO_F_MORE : 0);
 	m.tcp = f->st;
 	m.pending = (const uint8_t *)k->buf;
-	m.pending_len = (uint32_t)k->len;
-	m.inq = f->inq;
-	m.inq_len = f->st.inq_len;
+	m.pending_len = (uint32_t)(head ? head : k->len);
+	if (head) {
+		split_state(&m.tcp);
+	} else {
+		m.inq = f->inq;
+		m.inq_len = f->st.inq_len;
+	}
 	m.outq = f->outq;
 	m.outq_len = f->st.outq_len;
-	return ctrl_backend_send(k->backend, &m);
+	err = ctrl_backend_send(k->backend, &m);
+	if (err || !head)
+		return err;
+	k->ctrl->stats.split_handoffs++;
+	err = send_handoff_data(k, (const uint8_t *)k->buf + head,
+				k->len - head, false);
+	if (!err)
+		err = send_handoff_data(k, f->inq, f->st.inq_len, true);
+	return err;
 }
 
 static void on_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
@@ -251,7 +322,8 @@ static struct ctrl_backend *ctrl_pick(struct ctrl *c,
 }
 
 /* Steps 3-6 of the thesis' Figure 2.1: lock, freeze, export, send. */
-static void start_handoff(struct conn *k, const struct http_request *req)
+static void start_handoff(struct conn *k, const struct http_request *req,
+			  size_t head)
 {
 	enum ctrl_fail reason = FAIL_FREEZE;
 	struct ctrl *c = k->ctrl;
@@ -293,7 +365,7 @@ static void start_handoff(struct conn *k, const struct http_request *req)
 	if (!err) {
 		conn_set_state(k, CONN_HANDOFF);
 		k->st0 = f.st;
-		err = send_handoff(k, &f);
+		err = send_handoff(k, &f, split_handoff(k, req, &f) ? head : 0);
 		if (err)
 			reason = FAIL_SEND;
 	}
@@ -574,7 +646,7 @@ void conn_process(struct conn *k)
 	if (wait_for_body(k, &req, (size_t)r))
 		return;
 	k->ctrl->stats.requests++;
-	start_handoff(k, &req);
+	start_handoff(k, &req, (size_t)r);
 }
 
 /* ---- setup ---- */

@@ -146,6 +146,11 @@ void ctrl_metrics(struct ctrl *c, struct metrics_buf *m)
 		       "unlocked again through the switch agent.");
 	metrics_sample(m, "prism_controller_unlock_fallbacks_total", NULL,
 		       s->unlock_fallbacks);
+	metrics_family(m, "prism_controller_split_handoffs_total", "counter",
+		       "Hand-offs whose queued request body followed in "
+		       "HANDOFF_DATA messages.");
+	metrics_sample(m, "prism_controller_split_handoffs_total", NULL,
+		       s->split_handoffs);
 	metrics_family(m, "prism_controller_handoff_seconds", "histogram",
 		       "From the request head to the backend's HANDOFF_ACK.");
 	metrics_hist_write(m, "prism_controller_handoff_seconds", NULL,

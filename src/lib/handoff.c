@@ -9,6 +9,16 @@ static bool has_tcp(int type)
 	return type == HO_HANDOFF || type == HO_HANDBACK;
 }
 
+/* Bytes after the header: the TCP state and queues, or a HANDOFF_DATA's
+ * pending bytes. */
+static uint64_t body_len(const struct ho_msg *m)
+{
+	if (has_tcp(m->type))
+		return HO_TCP_LEN + (uint64_t)m->pending_len + m->inq_len +
+		       m->outq_len;
+	return m->type == HO_HANDOFF_DATA ? m->pending_len : 0;
+}
+
 static void put16(uint8_t **p, uint16_t v)
 {
 	v = htons(v);
@@ -63,12 +73,7 @@ static uint64_t get64(const uint8_t **p)
 
 size_t ho_encoded_len(const struct ho_msg *m)
 {
-	size_t n = HO_HEADER_LEN + AUTH_MAC_LEN;
-
-	if (has_tcp(m->type))
-		n += HO_TCP_LEN + (size_t)m->pending_len + m->inq_len +
-		     m->outq_len;
-	return n;
+	return HO_HEADER_LEN + AUTH_MAC_LEN + (size_t)body_len(m);
 }
 
 long ho_encode(const struct ho_msg *m, const struct auth_key *key,
@@ -76,7 +81,7 @@ long ho_encode(const struct ho_msg *m, const struct auth_key *key,
 {
 	size_t len = ho_encoded_len(m);
 	uint8_t *p = buf;
-	bool tcp = has_tcp(m->type);
+	bool tcp = has_tcp(m->type), data = m->type == HO_HANDOFF_DATA;
 
 	if (len > HO_MAX_MSG)
 		return -EMSGSIZE;
@@ -92,7 +97,7 @@ long ho_encode(const struct ho_msg *m, const struct auth_key *key,
 	put64(&p, m->conn_id);
 	put16(&p, m->flags);
 	put16(&p, m->type == HO_HANDBACK ? m->http_status : 0);
-	put32(&p, tcp ? m->pending_len : 0);
+	put32(&p, tcp || data ? m->pending_len : 0);
 	put32(&p, tcp ? m->inq_len : 0);
 	put32(&p, tcp ? m->outq_len : 0);
 	if (tcp) {
@@ -105,6 +110,8 @@ long ho_encode(const struct ho_msg *m, const struct auth_key *key,
 			putraw(&p, m->inq, m->inq_len);
 		if (m->outq_len)
 			putraw(&p, m->outq, m->outq_len);
+	} else if (data && m->pending_len) {
+		putraw(&p, m->pending, m->pending_len);
 	}
 	auth_sign(key, buf, (size_t)(p - buf), p);
 	return (long)len;
@@ -115,7 +122,7 @@ static long check_header(uint8_t version, uint8_t type, uint32_t total)
 {
 	if (version != HO_VERSION)
 		return -HO_E_VERSION;
-	if (type < HO_HANDOFF || type > HO_HELLO)
+	if (type < HO_HANDOFF || type > HO_HANDOFF_DATA)
 		return -HO_E_TYPE;
 	if (total < HO_HEADER_LEN + AUTH_MAC_LEN || total > HO_MAX_MSG)
 		return -HO_E_LENGTH;
@@ -131,13 +138,18 @@ static long decode_body(const uint8_t *buf, uint32_t total,
 
 	if (reserved)
 		return -HO_E_FIELD;
-	if (has_tcp(m->type))
-		want += HO_TCP_LEN + (uint64_t)m->pending_len + m->inq_len +
-			m->outq_len;
-	else if (m->pending_len || m->inq_len || m->outq_len)
+	if (!has_tcp(m->type) && (m->inq_len || m->outq_len ||
+				  (m->type != HO_HANDOFF_DATA && m->pending_len)))
 		return -HO_E_LENGTH;
+	if (m->type == HO_HANDOFF_DATA && !m->pending_len)
+		return -HO_E_FIELD;
+	want += body_len(m);
 	if (want != total)
 		return -HO_E_LENGTH;
+	if (m->type == HO_HANDOFF_DATA) {
+		m->pending = p;
+		return total;
+	}
 	if (!has_tcp(m->type))
 		return total;
 	err = tcpr_state_decode(&m->tcp, p, HO_TCP_LEN);
@@ -188,7 +200,9 @@ long ho_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
 	m->pending_len = get32(&p);
 	m->inq_len = get32(&p);
 	m->outq_len = get32(&p);
-	if (m->flags & ~(HO_F_CLOSE | HO_F_CLAIM))
+	if ((m->flags & ~(HO_F_CLOSE | HO_F_CLAIM | HO_F_MORE)) ||
+	    ((m->flags & HO_F_MORE) && type != HO_HANDOFF &&
+	     type != HO_HANDOFF_DATA))
 		return -HO_E_FIELD;
 	return decode_body(buf, total, m, reserved);
 }
@@ -210,7 +224,8 @@ const char *ho_type_name(int type)
 {
 	static const char *names[] = { "?", "HANDOFF", "HANDOFF_ACK",
 				       "HANDBACK", "HANDBACK_ACK", "CLOSED",
-				       "HELLO" };
+				       "HELLO", "HANDOFF_DATA" };
 
-	return type >= HO_HANDOFF && type <= HO_HELLO ? names[type] : "?";
+	return type >= HO_HANDOFF && type <= HO_HANDOFF_DATA ? names[type]
+							     : "?";
 }

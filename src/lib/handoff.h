@@ -28,6 +28,10 @@
  *   CLOSED        backend -> controller: the connection ended at the
  *                 backend (client reset or closed it, or a fatal error);
  *                 the controller forgets it
+ *   HANDOFF_DATA  controller -> backend, after a HANDOFF with HO_F_MORE:
+ *                 more of that request's bytes (pending only, no TCP
+ *                 state), appended to the HANDOFF's pending in order; the
+ *                 last one has no HO_F_MORE
  *
  * Sequence numbers strictly increase on each direction of a channel and
  * start from the receiver's HELLO nonce (lib/hochan.c), so a replayed,
@@ -53,6 +57,7 @@ enum ho_type {
 	HO_HANDBACK_ACK = 4,
 	HO_CLOSED = 5,
 	HO_HELLO = 6,
+	HO_HANDOFF_DATA = 7,
 };
 
 /* Status codes in ACKs. */
@@ -68,6 +73,12 @@ enum ho_status {
 /* HANDOFF: the flow is LOCKED for the address the controller connected
  * to; the backend claims it in band (prism_abi.h) if that is its own. */
 #define HO_F_CLAIM 0x2u
+/* HANDOFF, HANDOFF_DATA: the request's bytes continue in a HANDOFF_DATA
+ * message.  An upload's body queued at the controller travels after the
+ * connection instead of inside its HANDOFF, so that the backend restores
+ * and claims the flow (and the client may send again) without waiting for
+ * it. */
+#define HO_F_MORE 0x4u
 
 struct ho_msg {
 	uint8_t type;

@@ -208,6 +208,45 @@ static void test_http_status(void)
 	CHECK_EQ(resign_decode(buf, n, &d), -HO_E_FIELD);
 }
 
+/* HANDOFF_DATA: pending bytes only, HO_F_MORE on all but the last; no
+ * empty one, no queues, and HO_F_MORE on no other type but HANDOFF. */
+static void test_handoff_data(void)
+{
+	static const uint8_t body[] = "0123456789 body bytes";
+	struct ho_msg m = { .type = HO_HANDOFF_DATA, .seq = 3, .conn_id = 5,
+			    .flags = HO_F_MORE, .pending = body,
+			    .pending_len = sizeof(body) - 1 },
+		      d;
+	uint8_t buf[512];
+	long n = ho_encode(&m, &key, buf, sizeof(buf));
+
+	CHECK_EQ(n, HO_HEADER_LEN + AUTH_MAC_LEN + (long)sizeof(body) - 1);
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
+	CHECK_EQ(d.type, HO_HANDOFF_DATA);
+	CHECK_EQ(d.flags, HO_F_MORE);
+	CHECK_EQ(d.pending_len, sizeof(body) - 1);
+	CHECK(!memcmp(d.pending, body, sizeof(body) - 1));
+	CHECK_EQ(strcmp(ho_type_name(HO_HANDOFF_DATA), "HANDOFF_DATA"), 0);
+	/* an inq length in the header: rejected */
+	buf[HO_HEADER_LEN - 5] = 1;
+	CHECK_EQ(resign_decode(buf, n, &d), -HO_E_LENGTH);
+	buf[HO_HEADER_LEN - 5] = 0;
+	CHECK_EQ(resign_decode(buf, n, &d), n);
+	/* empty */
+	m.pending_len = 0;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	/* HO_F_MORE: HANDOFF yes, HANDOFF_ACK no */
+	sample(&m, HO_HANDOFF);
+	m.flags = HO_F_CLAIM | HO_F_MORE;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
+	CHECK_EQ(d.flags, HO_F_CLAIM | HO_F_MORE);
+	m = (struct ho_msg){ .type = HO_HANDOFF_ACK, .flags = HO_F_MORE };
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+}
+
 int main(void)
 {
 	auth_key_set(&key, "0123456789abcdef-key", 20);
@@ -221,5 +260,6 @@ int main(void)
 	t_run("handoff: fields validated", test_fields_validated);
 	t_run("handoff: oversize length rejected", test_oversize);
 	t_run("handoff: http status travels in HANDBACK only", test_http_status);
+	t_run("handoff: HANDOFF_DATA and HO_F_MORE", test_handoff_data);
 	return t_done();
 }

@@ -98,5 +98,10 @@ int main(int argc, char **argv)
 	m.type = HO_CLOSED;
 	m.status = 0;
 	rc |= write_seed(dir, "closed", &m, &key);
+	m.type = HO_HANDOFF_DATA;
+	m.flags = HO_F_MORE;
+	m.pending = q;
+	m.pending_len = sizeof(q) - 1;
+	rc |= write_seed(dir, "handoff_data", &m, &key);
 	return rc;
 }

@@ -191,3 +191,10 @@ int ctrl_backend_send(struct ctrl_backend *b, struct ho_msg *m)
 		return -ENOTCONN;
 	return hochan_send(b->ch, m);
 }
+
+int ctrl_backend_send_lazy(struct ctrl_backend *b, struct ho_msg *m)
+{
+	if (!b->ch)
+		return -ENOTCONN;
+	return hochan_send_lazy(b->ch, m);
+}

@@ -83,3 +83,5 @@ void health_start(struct ctrl_backend *b,
 		  const struct controller_config *const *cfg);
 void health_stop(struct ctrl_backend *b);
 int ctrl_backend_send(struct ctrl_backend *b, struct ho_msg *m);
+/* hochan_send_lazy: with the next message to b, or within 20 ms. */
+int ctrl_backend_send_lazy(struct ctrl_backend *b, struct ho_msg *m);

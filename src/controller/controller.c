@@ -483,7 +483,12 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 	}
 	err = restore_back(k, m, &fd);
 	ack.status = err ? HO_ERR_RESTORE : HO_OK;
-	ctrl_backend_send(k->backend, &ack);
+	/* Nothing at the backend waits for it (its frozen socket is closed
+	 * already; the ACK frees its record and counts a failure): sent
+	 * with the next HANDOFF to it, one write, rather than waking the
+	 * backend for it alone, which cost the controller a cross-CPU
+	 * wake-up per request here. */
+	ctrl_backend_send_lazy(k->backend, &ack);
 	if (err) {
 		log_err("conn %llu: restore after hand-back: %s",
 			(unsigned long long)k->id, strerror(-err));

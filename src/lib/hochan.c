@@ -10,6 +10,9 @@
 
 #define HOCHAN_READ_CHUNK (256u << 10)
 #define HOCHAN_HELLO_MS 2000
+/* A message sent with hochan_send_lazy goes out with the next one, or
+ * after this long. */
+#define HOCHAN_LAZY_MS 20
 
 struct hochan {
 	struct evloop *loop;
@@ -24,7 +27,7 @@ struct hochan {
 	size_t out_len, out_off, out_cap;
 	uint64_t send_seq, recv_seq;
 	uint64_t nonce; /* ours: the peer numbers its messages from it */
-	struct evtimer *hello_timer;
+	struct evtimer *hello_timer, *lazy_timer;
 	bool dispatching, dead, ready;
 	struct hochan_stats stats;
 };
@@ -94,6 +97,8 @@ void hochan_free(struct hochan *ch)
 		return;
 	if (ch->hello_timer)
 		evloop_timer_cancel(ch->loop, ch->hello_timer);
+	if (ch->lazy_timer)
+		evloop_timer_cancel(ch->loop, ch->lazy_timer);
 	evloop_del(ch->loop, ch->fd);
 	close(ch->fd);
 	free(ch->in);
@@ -151,7 +156,8 @@ static int flush_out(struct hochan *ch)
 			  EVLOOP_READ | (ch->out_len ? EVLOOP_WRITE : 0));
 }
 
-static int queue_msg(struct hochan *ch, struct ho_msg *m)
+/* Encodes M at the end of the output buffer. */
+static int append_msg(struct hochan *ch, struct ho_msg *m)
 {
 	size_t need = ho_encoded_len(m);
 	long n;
@@ -168,10 +174,32 @@ static int queue_msg(struct hochan *ch, struct ho_msg *m)
 		return (int)n;
 	ch->out_len += (size_t)n;
 	ch->stats.msgs_out++;
+	return 0;
+}
+
+static int queue_msg(struct hochan *ch, struct ho_msg *m)
+{
+	int err = append_msg(ch, m);
+
+	if (err)
+		return err;
 	err = flush_out(ch);
 	if (err)
 		hochan_die(ch, err);
 	return err;
+}
+
+static void lazy_flush(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct hochan *ch = arg;
+	int err;
+
+	(void)loop;
+	(void)t;
+	ch->lazy_timer = NULL;
+	err = flush_out(ch);
+	if (err)
+		hochan_die(ch, err);
 }
 
 static int send_hello(struct hochan *ch)
@@ -189,6 +217,25 @@ int hochan_send(struct hochan *ch, struct ho_msg *m)
 		return -EAGAIN; /* the peer's HELLO has not arrived */
 	m->seq = ++ch->send_seq;
 	return queue_msg(ch, m);
+}
+
+int hochan_send_lazy(struct hochan *ch, struct ho_msg *m)
+{
+	int err;
+
+	if (ch->dead)
+		return -EPIPE;
+	if (!ch->ready)
+		return -EAGAIN;
+	m->seq = ++ch->send_seq;
+	err = append_msg(ch, m);
+	if (!err && !ch->lazy_timer) {
+		ch->lazy_timer = evloop_timer_add(ch->loop, HOCHAN_LAZY_MS,
+						  lazy_flush, ch);
+		if (!ch->lazy_timer)
+			err = flush_out(ch);
+	}
+	return err;
 }
 
 bool hochan_ready(const struct hochan *ch)

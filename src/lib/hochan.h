@@ -39,6 +39,10 @@ void hochan_free(struct hochan *ch);
 /* Queues a message (seq is assigned here).  Returns 0 or -errno; -EAGAIN
  * before the peer's HELLO arrived (see hochan_ready). */
 int hochan_send(struct hochan *ch, struct ho_msg *m);
+/* Like hochan_send, but the message waits in our buffer for the next
+ * hochan_send on the channel (one write, one wake-up of the peer), or at
+ * most HOCHAN_LAZY_MS: for a message nothing waits for. */
+int hochan_send_lazy(struct hochan *ch, struct ho_msg *m);
 /* The peer's HELLO arrived: the channel is authenticated and can send.
  * Both ends send HELLO on creation; a peer silent for 2 s is dropped. */
 bool hochan_ready(const struct hochan *ch);

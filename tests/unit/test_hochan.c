@@ -83,6 +83,40 @@ static void test_hello_then_messages(void)
 	evloop_free(l);
 }
 
+/* A lazy message waits for the next ordinary one (both arrive, in order),
+ * or for its timer when none comes. */
+static void test_lazy(void)
+{
+	struct evloop *l = evloop_new();
+	struct end a = { 0 }, b = { 0 };
+	struct ho_msg lazy = { .type = HO_HANDBACK_ACK, .conn_id = 7 },
+		      now = { .type = HO_HANDOFF_ACK, .conn_id = 8 };
+	int fds[2];
+
+	CHECK(!pair(fds));
+	a.ch = hochan_new(l, fds[0], &key, on_msg, on_close, &a);
+	b.ch = hochan_new(l, fds[1], &key, on_msg, on_close, &b);
+	run_for(l, 20);
+	CHECK(hochan_ready(a.ch) && hochan_ready(b.ch));
+	CHECK_EQ(hochan_send_lazy(a.ch, &lazy), 0);
+	run_for(l, 5);
+	CHECK_EQ(b.msgs, 0);
+	CHECK_EQ(hochan_send(a.ch, &now), 0);
+	run_for(l, 5);
+	CHECK_EQ(b.msgs, 2);
+	CHECK_EQ(b.last_conn, 8);
+	CHECK_EQ(hochan_send_lazy(a.ch, &lazy), 0);
+	run_for(l, 5);
+	CHECK_EQ(b.msgs, 2);
+	run_for(l, 40);
+	CHECK_EQ(b.msgs, 3);
+	CHECK_EQ(b.last_conn, 7);
+	CHECK_EQ(b.closed, 0);
+	hochan_free(a.ch);
+	hochan_free(b.ch);
+	evloop_free(l);
+}
+
 /* Records what a sends to a peer; replays it to a new channel. */
 static void test_transplanted_message_refused(void)
 {
@@ -179,6 +213,8 @@ static void test_silent_peer_dropped(void)
 int main(void)
 {
 	auth_key_set(&key, "0123456789abcdef-key", 20);
+	t_run("hochan: a lazy message goes with the next one, or on its timer",
+	      test_lazy);
 	t_run("hochan: HELLO first, then messages in order",
 	      test_hello_then_messages);
 	t_run("hochan: a recording accepted once where it was numbered, "

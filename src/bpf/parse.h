@@ -28,6 +28,7 @@
 /* The 16-bit word holding data offset and flags (bytes 12-13). */
 #define TCP_FLAGS_OFF	 (PKT_TCP_OFF + 12)
 #define TCP_FLAG_FIN_BE	 bpf_htons(0x0001)
+#define TCP_FLAG_RST_BE	 bpf_htons(0x0004)
 #define IP_FRAG_BITS_BE	 bpf_htons(0x3fff) /* MF + fragment offset */
 
 struct cursor {

@@ -132,11 +132,17 @@ refused:
 /* A segment the owner sent before it locked the flow for its hand-back,
  * overtaken by its LOCK on the way here (veth queues are per CPU; a real
  * path may reorder too): it carries data the client must get, and the
- * state the owner dumped counts it as sent. */
+ * state the owner dumped counts it as sent.  Never a RST: the owner does
+ * not reset a connection it hands back, but once it has closed its frozen
+ * socket its kernel answers a client segment still on its way there with
+ * one, whose sequence number (the client's ACK) lies inside the tail;
+ * passed, it reset the client (about 1 request in 100,000 at 16 KB with 3
+ * backends, tcpdump on the fabric). */
 static __always_inline bool tail_in_flight(const struct packet *p,
 					   const struct prism_flow_value *flow)
 {
 	if (!(flow->flags & PRISM_FLOW_F_TAIL) || flow->backend_ip != p->saddr ||
+	    (p->flags_word & TCP_FLAG_RST_BE) ||
 	    (int)(p->seq + p->payload_len - flow->lock_seq) > 0)
 		return false;
 	stat_inc(PRISM_STAT_TAIL);

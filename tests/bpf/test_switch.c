@@ -396,6 +396,13 @@ static const struct sw_case cases[] = {
 	  .payload = 100, .tos = MARK, .setup = TAIL_B1, .verdict = OK,
 	  .expect = TO_CLIENT, .stat = S(TO_CLIENT), .stat2 = S(TAIL),
 	  .after = PRISM_FLOW_LOCKED },
+	/* The owner's kernel answering a late client segment after it closed
+	 * its frozen socket: never passed on as a tail. */
+	{ "b2c_tail_rst_dropped", B1_TO_C, .flags = PKT_RST, .setup = TAIL_B1,
+	  .verdict = SHOT, .stat = S(DROP_LOCKED), .after = PRISM_FLOW_LOCKED },
+	{ "b2c_home_tail_rst_passed_untranslated", B1_TO_C, .flags = PKT_RST,
+	  .setup = HOME_B1, .verdict = OK, .stat = S(MISS),
+	  .after = PRISM_FLOW_HOME },
 	{ "b2c_tail_beyond_lock_seq_dropped", B1_TO_C, .payload = 1449,
 	  .setup = TAIL_B1, .verdict = SHOT, .stat = S(DROP_LOCKED),
 	  .after = PRISM_FLOW_LOCKED },

@@ -1,8 +1,8 @@
 /* The fast control path of the switch (prism_abi.h): a LOCK (LOCK_TAIL,
  * OWN, OWN_OPEN, DELETE) request that the data plane authenticates, checks
  * against its replay window, executes on the flow table and answers by
- * itself, bouncing the datagram back out of the port it came in on.  Included by switch.bpf.c, which
- * owns the maps it works on. */
+ * itself, bouncing the datagram back out of the port it came in on.
+ * Included by switch.bpf.c, which owns the maps it works on. */
 #pragma once
 #include <linux/udp.h>
 
@@ -150,93 +150,36 @@ static __always_inline int fast_rev_check(const struct prism_flow_key *key,
 	return other && other->backend_ip == backend ? EADDRINUSE_ : 0;
 }
 
-/* LOCK as the agent applies it (table.c), returning 0 or a positive errno.
- * Stores go in the order that keeps the data plane safe at every step:
- * LOCKED before the claimant is written, CLAIM after its reverse entry,
- * the tail's end before TAIL before LOCKED.  A tail is only recorded for
- * the flow's owner (SENDER == its backend); anyone else's LOCK_TAIL is a
- * plain LOCK. */
-static __always_inline int fast_lock(const struct prism_flow_key *key,
-				     __be32 claimant, __be32 sender, bool tail,
-				     __u32 tail_seq)
+/* An entry the agent or this file wrote (else only DELETE may touch it). */
+static __always_inline bool fast_known(const struct prism_flow_value *flow)
 {
-	struct prism_flow_value v = { .state = PRISM_FLOW_LOCKED };
-	struct prism_flow_value *flow = bpf_map_lookup_elem(&flows, key);
-	struct prism_rev_key rk;
-	bool mine;
-	__be32 old;
-	long err;
-
-	if (flow && flow->state != PRISM_FLOW_LOCKED &&
-	    flow->state != PRISM_FLOW_OWNED &&
-	    flow->state != PRISM_FLOW_OWNED_OPEN &&
-	    flow->state != PRISM_FLOW_HOME)
-		return EINVAL_;
-	if (!claimant) {
-		if (flow && tail && flow->backend_ip == sender &&
-		    flow->state != PRISM_FLOW_LOCKED) {
-			flow->lock_seq = tail_seq;
-			flow->flags = PRISM_FLOW_F_TAIL;
-			flow->state = PRISM_FLOW_LOCKED;
-			return 0;
-		}
-		if (flow) {
-			flow->state = PRISM_FLOW_LOCKED;
-			flow->flags = 0;
-			return 0;
-		}
-		err = bpf_map_update_elem(&flows, key, &v, BPF_NOEXIST);
-		return err ? ENOSPC_ : 0;
-	}
-	err = fast_rev_check(key, claimant, &mine);
-	if (err)
-		return (int)err;
-	rk = fast_rev_key(key, claimant);
-	if (!mine && bpf_map_update_elem(&rev_flows, &rk, key, BPF_ANY))
-		return ENOSPC_;
-	if (flow) {
-		old = flow->backend_ip;
-		flow->state = PRISM_FLOW_LOCKED;
-		flow->flags = 0;
-		flow->backend_ip = claimant;
-		flow->flags = PRISM_FLOW_F_CLAIM;
-		if (old && old != claimant)
-			fast_rev_drop(key, old);
-		return 0;
-	}
-	v.backend_ip = claimant;
-	v.flags = PRISM_FLOW_F_CLAIM;
-	if (bpf_map_update_elem(&flows, key, &v, BPF_NOEXIST)) {
-		if (!mine)
-			bpf_map_delete_elem(&rev_flows, &rk);
-		return ENOSPC_;
-	}
-	return 0;
+	return !flow || flow->state == PRISM_FLOW_LOCKED ||
+	       flow->state == PRISM_FLOW_OWNED ||
+	       flow->state == PRISM_FLOW_OWNED_OPEN ||
+	       flow->state == PRISM_FLOW_HOME;
 }
 
-/* OWN(B) and OWN_OPEN(B) as the agent applies them (table.c's apply_own):
- * rev(B) first, so that OWNED(B) never lacks it; a flow moving to another
- * backend passes through LOCKED while its backend changes; the old
- * backend's reverse entry last.  Flags go: a pending claim is served. */
-static __always_inline int fast_own(const struct prism_flow_key *key,
-				    __be32 backend, __u32 state)
+/* The flow carries BACKEND from now on, in STATE with FLAGS: a LOCK naming
+ * a claimant (LOCKED, CLAIM), OWN, OWN_OPEN; table.c's apply_own.  Stores
+ * go in the order that keeps the data plane safe at every step: rev(B)
+ * first, so that nothing that names B lacks it; a flow moving to another
+ * backend passes through LOCKED (no claim) while its backend changes; the
+ * old backend's reverse entry last. */
+static __always_inline int fast_set_backend(const struct prism_flow_key *key,
+					    struct prism_flow_value *flow,
+					    __be32 backend, __u32 state,
+					    __u32 flags)
 {
-	struct prism_flow_value v = { .state = state, .backend_ip = backend };
-	struct prism_flow_value *flow = bpf_map_lookup_elem(&flows, key);
-	struct prism_rev_key rk;
+	struct prism_flow_value v = { .state = state, .flags = flags,
+				      .backend_ip = backend };
+	struct prism_rev_key rk = fast_rev_key(key, backend);
 	bool mine;
 	__be32 old;
 	long err;
 
-	if (!backend || (flow && flow->state != PRISM_FLOW_LOCKED &&
-			 flow->state != PRISM_FLOW_OWNED &&
-			 flow->state != PRISM_FLOW_OWNED_OPEN &&
-			 flow->state != PRISM_FLOW_HOME))
-		return EINVAL_;
 	err = fast_rev_check(key, backend, &mine);
 	if (err)
 		return (int)err;
-	rk = fast_rev_key(key, backend);
 	if (!mine && bpf_map_update_elem(&rev_flows, &rk, key, BPF_ANY))
 		return ENOSPC_;
 	if (flow) {
@@ -247,7 +190,7 @@ static __always_inline int fast_own(const struct prism_flow_key *key,
 			flow->backend_ip = backend;
 		}
 		flow->state = state;
-		flow->flags = 0;
+		flow->flags = flags;
 		if (old && old != backend)
 			fast_rev_drop(key, old);
 		return 0;
@@ -258,6 +201,49 @@ static __always_inline int fast_own(const struct prism_flow_key *key,
 		return ENOSPC_;
 	}
 	return 0;
+}
+
+/* LOCK as the agent applies it (table.c), returning 0 or a positive errno.
+ * Without a claimant the backend stays (its segments are dropped while its
+ * socket is frozen); the tail's end is stored before TAIL before LOCKED.
+ * A tail is only recorded for the flow's owner (SENDER == its backend);
+ * anyone else's LOCK_TAIL is a plain LOCK. */
+static __always_inline int fast_lock(const struct prism_flow_key *key,
+				     __be32 claimant, __be32 sender, bool tail,
+				     __u32 tail_seq)
+{
+	struct prism_flow_value v = { .state = PRISM_FLOW_LOCKED };
+	struct prism_flow_value *flow = bpf_map_lookup_elem(&flows, key);
+
+	if (!fast_known(flow))
+		return EINVAL_;
+	if (claimant)
+		return fast_set_backend(key, flow, claimant, PRISM_FLOW_LOCKED,
+					PRISM_FLOW_F_CLAIM);
+	if (flow && tail && flow->backend_ip == sender &&
+	    flow->state != PRISM_FLOW_LOCKED) {
+		flow->lock_seq = tail_seq;
+		flow->flags = PRISM_FLOW_F_TAIL;
+		flow->state = PRISM_FLOW_LOCKED;
+		return 0;
+	}
+	if (flow) {
+		flow->state = PRISM_FLOW_LOCKED;
+		flow->flags = 0;
+		return 0;
+	}
+	return bpf_map_update_elem(&flows, key, &v, BPF_NOEXIST) ? ENOSPC_ : 0;
+}
+
+/* OWN(B) and OWN_OPEN(B): a pending claim is served (flags cleared). */
+static __always_inline int fast_own(const struct prism_flow_key *key,
+				    __be32 backend, __u32 state)
+{
+	struct prism_flow_value *flow = bpf_map_lookup_elem(&flows, key);
+
+	if (!backend || !fast_known(flow))
+		return EINVAL_;
+	return fast_set_backend(key, flow, backend, state, 0);
 }
 
 /* DELETE as the agent applies it: the flow, then its backend's reverse

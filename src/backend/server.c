@@ -76,9 +76,6 @@ struct bconn {
 	bool expect_continue; /* send 100 Continue before reading the body */
 	bool body_waiting;    /* the body is being read from the socket */
 	bool window_open;     /* handed off: the switch passes our window */
-	/* Handed off with more pending bytes on their way from the
-	 * controller (pb_more_coming): they come before anything in fd. */
-	bool awaiting;
 	enum serve_method method;
 	struct serve_response resp;
 	bool have_resp;
@@ -92,6 +89,13 @@ struct bconn {
 };
 
 static void bconn_io(struct evloop *loop, int fd, uint32_t events, void *arg);
+
+/* Handed off with more pending bytes on their way from the controller
+ * (pb_more_coming): they come before anything in fd. */
+static bool awaiting(const struct bconn *b)
+{
+	return b->pc && pb_more_coming(b->pc);
+}
 
 static void bconn_free(struct bconn *b)
 {
@@ -412,7 +416,7 @@ static int body_step(struct bconn *b)
 		if (!b->body_waiting && body_begin_wait(b))
 			return -EIO;
 		b->len = b->pos = 0; /* everything buffered was body */
-		if (b->awaiting)
+		if (awaiting(b))
 			break; /* on_data brings the rest first */
 		n = read(b->fd, b->buf, b->cap);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -521,7 +525,7 @@ static void drain_poll(struct evloop *loop, struct evtimer *t, void *arg)
 	(void)t;
 	b->timer = NULL;
 	r = pb_ready_for_handback(b->fd);
-	if (r > 0 && !b->awaiting)
+	if (r > 0 && !awaiting(b))
 		handback(b);
 	else if (r < 0 || evloop_now_ms() > b->drain_deadline)
 		bconn_close(b);
@@ -548,7 +552,7 @@ static int finish_response(struct bconn *b)
 			   sizeof(one));
 		/* A small response usually left with the write itself: hand
 		 * back now rather than after a trip through the loop. */
-		if (!b->awaiting && pb_ready_for_handback(b->fd) > 0) {
+		if (!awaiting(b) && pb_ready_for_handback(b->fd) > 0) {
 			handback(b);
 			return 1; /* b is gone */
 		}
@@ -581,7 +585,7 @@ static int do_read(struct bconn *b)
 {
 	ssize_t n;
 
-	if (b->awaiting)
+	if (awaiting(b))
 		return 0;
 	n = read(b->fd, b->buf + b->len, b->cap - b->len);
 	if (n < 0)
@@ -684,7 +688,7 @@ static size_t takeover_cap(const struct pb_conn *pc, size_t len)
 
 /* More of a split hand-off's pending bytes, after what b holds. */
 static void on_data(struct pb_conn *pc, const uint8_t *data, size_t len,
-		    bool more, void *arg)
+		    void *arg)
 {
 	struct bconn *b = pb_conn_user(pc);
 
@@ -704,8 +708,7 @@ static void on_data(struct pb_conn *pc, const uint8_t *data, size_t len,
 	}
 	memcpy(b->buf + b->len, data, len);
 	b->len += len;
-	b->awaiting = more;
-	if (!more && (b->state == B_READING || b->state == B_BODY))
+	if (!awaiting(b) && (b->state == B_READING || b->state == B_BODY))
 		evloop_mod(b->srv->loop, b->fd, EVLOOP_READ);
 	bconn_io(b->srv->loop, b->fd, 0, b);
 }
@@ -728,8 +731,7 @@ static void on_takeover(struct pb_conn *pc, int fd, const uint8_t *pending,
 	memcpy(b->buf, pending, len);
 	b->len = len;
 	pb_conn_set_user(pc, b);
-	b->awaiting = pb_more_coming(pc);
-	if (b->awaiting) {
+	if (awaiting(b)) {
 		evloop_mod(srv->loop, fd, 0); /* fd waits for on_data */
 		/* A body is coming (the controller splits only those): take
 		 * the flow with the window open now, not after the request is

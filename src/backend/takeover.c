@@ -247,7 +247,7 @@ static void on_handoff_data(struct pb *pb, struct hochan *ch,
 	}
 	pc->more = (m->flags & HO_F_MORE) != 0;
 	if (pb->on_data)
-		pb->on_data(pc, m->pending, m->pending_len, pc->more, pb->arg);
+		pb->on_data(pc, m->pending, m->pending_len, pb->arg);
 }
 
 static void on_handback_ack(struct pb *pb, struct hochan *ch,

@@ -11,8 +11,9 @@
  *       pending: bytes the controller already read (the request head and
  *       whatever followed); serve them as if read from fd first.  When
  *       pb_more_coming(pc), more of them follow: on_data(pc, data, len,
- *       more, arg) delivers them in order (set with pb_set_data_cb);
- *       read nothing from fd before the call with more == false.
+ *       arg) delivers them in order (set with pb_set_data_cb); read
+ *       nothing from fd while pb_more_coming(pc) (false in the call that
+ *       brings the last of them).
  *   ... the server writes its response on fd as usual ...
  *   pb_handback(pc, fd, leftover, len, close)
  *       once the response is fully handed to the kernel and sent (see
@@ -51,7 +52,7 @@ struct pb_config {
 typedef void (*pb_takeover_cb)(struct pb_conn *pc, int fd,
 			       const uint8_t *pending, size_t len, void *arg);
 typedef void (*pb_data_cb)(struct pb_conn *pc, const uint8_t *data,
-			   size_t len, bool more, void *arg);
+			   size_t len, void *arg);
 
 struct pb_stats {
 	uint64_t takeovers, refused, handbacks, handback_failures, aborted;

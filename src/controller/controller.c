@@ -91,7 +91,6 @@ int conn_switch_release(struct conn *k)
 	return err;
 }
 
-
 /* ---- replies the controller makes itself ---- */
 
 static void reply_status(struct conn *k, int status)

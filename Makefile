@@ -21,7 +21,7 @@ ARCH    := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MD -D_GNU_SOURCE \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MD -MP -D_GNU_SOURCE \
            -Isrc -Isrc/include -I$(BUILD)/bpf
 LDLIBS  += -lbpf -lelf -lz -lcrypto -lpthread -lm
 # -mcpu=v3: atomic compare-and-exchange (the in-band claim), kernel >= 5.12.
@@ -32,10 +32,14 @@ BPF_SRC  := $(wildcard src/bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRC))
 BPF_SKEL := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRC))
 
-# Everything but the entry point goes into one archive that tests link too.
-LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/lib/*.c src/switch/*.c \
-             src/controller/*.c src/backend/*.c src/cli/*.c))
+# The product (the daemons and their library) and the lab (testbed, up,
+# benchmarks, packet builder) are two archives: the product never links the
+# lab.  build/prism is src/cli/main.c over both; tests link both too.
+LIB_SRC  := $(wildcard src/lib/*.c src/switch/*.c src/controller/*.c \
+             src/backend/*.c)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+LAB_SRC  := $(wildcard src/lab/*.c)
+LAB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LAB_SRC))
 TEST_SRC := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TEST_BIN := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 TEST_LIB := $(wildcard tests/lib/*.c)
@@ -71,14 +75,18 @@ $(BUILD)/libprism.a: $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/prism: $(BUILD)/obj/src/cli/main.o $(BUILD)/libprism.a
+$(BUILD)/liblab.a: $(LAB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/prism: $(BUILD)/obj/src/cli/main.o $(BUILD)/liblab.a $(BUILD)/libprism.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libprism.a $(TEST_LIB_OBJ) | $(BPF_SKEL)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/liblab.a $(BUILD)/libprism.a $(TEST_LIB_OBJ) | $(BPF_SKEL)
 	$(call msg,TEST-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB_OBJ) $(BUILD)/libprism.a -o $@ $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(TEST_LIB_OBJ) $(BUILD)/liblab.a $(BUILD)/libprism.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 # The sanitizer build is a separate tree so that both can coexist.
 asan:

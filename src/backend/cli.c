@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "backend/server.h"
-#include "cli/commands.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/num.h"

@@ -33,3 +33,6 @@ struct backend_counters {
 
 void backend_config_init(struct backend_config *cfg);
 int backend_run(const struct backend_config *cfg);
+
+/* `prism backend ...`: the entry point (cli.c); an exit code. */
+int cmd_backend(int argc, char **argv);

@@ -2,8 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/commands.h"
+#include "backend/server.h"
+#include "controller/controller.h"
+#include "lab/lab.h"
 #include "lib/log.h"
+#include "switch/agent.h"
 
 #define PRISM_VERSION "0.1.0"
 

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/commands.h"
 #include "controller/controller.h"
 #include "controller/policy.h"
 #include "lib/adminsrv.h"

@@ -76,3 +76,5 @@ int controller_config_parse(int argc, char **argv,
 void controller_config_free(struct controller_config *cfg);
 /* Runs until SIGINT/SIGTERM.  Returns 0 or -errno. */
 int controller_run(const struct controller_config *cfg);
+/* `prism controller ...`: the entry point (cli.c); an exit code. */
+int cmd_controller(int argc, char **argv);

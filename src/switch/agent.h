@@ -86,3 +86,7 @@ void agent_default_pin_dir(char *buf, size_t size);
  * (filters detached, pins removed), or -errno if setup failed (all of it
  * undone).  -EBUSY: another agent runs on this pin dir. */
 int agent_run(const struct agent_config *cfg);
+
+/* `prism switch run|stats|flows|ctl ...`: the entry point (cli.c); an
+ * exit code. */
+int cmd_switch(int argc, char **argv);

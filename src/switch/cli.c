@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/commands.h"
 #include "lib/auth.h"
 #include "lib/config.h"
 #include "lib/log.h"

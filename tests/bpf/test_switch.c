@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "t.h"
-#include "lib/pkt.h"
-#include "switch/progtest.h"
+#include "lab/pkt.h"
+#include "lab/progtest.h"
 #include "switch_load.h"
 
 #define CLIENT PKT_IP4(198, 18, 1, 2)

@@ -15,9 +15,9 @@
 
 #include "t.h"
 #include "lib/auth.h"
-#include "lib/pkt.h"
+#include "lab/pkt.h"
 #include "switch/fast.h"
-#include "switch/progtest.h"
+#include "lab/progtest.h"
 #include "switch_load.h"
 
 #define CTRL PKT_IP4(198, 18, 2, 2)

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "t.h"
-#include "switch/progtest.h"
+#include "lab/progtest.h"
 #include "switch.skel.h"
 
 #define CLIENT_IP "198.18.1.2"

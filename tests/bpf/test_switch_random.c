@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include "t.h"
-#include "lib/pkt.h"
-#include "switch/progtest.h"
+#include "lab/pkt.h"
+#include "lab/progtest.h"
 #include "switch_load.h"
 
 #define N_CLIENT_IPS 3

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/testbed.h"
+#include "lab/testbed.h"
 
 static const char *ip_of(const struct testbed *tb, const char *host)
 {

@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/commands.h"
-#include "cli/testbed.h"
+#include "lab/lab.h"
+#include "lab/testbed.h"
 
 static const char usage_text[] =
 	"Usage: prism testbed up [--backends N] [--link-mbit M] "

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cli/testbed.h"
+#include "lab/testbed.h"
 
 #define BENCH_NGINX_PORT 80
 

@@ -1,7 +1,7 @@
 /* Building and removing the testbed: namespaces and veths through
  * `ip -batch`, shaping through `tc -batch` (src/lib/proc), sysctls written
  * from inside each namespace by setns, processes found through /proc. */
-#include "cli/testbed.h"
+#include "lab/testbed.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

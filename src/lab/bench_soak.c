@@ -23,18 +23,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli/bench.h"
-#include "cli/bench_env.h"
-#include "cli/bench_soak.h"
-#include "cli/loadgen.h"
+#include "lab/bench.h"
+#include "lab/bench_env.h"
+#include "lab/bench_soak.h"
+#include "lab/loadgen.h"
+#include "lib/num.h"
 
 #define MAX_DAEMONS 10
 #define MAX_SAMPLES 4096
 #define OUT_MAX 8192
 
 struct soak_opts {
-	const char *name;
-	int backends;
+	struct bench_common c; /* name, backends */
 	int conns, active, duration, interval;
 	uint64_t requests, size;
 	bool sweep;
@@ -77,7 +77,7 @@ static int sampler_init(struct sampler *s, const struct soak_opts *o)
 	char comp[16];
 
 	memset(s, 0, sizeof(*s));
-	for (int i = -1; i <= o->backends && s->n < MAX_DAEMONS; i++) {
+	for (int i = -1; i <= o->c.backends && s->n < MAX_DAEMONS; i++) {
 		struct daemon *d = &s->d[s->n];
 
 		if (i == -1)
@@ -86,10 +86,10 @@ static int sampler_init(struct sampler *s, const struct soak_opts *o)
 			snprintf(comp, sizeof(comp), "controller");
 		else
 			snprintf(comp, sizeof(comp), "b%d", i);
-		d->pid = read_pid(o->name, comp);
+		d->pid = read_pid(o->c.name, comp);
 		if (d->pid <= 0) {
 			fprintf(stderr, "prism bench: %s of testbed %s: no pid "
-				"file: %s\n", comp, o->name, strerror(-d->pid));
+				"file: %s\n", comp, o->c.name, strerror(-d->pid));
 			return -ENOENT;
 		}
 		snprintf(d->comp, sizeof(d->comp), "%s", comp);
@@ -366,7 +366,7 @@ static int run(const struct soak_opts *o, bool soak)
 	/* The daemons inherit the limit from `prism up` in this process. */
 	err = raise_nofile(o->conns);
 	if (!err)
-		err = bench_env_up(&e, o->name, o->backends, 1000, 0);
+		err = bench_env_up(&e, o->c.name, o->c.backends, 1000, 0);
 	if (!err)
 		err = sampler_init(&s, o);
 	if (err)
@@ -428,79 +428,91 @@ static void usage(FILE *f, bool soak)
 			   "connection.\n");
 }
 
+static int soak_opt(int c, const char *arg, void *ctx)
+{
+	struct soak_opts *o = ctx;
+
+	switch (c) {
+	case 'r': return num_parse_u64(arg, 1, UINT64_MAX, &o->requests);
+	case 'c': return num_parse_int(arg, 1, 1000000, &o->conns);
+	case 'a': return num_parse_int(arg, 1, 1000000, &o->active);
+	case 'd': return num_parse_int(arg, 1, 86400, &o->duration);
+	case 'i': return num_parse_int(arg, 1, 3600, &o->interval);
+	case 's': return bench_parse_size(arg, &o->size);
+	case 'w':
+		o->sweep = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void usage_soak(FILE *f)
+{
+	usage(f, true);
+}
+
+static void usage_load(FILE *f)
+{
+	usage(f, false);
+}
+
+/* 0 go on, 1 help printed, 2 bad usage. */
 static int parse(int argc, char **argv, struct soak_opts *o, bool soak)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 		{ "requests", required_argument, NULL, 'r' },
 		{ "conns", required_argument, NULL, 'c' },
 		{ "active", required_argument, NULL, 'a' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 's' },
 		{ "interval", required_argument, NULL, 'i' },
-		{ "backends", required_argument, NULL, 'b' },
-		{ "name", required_argument, NULL, 'n' },
 		{ "no-sweep", no_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int c;
+	const struct bench_cli cli = {
+		.bench = soak ? "soak" : "load", .opts = own, .opt = soak_opt,
+		.usage = soak ? usage_soak : usage_load, .ctx = o,
+		.common = BENCH_OPT_NAME | BENCH_OPT_BACKENDS,
+		.hint = "up to 8 backends, ACTIVE <= CONNS; ",
+	};
+	int rc = bench_parse_args(&cli, argc, argv, &o->c);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r': o->requests = strtoull(optarg, NULL, 10); break;
-		case 'c': o->conns = atoi(optarg); break;
-		case 'a': o->active = atoi(optarg); break;
-		case 'd': o->duration = atoi(optarg); break;
-		case 'i': o->interval = atoi(optarg); break;
-		case 'b': o->backends = atoi(optarg); break;
-		case 'n': o->name = optarg; break;
-		case 'w': o->sweep = false; break;
-		case 's':
-			if (bench_parse_size(optarg, &o->size))
-				return -EINVAL;
-			break;
-		case 'h': usage(stdout, soak); return 1;
-		default: return -EINVAL;
-		}
-	}
+	if (rc)
+		return rc;
 	if (o->active <= 0) /* soak: every connection sends */
 		o->active = o->conns;
-	if (o->conns < 1 || o->active < 1 || o->active > o->conns ||
-	    o->interval < 1 || o->backends < 1 || o->backends > 8 ||
-	    optind != argc)
-		return -EINVAL;
+	if (o->active > o->conns || o->c.backends > 8) {
+		fprintf(stderr, "prism bench %s: up to 8 backends, ACTIVE <= "
+				"CONNS (try --help)\n", cli.bench);
+		return 2;
+	}
 	return 0;
 }
 
 int bench_load(int argc, char **argv)
 {
-	struct soak_opts o = { .name = "bload", .backends = 2, .conns = 10000,
-			       .active = 100, .duration = 10, .interval = 2,
-			       .size = 1024, .sweep = true };
-	int err = parse(argc, argv, &o, false);
+	struct soak_opts o = { .c = { .name = "bload", .backends = 2 },
+			       .conns = 10000, .active = 100, .duration = 10,
+			       .interval = 2, .size = 1024, .sweep = true };
+	int rc = parse(argc, argv, &o, false);
 
-	if (err) {
-		if (err < 0)
-			usage(stderr, false);
-		return err < 0 ? 2 : 0;
-	}
-	bench_signals();
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (bench_start(NULL, NULL, NULL, 0))
+		return 1;
 	return run(&o, false);
 }
 
 int bench_soak(int argc, char **argv)
 {
-	struct soak_opts o = { .name = "bsoak", .backends = 2, .conns = 16,
-			       .active = 0, .requests = 1000000,
+	struct soak_opts o = { .c = { .name = "bsoak", .backends = 2 },
+			       .conns = 16, .active = 0, .requests = 1000000,
 			       .interval = 10, .size = 1024 };
-	int err = parse(argc, argv, &o, true);
+	int rc = parse(argc, argv, &o, true);
 
-	if (err) {
-		if (err < 0)
-			usage(stderr, true);
-		return err < 0 ? 2 : 0;
-	}
-	bench_signals();
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (bench_start(NULL, NULL, NULL, 0))
+		return 1;
 	return run(&o, true);
 }

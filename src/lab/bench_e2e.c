@@ -33,8 +33,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/bench.h"
-#include "cli/bench_env.h"
+#include "lab/bench.h"
+#include "lab/bench_env.h"
 #include "lib/num.h"
 
 #define MAX_SIZES 32
@@ -56,12 +56,9 @@ struct e2e_opts {
 	int nns;
 	int conns;
 	int duration;
-	int link_mbit;
 	int initcwnd;
 	bool put; /* --workload put */
-	bool json;
-	const char *out;
-	const char *name;
+	struct bench_common c; /* name, link_mbit, json, out */
 };
 
 struct point {
@@ -369,7 +366,7 @@ static void print_header(FILE *f, int n, const struct e2e_opts *o)
 {
 	fprintf(f, "\n== N = %d backends, %d connections, links %d Mbit/s "
 		   "(client %d), %d s per point, workload %s\n",
-		n, o->conns, o->link_mbit, n * o->link_mbit, o->duration,
+		n, o->conns, o->c.link_mbit, n * o->c.link_mbit, o->duration,
 		workload(o));
 	if (o->put)
 		fprintf(f, "   PUT /obj/KEY, %d keys per wrk thread; backends "
@@ -595,7 +592,7 @@ static int write_plot(const struct e2e *r, const struct e2e_opts *o,
 		"plot for [i=3:%d] 'e2e.dat' using 1:i:xtic(2) with "
 		"linespoints lw 2 title columnheader(i)\n",
 		o->put ? "Upload throughput (PUT)" : "Throughput",
-		o->conns, o->link_mbit,
+		o->conns, o->c.link_mbit,
 		o->nns > 1 ? "outside right top" : "bottom right",
 		2 + NCFG * o->nns);
 	if (fclose(f))
@@ -624,8 +621,8 @@ static int run_n(struct e2e *r, const struct e2e_opts *o, int n, FILE *tbl)
 	int err;
 
 	fprintf(stderr, "prism bench e2e: testbed %s, %d backends ...\n",
-		o->name, n);
-	err = bench_env_up_opt(&e, o->name, n, o->link_mbit, o->initcwnd,
+		o->c.name, n);
+	err = bench_env_up_opt(&e, o->c.name, n, o->c.link_mbit, o->initcwnd,
 			       o->put ? BENCH_ENV_STORE : 0);
 	if (!err)
 		err = write_script(&e);
@@ -679,60 +676,50 @@ static int parse_list(const char *arg, bool sizes, struct e2e_opts *o)
 	return (sizes ? o->nsizes : o->nns) ? 0 : -EINVAL;
 }
 
+static int e2e_opt(int c, const char *arg, void *ctx)
+{
+	struct e2e_opts *o = ctx;
+
+	switch (c) {
+	case 's': return parse_list(arg, true, o);
+	case 'b': return parse_list(arg, false, o);
+	case 'c': return num_parse_int(arg, 1, 1000, &o->conns);
+	case 'd': return num_parse_int(arg, 1, 600, &o->duration);
+	case 'w': return num_parse_int(arg, 0, 1000, &o->initcwnd);
+	case 'W':
+		o->put = !strcmp(arg, "put");
+		return o->put || !strcmp(arg, "get") ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
 static int parse_opts(int argc, char **argv, struct e2e_opts *o)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 		{ "sizes", required_argument, NULL, 's' },
-		{ "backends", required_argument, NULL, 'b' },
+		{ "backends", required_argument, NULL, 'b' }, /* a list */
 		{ "connections", required_argument, NULL, 'c' },
 		{ "duration", required_argument, NULL, 'd' },
-		{ "link-mbit", required_argument, NULL, 'l' },
 		{ "initcwnd", required_argument, NULL, 'w' },
 		{ "workload", required_argument, NULL, 'W' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int c, err = 0;
+	const struct bench_cli cli = {
+		.bench = "e2e", .opts = own, .opt = e2e_opt, .usage = usage,
+		.ctx = o, .common = BENCH_OPT_NAME | BENCH_OPT_LINK |
+				    BENCH_OPT_JSON | BENCH_OPT_OUT,
+	};
 
-	optind = 1;
-	while (!err && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's': err = parse_list(optarg, true, o); break;
-		case 'b': err = parse_list(optarg, false, o); break;
-		case 'c': err = num_parse_int(optarg, 1, 1000, &o->conns); break;
-		case 'd': err = num_parse_int(optarg, 1, 600, &o->duration); break;
-		case 'l':
-			err = num_parse_int(optarg, 1, 100000, &o->link_mbit);
-			break;
-		case 'w': err = num_parse_int(optarg, 0, 1000, &o->initcwnd); break;
-		case 'W':
-			o->put = !strcmp(optarg, "put");
-			err = o->put || !strcmp(optarg, "get") ? 0 : -EINVAL;
-			break;
-		case 'n': o->name = optarg; break;
-		case 'j': o->json = true; break;
-		case 'o': o->out = optarg; break;
-		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (err || optind < argc) {
-		fprintf(stderr, "prism bench e2e: bad option value or argument "
-				"(try --help)\n");
-		return 2;
-	}
-	return 0;
+	return bench_parse_args(&cli, argc, argv, &o->c);
 }
 
 static void set_defaults(struct e2e_opts *o)
 {
 	static const char *const def = "1k,4k,16k,64k,256k,1m,4m,16m,64m";
 
-	*o = (struct e2e_opts){ .conns = 2, .duration = 3, .link_mbit = 1000,
-				.name = "bench", .nns = 1, .ns = { 2 } };
+	*o = (struct e2e_opts){ .conns = 2, .duration = 3, .nns = 1,
+				.ns = { 2 },
+				.c = { .name = "bench", .link_mbit = 1000 } };
 	parse_list(def, true, o);
 }
 
@@ -748,16 +735,15 @@ int bench_e2e(int argc, char **argv)
 	rc = parse_opts(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	if (testbed_check_root())
+	if (bench_start("e2e", NULL, NULL, 0))
 		return 1;
-	tbl = o.json ? stderr : stdout;
-	bench_signals();
+	tbl = o.c.json ? stderr : stdout;
 	for (int i = 0; !err && i < o.nns; i++)
 		err = run_n(&r, &o, o.ns[i], tbl);
 	if (err)
 		fprintf(stderr, "prism bench e2e: stopped: %s\n",
 			strerror(-err));
-	if (r.npts && !bench_results_dir(o.put ? "e2e-put" : "e2e", o.out, dir,
+	if (r.npts && !bench_results_dir(o.put ? "e2e-put" : "e2e", o.c.out, dir,
 					 sizeof(dir))) {
 		write_csv(&r, &o, dir);
 		write_plot(&r, &o, dir);
@@ -766,7 +752,7 @@ int bench_e2e(int argc, char **argv)
 	/* The targets are the GET benchmark's (thesis Fig 4.3). */
 	for (int i = 0; !err && !o.put && i < o.nns; i++)
 		targets(tbl, &r, &o, o.ns[i]);
-	if (o.json && !err)
+	if (o.c.json && !err)
 		print_json(&r, &o);
 	free(r.pts);
 	return err ? 1 : 0;

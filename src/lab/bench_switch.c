@@ -21,10 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/bench.h"
+#include "lab/bench.h"
 #include "lib/log.h"
-#include "lib/pkt.h"
-#include "switch/progtest.h"
+#include "lib/num.h"
+#include "lab/pkt.h"
+#include "lab/progtest.h"
 #include "l2fwd.skel.h"
 #include "noop.skel.h"
 #include "switch.skel.h"
@@ -54,8 +55,7 @@ static const unsigned int frame_sizes[NSIZE] = { 64, 1514 };
 struct bench_opts {
 	unsigned int repeat;
 	unsigned int rounds;
-	bool json;
-	const char *out;
+	struct bench_common c; /* json, out */
 };
 
 struct bench {
@@ -390,7 +390,7 @@ static int write_plot(const char *dir)
 static int write_results(const struct bench *b, const struct bench_opts *o)
 {
 	char def[256];
-	const char *dir = o->out;
+	const char *dir = o->c.out;
 	time_t now = time(NULL);
 	int err;
 
@@ -407,7 +407,7 @@ static int write_results(const struct bench *b, const struct bench_opts *o)
 		return err;
 	}
 	write_plot(dir); /* the CSV stands without the plot */
-	fprintf(o->json ? stderr : stdout,
+	fprintf(o->c.json ? stderr : stdout,
 		"results: %s/switch.csv, %s/switch.png\n", dir, dir);
 	return 0;
 }
@@ -430,8 +430,8 @@ static int run_bench(const struct bench_opts *o)
 		err = check_counters(&b, o);
 	if (err)
 		goto out;
-	print_table(&b, o, o->json ? stderr : stdout);
-	if (o->json)
+	print_table(&b, o, o->c.json ? stderr : stdout);
+	if (o->c.json)
 		print_json(&b);
 	err = write_results(&b, o);
 out:
@@ -441,50 +441,29 @@ out:
 	return err;
 }
 
+static int switch_opt(int c, const char *arg, void *ctx)
+{
+	struct bench_opts *o = ctx;
+
+	if (c == 'r')
+		return num_parse_u32(arg, 1, 100000000, &o->repeat);
+	return num_parse_u32(arg, 1, MAX_ROUNDS, &o->rounds);
+}
+
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "rounds", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	char *end;
-	long v;
-	int c;
+	const struct bench_cli cli = {
+		.bench = "switch", .opts = own, .opt = switch_opt,
+		.usage = usage, .ctx = o,
+		.common = BENCH_OPT_JSON | BENCH_OPT_OUT,
+	};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-		case 'n':
-			v = strtol(optarg, &end, 10);
-			if (*end || v < 1 ||
-			    v > (c == 'r' ? 100000000 : MAX_ROUNDS)) {
-				fprintf(stderr,
-					"prism bench switch: bad count '%s'\n",
-					optarg);
-				return 2;
-			}
-			*(c == 'r' ? &o->repeat : &o->rounds) = (unsigned int)v;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'o':
-			o->out = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	return 0;
+	return bench_parse_args(&cli, argc, argv, &o->c);
 }
 
 int bench_switch(int argc, char **argv)
@@ -496,6 +475,8 @@ int bench_switch(int argc, char **argv)
 	rc = parse_opts(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? 0 : rc;
+	if (bench_start(NULL, NULL, NULL, 0))
+		return 1;
 	/* The child owns the private namespace; ours stays as it was. */
 	fflush(stdout);
 	pid = fork();

@@ -1,6 +1,6 @@
 /* The testbed's names, addresses and state file: everything other commands
  * need to find a host, without touching the network. */
-#include "cli/testbed.h"
+#include "lab/testbed.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

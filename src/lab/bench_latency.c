@@ -36,8 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/bench.h"
-#include "cli/bench_env.h"
+#include "lab/bench.h"
+#include "lab/bench_env.h"
 #include "lib/num.h"
 
 #define LAT_WARMUP 20
@@ -52,11 +52,7 @@ struct lat_opts {
 	int requests; /* per kind, per configuration */
 	uint64_t size;
 	int gap_us;
-	int backends;
-	int link_mbit;
-	bool json;
-	const char *out;
-	const char *name;
+	struct bench_common c; /* name, backends, link_mbit, json, out */
 };
 
 /* Mean, standard deviation and median of one kind of sample. */
@@ -449,49 +445,38 @@ static int write_results(const struct lat_result *r,
 
 /* ---- options and the run ---- */
 
+static int lat_opt(int c, const char *arg, void *ctx)
+{
+	struct lat_opts *o = ctx;
+	int err;
+
+	switch (c) {
+	case 'r': return num_parse_int(arg, 1, 100000, &o->requests);
+	case 'g': return num_parse_int(arg, 0, 1000000, &o->gap_us);
+	case 's':
+		err = bench_parse_size(arg, &o->size);
+		/* one buffer holds it */
+		return err || o->size > (32u << 10) ? -EINVAL : 0;
+	}
+	return -EINVAL;
+}
+
 static int parse_opts(int argc, char **argv, struct lat_opts *o)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 		{ "requests", required_argument, NULL, 'r' },
 		{ "size", required_argument, NULL, 's' },
 		{ "gap-us", required_argument, NULL, 'g' },
-		{ "backends", required_argument, NULL, 'b' },
-		{ "link-mbit", required_argument, NULL, 'l' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int c, err = 0;
+	const struct bench_cli cli = {
+		.bench = "latency", .opts = own, .opt = lat_opt,
+		.usage = usage, .ctx = o, .hint = "sizes up to 32k; ",
+		.common = BENCH_OPT_NAME | BENCH_OPT_BACKENDS |
+			  BENCH_OPT_LINK | BENCH_OPT_JSON | BENCH_OPT_OUT,
+	};
 
-	optind = 1;
-	while (!err && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r': err = num_parse_int(optarg, 1, 100000, &o->requests); break;
-		case 's':
-			err = bench_parse_size(optarg, &o->size);
-			if (!err && o->size > (32u << 10))
-				err = -EINVAL; /* one buffer holds it */
-			break;
-		case 'g': err = num_parse_int(optarg, 0, 1000000, &o->gap_us); break;
-		case 'b': err = num_parse_int(optarg, 1, 16, &o->backends); break;
-		case 'l':
-			err = num_parse_int(optarg, 1, 100000, &o->link_mbit);
-			break;
-		case 'n': o->name = optarg; break;
-		case 'j': o->json = true; break;
-		case 'o': o->out = optarg; break;
-		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (err || optind < argc) {
-		fprintf(stderr, "prism bench latency: bad option value or "
-				"argument (sizes up to 32k; try --help)\n");
-		return 2;
-	}
-	return 0;
+	return bench_parse_args(&cli, argc, argv, &o->c);
 }
 
 static int run(const struct lat_opts *o, struct lat_result *r, FILE *raw)
@@ -500,8 +485,8 @@ static int run(const struct lat_opts *o, struct lat_result *r, FILE *raw)
 	int err;
 
 	fprintf(stderr, "prism bench latency: testbed %s, %d backends ...\n",
-		o->name, o->backends);
-	err = bench_env_up(&e, o->name, o->backends, o->link_mbit, 0);
+		o->c.name, o->c.backends);
+	err = bench_env_up(&e, o->c.name, o->c.backends, o->c.link_mbit, 0);
 	/* Rounds, each with a fresh connection per configuration, so that
 	 * the machine's drift hits all three alike. */
 	for (int i = 0; !err && i < LAT_ROUNDS; i++) {
@@ -525,8 +510,8 @@ static int run(const struct lat_opts *o, struct lat_result *r, FILE *raw)
 int bench_latency(int argc, char **argv)
 {
 	struct lat_opts o = { .requests = 1000, .size = 1024, .gap_us = 2000,
-			      .backends = 2, .link_mbit = 1000,
-			      .name = "bench-lat" };
+			      .c = { .backends = 2, .link_mbit = 1000,
+				     .name = "bench-lat" } };
 	struct lat_result r[NCFG] = { 0 };
 	char dir[4096], path[4200];
 	FILE *raw = NULL, *tbl;
@@ -535,22 +520,19 @@ int bench_latency(int argc, char **argv)
 	rc = parse_opts(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	if (testbed_check_root())
+	if (bench_start("latency", o.c.out, dir, sizeof(dir)))
 		return 1;
-	tbl = o.json ? stderr : stdout;
-	if (bench_results_dir("latency", o.out, dir, sizeof(dir)))
-		return 1;
+	tbl = o.c.json ? stderr : stdout;
 	snprintf(path, sizeof(path), "%s/latency-samples.csv", dir);
 	raw = fopen(path, "w");
 	if (raw)
 		fprintf(raw, "config,kind,ttfb_us\n");
-	bench_signals();
 	err = run(&o, r, raw);
 	if (raw)
 		fclose(raw);
 	if (!err) {
 		print_table(tbl, r, &o);
-		if (o.json)
+		if (o.c.json)
 			print_json(stdout, r, &o);
 		write_results(r, &o, dir);
 		fprintf(tbl, "results: %s/latency.json, %s\n", dir, path);

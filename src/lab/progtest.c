@@ -1,5 +1,5 @@
 /* BPF_PROG_TEST_RUN helpers and the private namespace; see progtest.h. */
-#include "switch/progtest.h"
+#include "lab/progtest.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/bench_env.h"
-#include "cli/commands.h"
+#include "lab/bench_env.h"
+#include "lab/lab.h"
 #include "lib/proc.h"
 
 #define NGINX_READY_MS 5000

@@ -1,6 +1,6 @@
 /* Packet builder and checksum verifier; see pkt.h.  Headers are written
  * byte by byte at their RFC offsets, independently of any struct layout. */
-#include "lib/pkt.h"
+#include "lab/pkt.h"
 
 #include <errno.h>
 #include <string.h>

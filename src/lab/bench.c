@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/bench.h"
-#include "cli/bench_soak.h"
-#include "cli/commands.h"
+#include "lab/bench.h"
+#include "lab/bench_soak.h"
+#include "lab/lab.h"
 
 struct bench {
 	const char *name;

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/loadgen.h"
+#include "lab/loadgen.h"
 
 #define BATCH 500         /* connections opened before waiting for them */
 #define SWEEP_INFLIGHT 256

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/commands.h"
-#include "cli/testbed.h"
+#include "lab/lab.h"
+#include "lab/testbed.h"
 #include "lib/adminsrv.h"
 
 #define UP_SWITCH_PORT 7700

@@ -66,7 +66,7 @@ static int switch_op(struct pb *pb, uint8_t op, const struct prism_flow_key *k)
 	struct switch_op o = { .op = op, .key = *k };
 	int err;
 
-	if (op == SWITCH_OWN || op == SWITCH_OWN_OPEN)
+	if (op == PRISM_OP_OWN || op == PRISM_OP_OWN_OPEN)
 		o.backend_ip = pb->cfg.self.s_addr;
 	err = switch_client_op(&pb->sw, &o, (int)pb->cfg.switch_timeout_ms);
 	if (err)
@@ -81,14 +81,12 @@ static int switch_op(struct pb *pb, uint8_t op, const struct prism_flow_key *k)
 static int lock_for_handback(struct pb *pb, const struct prism_flow_key *k,
 			     int fd)
 {
-	struct switch_op o = { .op = SWITCH_LOCK, .key = *k };
-	uint32_t snd_nxt;
+	struct switch_op o = { .op = PRISM_OP_LOCK_TAIL, .key = *k };
 	int err;
 
-	if (tcpr_send_seq(fd, &snd_nxt))
-		return switch_op(pb, SWITCH_LOCK, k);
-	err = switch_client_lock_tail(&pb->sw, &o, snd_nxt,
-				      (int)pb->cfg.switch_timeout_ms);
+	if (tcpr_send_seq(fd, &o.tail_seq))
+		return switch_op(pb, PRISM_OP_LOCK, k);
+	err = switch_client_op(&pb->sw, &o, (int)pb->cfg.switch_timeout_ms);
 	if (err)
 		log_warn("%s: switch %s LOCK: %s", pb->cfg.name,
 			 pb->cfg.switch_agent, strerror(-err));
@@ -164,7 +162,7 @@ static int take_over(struct pb *pb, const struct ho_msg *m,
 		return HO_ERR_RESTORE;
 	}
 	if (claim ? setsockopt(*fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) < 0
-		  : switch_op(pb, SWITCH_OWN, key) != 0) {
+		  : switch_op(pb, PRISM_OP_OWN, key) != 0) {
 		close(*fd);
 		return HO_ERR_SWITCH;
 	}
@@ -172,7 +170,7 @@ static int take_over(struct pb *pb, const struct ho_msg *m,
 	if (err) {
 		/* The flow points here but there is no socket: give it back
 		 * to the controller, which still holds its frozen copy. */
-		switch_op(pb, SWITCH_LOCK, key);
+		switch_op(pb, PRISM_OP_LOCK, key);
 		close(*fd);
 		return HO_ERR_RESTORE;
 	}
@@ -198,7 +196,7 @@ static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 	status = take_over(pb, m, &key, claimable(pb, ch, m), &fd);
 	pc = status == HO_OK ? pc_new(pb, ch, m->conn_id) : NULL;
 	if (status == HO_OK && !pc) {
-		switch_op(pb, SWITCH_LOCK, &key);
+		switch_op(pb, PRISM_OP_LOCK, &key);
 		close(fd);
 		status = HO_ERR_OVERLOAD;
 	}
@@ -427,7 +425,7 @@ void pb_abort(struct pb_conn *pc, int fd)
 	tcpr_repair_off(fd, false);
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
-	switch_op(pb, SWITCH_DELETE, &pc->key);
+	switch_op(pb, PRISM_OP_DELETE, &pc->key);
 	if (pc->ch)
 		send_ack(pc->ch, HO_CLOSED, pc->conn_id, HO_OK);
 	pc_free(pc);
@@ -498,7 +496,7 @@ void pb_close(struct pb *pb)
 int pb_window(struct pb_conn *pc, int fd, bool open)
 {
 	struct pb *pb = pc->pb;
-	int err = switch_op(pb, open ? SWITCH_OWN_OPEN : SWITCH_OWN, &pc->key);
+	int err = switch_op(pb, open ? PRISM_OP_OWN_OPEN : PRISM_OP_OWN, &pc->key);
 
 	/* The client may already sit at a zero window that the switch wrote
 	 * into our ACKs: tell it the real one now rather than after its

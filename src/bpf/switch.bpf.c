@@ -1,14 +1,21 @@
 /* The Prism switch: a tc ingress program on the fabric's interfaces.
  *
- * A flow (client-side TCP 4-tuple, map "flows") is absent, LOCKED or OWNED
- * by a backend.  Client->VIP segments of an OWNED flow get the backend as
- * destination and lose their FIN; backend->client segments (found through
- * "rev_flows") get the VIP as source and a zero receive window.  Segments
- * of a LOCKED flow are dropped.  Marked segments claim or unlock a flow in
- * band (prism_abi.h).  Per-flow counters count packets and TCP
- * payload bytes of rewritten segments.  Everything else goes on to the
- * kernel untouched, counted by reason in "stats".  Program and map names
- * are ABI: the agent finds them by name (docs/architecture.md). */
+ * A flow (client-side TCP 4-tuple, map "flows") is absent, LOCKED,
+ * OWNED or OWNED_OPEN by a backend, or HOME (back at the controller; the
+ * last owner's late segments still translated).  The transitions between
+ * them are prism_flow.h's, applied here by flow_apply.h.
+ *   client->VIP, OWNED*: the backend as destination, FIN cleared;
+ *   backend->client (found through "rev_flows"), OWNED*: the VIP as
+ *     source, receive window zeroed (OWNED_OPEN keeps it: a body to read);
+ *   LOCKED: client and backend segments dropped, but the owner's tail
+ *     (segments sent before its LOCK_TAIL) and its in-band claim;
+ *   absent, HOME: routed as they are (HOME: to the controller).
+ * Marked segments claim or unlock a flow in band (prism_abi.h); control
+ * datagrams to the agent's port are answered here (fast.h).  Per-flow
+ * counters count packets and TCP payload bytes of rewritten segments.
+ * Everything else goes on to the kernel untouched, counted by reason in
+ * "stats".  Program and map names are ABI: the agent finds them by name
+ * (docs/architecture.md). */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_endian.h>
@@ -54,6 +61,7 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1; /* per-CPU slot: no atomics needed */
 }
 
+#include "flow_apply.h"
 #include "fast.h"
 
 /* Sends the rewritten packet straight to its next hop when the FIB knows
@@ -106,19 +114,24 @@ static __always_inline bool claim(struct __sk_buff *skb,
 				  const struct packet *p,
 				  struct prism_flow_value *flow)
 {
+	struct prism_op_args a = { .op = PRISM_OP_CLAIM, .sender = p->saddr };
+	struct prism_flow_change c;
+
 	if (!pkt_marked(p))
 		return false;
-	if (flow->backend_ip != p->saddr || !from_its_port(skb, p->saddr))
+	prism_flow_next(flow, &a, &c);
+	if (c.status || !from_its_port(skb, p->saddr))
 		goto refused;
+	if (c.action == PRISM_FLOW_KEEP)
+		return true; /* OWNED by B already */
 	/* B's segments may be processed on two CPUs at once: one of them
 	 * wins the exchange and clears the claim; the other finds the flow
 	 * OWNED by B, which is what it wanted.  (The winner's exchange comes
 	 * before its store to flags, so a loser that sees flags cleared sees
 	 * the state changed.) */
-	if ((flow->flags & PRISM_FLOW_F_CLAIM) &&
-	    __sync_val_compare_and_swap(&flow->state, PRISM_FLOW_LOCKED,
-					PRISM_FLOW_OWNED) == PRISM_FLOW_LOCKED) {
-		flow->flags = 0;
+	if (__sync_val_compare_and_swap(&flow->state, PRISM_FLOW_LOCKED,
+					c.state) == PRISM_FLOW_LOCKED) {
+		FLOW_STORE(flow->flags, c.flags);
 		stat_inc(PRISM_STAT_CLAIM);
 		return true;
 	}
@@ -164,15 +177,16 @@ static __always_inline int unlock(struct __sk_buff *skb,
 		.vip_port = p->sport,
 	};
 	struct prism_flow_value *flow = bpf_map_lookup_elem(&flows, &key);
+	struct prism_op_args a = { .op = PRISM_OP_UNLOCK, .sender = p->saddr };
+	struct prism_flow_change c;
 
 	*reason = PRISM_STAT_MISS;
-	if (!flow || flow->state != PRISM_FLOW_LOCKED ||
-	    (flow->flags & PRISM_FLOW_F_CLAIM) ||
-	    !from_its_port(skb, p->saddr)) {
+	prism_flow_next(flow, &a, &c);
+	if (c.status || !from_its_port(skb, p->saddr) ||
+	    flow_apply(&key, flow, &c)) {
 		stat_inc(PRISM_STAT_MARK_REFUSED);
 		return TC_ACT_OK;
 	}
-	flow->state = PRISM_FLOW_HOME;
 	if (rewrite_clear_mark(skb, p)) {
 		*reason = PRISM_STAT_DROP_REWRITE;
 		return TC_ACT_SHOT;

@@ -85,7 +85,7 @@ int conn_switch_release(struct conn *k)
 
 	if (!k->in_switch)
 		return 0;
-	err = switch_op(k->ctrl, SWITCH_DELETE, &k->key);
+	err = switch_op(k->ctrl, PRISM_OP_DELETE, &k->key);
 	if (!err)
 		k->in_switch = false;
 	return err;
@@ -355,7 +355,7 @@ static void start_handoff(struct conn *k, const struct http_request *req,
 	/* Locked for the backend's address as we reach it: the backend
 	 * claims the flow with its first response segment (HO_F_CLAIM). */
 	k->in_switch = true; /* even a failed LOCK may have been applied */
-	if (switch_op_for(c, SWITCH_LOCK, &k->key,
+	if (switch_op_for(c, PRISM_OP_LOCK, &k->key,
 			  k->backend->cfg.handoff.sin_addr.s_addr)) {
 		fail_handoff(k, FAIL_SWITCH, "switch lock");
 		return;

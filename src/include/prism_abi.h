@@ -12,6 +12,8 @@ struct prism_flow_key {
 	__be16 vip_port;
 };
 
+/* The states of a flow entry; an absent entry is the fourth (traffic goes
+ * to the controller).  prism_flow.h defines every transition. */
 enum prism_flow_state {
 	PRISM_FLOW_LOCKED = 1, /* client segments dropped at the switch */
 	PRISM_FLOW_OWNED = 2,  /* rewritten to/from backend_ip */
@@ -79,16 +81,8 @@ struct prism_flow_value {
 #define PRISM_FAST_VERSION 1
 #define PRISM_FAST_REQUEST 1
 #define PRISM_FAST_RESPONSE 2
-#define PRISM_FAST_OP_LOCK 1
-/* LOCK by the flow's owner at hand-back, with its snd_nxt (tail_seq): its
- * segments up to there still pass (PRISM_FLOW_F_TAIL). */
-#define PRISM_FAST_OP_LOCK_TAIL 2
-/* DELETE: the flow and its backend's reverse entry (connection closed). */
-#define PRISM_FAST_OP_DELETE 3
-/* OWN and OWN_OPEN by the backend that has the flow (backend_ip): the
- * window zeroed or left alone (a request body to read). */
-#define PRISM_FAST_OP_OWN 4
-#define PRISM_FAST_OP_OWN_OPEN 5
+/* The op codes are enum prism_op (prism_flow.h), shared with the agent's
+ * control protocol; LOCK_TAIL carries tail_seq, OWN/OWN_OPEN the owner. */
 #define PRISM_FAST_KEY_LABEL "prism switch fast path v1"
 
 struct prism_fast_msg {
@@ -112,8 +106,10 @@ struct prism_fast_allow_key {
 	__be32 addr;
 };
 
-/* The reverse table: backend-side 4-tuple -> client-side key, present only
- * while the flow is OWNED.  Maintained by the agent together with flows. */
+/* The reverse table: backend-side 4-tuple -> client-side key.  Present
+ * while the flow carries a backend: from its claim or OWN until its next
+ * claimant or DELETE, through LOCKED and HOME (prism_flow.h says when it
+ * is added and dropped, for every writer). */
 struct prism_rev_key {
 	__be32 backend_ip;
 	__be32 client_ip;

@@ -45,7 +45,7 @@ struct cached_resp {
 struct peer_state {
 	uint32_t addr; /* network order */
 	uint32_t peer_id;
-	struct ctl_window win;
+	struct prism_replay win;
 	struct cached_resp cache[CTL_WINDOW];
 };
 
@@ -603,7 +603,7 @@ static void log_op(const struct ctl_msg *req, unsigned i, int status)
 	log_debug("peer %u seq %llu: %s %s:%u %s:%u %s: %s", req->peer_id,
 		  (unsigned long long)req->seq, switch_op_name(op->op), c,
 		  ntohs(op->key.client_port), v, ntohs(op->key.vip_port),
-		  op->op == SWITCH_OWN || op->op == SWITCH_OWN_OPEN ? b : "-",
+		  op->backend_ip ? b : "-",
 		  status ? strerror(-status) : "ok");
 }
 
@@ -628,7 +628,7 @@ static void execute(struct agent *a, struct peer_state *ps,
 	size_t len;
 
 	for (unsigned i = 0; i < req->count; i++) {
-		int st = table_apply(&a->table, &req->ops[i]);
+		int st = table_apply(&a->table, &req->ops[i], ps->addr);
 
 		/* The wire carries errno values below 4096. */
 		resp.status[i] = st > -4096 ? st : -EIO;
@@ -636,7 +636,7 @@ static void execute(struct agent *a, struct peer_state *ps,
 		log_op(req, i, resp.status[i]);
 	}
 	stat_inc(a, AGENT_STAT_EXECUTED);
-	ctl_window_mark(&ps->win, req->seq);
+	prism_replay_mark(&ps->win, req->seq);
 	c->valid = false;
 	if (ctl_encode(&resp, &a->key, c->buf, sizeof(c->buf), &len)) {
 		log_err("peer %u seq %llu: cannot encode the response",
@@ -684,14 +684,14 @@ static void handle_datagram(struct agent *a, const uint8_t *buf, size_t len,
 		reject(a, AGENT_STAT_PEERS_FULL, src, "too many peer ids");
 		return;
 	}
-	switch (ctl_window_check(&ps->win, req.seq)) {
-	case CTL_SEQ_OLD:
+	switch (prism_replay_check(&ps->win, req.seq)) {
+	case PRISM_REPLAY_OLD:
 		reject(a, AGENT_STAT_REPLAYS, src, "replay (old sequence)");
 		return;
-	case CTL_SEQ_DUP:
+	case PRISM_REPLAY_DUP:
 		answer_cached(a, ps, req.seq, src);
 		return;
-	case CTL_SEQ_NEW:
+	case PRISM_REPLAY_NEW:
 		execute(a, ps, &req, src);
 		return;
 	}

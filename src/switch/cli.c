@@ -27,8 +27,7 @@ static void usage(FILE *out)
 		"       prism switch stats [--pin-dir DIR] [--json]\n"
 		"       prism switch flows [--pin-dir DIR] [--json]\n"
 		"       prism switch ctl --agent ADDR:PORT --key FILE [--peer-id N]\n"
-		"                        [--timeout MS] lock|own|delete CLIENT_IP:PORT\n"
-		"                        VIP:PORT [BACKEND_IP]\n"
+		"                        [--timeout MS] OP CLIENT_IP:PORT VIP:PORT [ARG]\n"
 		"\n"
 		"run      load the data plane, attach it at tc ingress of each IF, pin\n"
 		"         its maps in DIR (default /sys/fs/bpf/$PRISM_TESTBED or\n"
@@ -36,7 +35,9 @@ static void usage(FILE *out)
 		"         0.0.0.0:%d) from the --peer addresses until SIGINT/SIGTERM\n"
 		"stats    data-plane and agent counters, flow table size\n"
 		"flows    the flow table\n"
-		"ctl      send one op, print its status; exit 1 unless it is ok\n"
+		"ctl      send one op, print its status; exit 1 unless it is ok:\n"
+		"         lock [CLAIMANT_IP], lock-tail SND_NXT (from the owner),\n"
+		"         own BACKEND_IP, own-open BACKEND_IP, delete\n"
 		"--fast-path off: LOCKs are answered by the agent only, not by the\n"
 		"         data plane (docs/switch.md, the fast path; default on)\n"
 		"Lists take several values (--iface a b), commas, or repeats.\n",
@@ -303,31 +304,60 @@ static int parse_ctl_args(int argc, char **argv, struct ctl_args *c)
 	return c->timeout_ms > 0 ? 0 : bad_arg("bad --timeout", "");
 }
 
+/* Op names and whether ARG is needed (1), optional (2) or not taken (0). */
+static const struct {
+	const char *name;
+	uint8_t op;
+	int arg;
+} ctl_ops[] = {
+	{ "lock", PRISM_OP_LOCK, 2 },	    { "lock-tail", PRISM_OP_LOCK_TAIL, 1 },
+	{ "own", PRISM_OP_OWN, 1 },	    { "own-open", PRISM_OP_OWN_OPEN, 1 },
+	{ "delete", PRISM_OP_DELETE, 0 },
+};
+
+static int build_arg(const struct ctl_args *c, struct switch_op *op)
+{
+	struct in_addr backend;
+	char *end;
+
+	if (op->op == PRISM_OP_LOCK_TAIL) {
+		errno = 0;
+		op->tail_seq = (uint32_t)strtoul(c->pos[3], &end, 0);
+		if (errno || *end || end == c->pos[3])
+			return bad_arg("bad SND_NXT", c->pos[3]);
+		return 0;
+	}
+	if (inet_pton(AF_INET, c->pos[3], &backend) != 1)
+		return bad_arg("bad BACKEND_IP", c->pos[3]);
+	op->backend_ip = backend.s_addr;
+	return 0;
+}
+
 static int build_op(const struct ctl_args *c, struct switch_op *op)
 {
-	struct sockaddr_in client, vip, backend;
+	struct sockaddr_in client, vip;
 	const char *name = c->pos[0];
+	int arg = -1;
 
 	memset(op, 0, sizeof(*op));
-	op->op = !strcmp(name, "lock")	   ? SWITCH_LOCK
-		 : !strcmp(name, "own")	   ? SWITCH_OWN
-		 : !strcmp(name, "delete") ? SWITCH_DELETE
-					   : 0;
-	if (!op->op)
-		return bad_arg("unknown op (lock|own|delete)", name);
+	for (size_t i = 0; i < sizeof(ctl_ops) / sizeof(ctl_ops[0]); i++)
+		if (!strcmp(name, ctl_ops[i].name)) {
+			op->op = ctl_ops[i].op;
+			arg = ctl_ops[i].arg;
+		}
+	if (arg < 0)
+		return bad_arg("unknown op (lock|lock-tail|own|own-open|delete)",
+			       name);
 	if (switch_parse_addr(c->pos[1], 0, &client))
 		return bad_arg("bad CLIENT_IP:PORT", c->pos[1]);
 	if (switch_parse_addr(c->pos[2], 0, &vip))
 		return bad_arg("bad VIP:PORT", c->pos[2]);
-	if ((op->op == SWITCH_OWN) != (c->n_pos == 4))
-		return bad_arg("BACKEND_IP goes with own, and only with own; "
-			       "op",
+	if ((arg == 1 && c->n_pos != 4) || (arg == 0 && c->n_pos == 4))
+		return bad_arg(arg ? "this op needs its argument; op"
+				   : "this op takes no argument; op",
 			       name);
-	if (op->op == SWITCH_OWN) {
-		if (inet_pton(AF_INET, c->pos[3], &backend.sin_addr) != 1)
-			return bad_arg("bad BACKEND_IP", c->pos[3]);
-		op->backend_ip = backend.sin_addr.s_addr;
-	}
+	if (c->n_pos == 4 && build_arg(c, op))
+		return 1;
 	op->key.client_ip = client.sin_addr.s_addr;
 	op->key.client_port = client.sin_port;
 	op->key.vip = vip.sin_addr.s_addr;

@@ -296,7 +296,7 @@ int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 /* One fast op: 0 with *STATUS, or -ETIMEDOUT / -errno.  Not
  * retransmitted: the fallback to the agent is the retransmission. */
 static int fast_once(struct switch_client *c, const struct switch_op *op,
-		     const uint32_t *tail_seq, int *status)
+		     int *status)
 {
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 	uint64_t seq = c->next_seq++, until, now, got;
@@ -304,7 +304,7 @@ static int fast_once(struct switch_client *c, const struct switch_op *op,
 	ssize_t len;
 	int n;
 
-	fast_encode_op(op, tail_seq, c->peer_id, seq, &c->fast_key, buf);
+	fast_encode_op(op, c->peer_id, seq, &c->fast_key, buf);
 	if (send(c->fd, buf, FAST_MSG_LEN, 0) != FAST_MSG_LEN)
 		return -errno;
 	until = now_ns(CLOCK_MONOTONIC) + SWITCH_FAST_WAIT_MS * 1000000ull;
@@ -332,14 +332,15 @@ static int fast_once(struct switch_client *c, const struct switch_op *op,
 	}
 }
 
-/* OP through the fast path, else through the agent. */
-static int fast_or_agent(struct switch_client *c, const struct switch_op *op,
-			 const uint32_t *tail_seq, int timeout_ms)
+int switch_client_op(struct switch_client *c, const struct switch_op *op,
+		     int timeout_ms)
 {
 	int status = 0, err;
 
+	if (!prism_op_wire_valid(op->op, op->backend_ip, op->tail_seq))
+		return -EINVAL;
 	if (now_ns(CLOCK_MONOTONIC) >= c->fast_off_until) {
-		err = fast_once(c, op, tail_seq, &status);
+		err = fast_once(c, op, &status);
 		if (!err) {
 			c->fast_seen = true;
 			if (status != -EALREADY)
@@ -356,19 +357,4 @@ static int fast_or_agent(struct switch_client *c, const struct switch_op *op,
 	}
 	err = switch_client_call(c, op, 1, &status, timeout_ms);
 	return err ? err : status;
-}
-
-int switch_client_op(struct switch_client *c, const struct switch_op *op,
-		     int timeout_ms)
-{
-	return fast_or_agent(c, op, NULL, timeout_ms);
-}
-
-int switch_client_lock_tail(struct switch_client *c,
-			    const struct switch_op *op, uint32_t snd_nxt,
-			    int timeout_ms)
-{
-	if (op->op != SWITCH_LOCK || op->backend_ip)
-		return -EINVAL;
-	return fast_or_agent(c, op, &snd_nxt, timeout_ms);
 }

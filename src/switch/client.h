@@ -105,9 +105,3 @@ int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 #define SWITCH_FAST_RETRY_S 10
 int switch_client_op(struct switch_client *c, const struct switch_op *op,
 		     int timeout_ms);
-/* The owner's LOCK at hand-back: like switch_client_op, with the
- * socket's snd_nxt, so that its segments sent before the lock still pass
- * (PRISM_FLOW_F_TAIL; the agent's fallback has no such exemption). */
-int switch_client_lock_tail(struct switch_client *c,
-			    const struct switch_op *op, uint32_t snd_nxt,
-			    int timeout_ms);

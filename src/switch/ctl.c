@@ -24,13 +24,15 @@ const char *ctl_error_name(enum ctl_error e)
 const char *switch_op_name(uint8_t op)
 {
 	switch (op) {
-	case SWITCH_LOCK:
+	case PRISM_OP_LOCK:
 		return "lock";
-	case SWITCH_OWN:
+	case PRISM_OP_LOCK_TAIL:
+		return "lock-tail";
+	case PRISM_OP_OWN:
 		return "own";
-	case SWITCH_DELETE:
+	case PRISM_OP_DELETE:
 		return "delete";
-	case SWITCH_OWN_OPEN:
+	case PRISM_OP_OWN_OPEN:
 		return "own-open";
 	}
 	return "unknown";
@@ -81,12 +83,7 @@ size_t ctl_msg_len(uint8_t type, uint16_t count)
 
 static bool op_valid(const struct switch_op *op)
 {
-	/* LOCK may name the backend that will claim the flow in band. */
-	if (op->op == SWITCH_OWN || op->op == SWITCH_OWN_OPEN ||
-	    op->op == SWITCH_LOCK)
-		return true;
-	/* A backend on DELETE means the sender confused the ops. */
-	return op->op == SWITCH_DELETE && op->backend_ip == 0;
+	return prism_op_wire_valid(op->op, op->backend_ip, op->tail_seq);
 }
 
 static void put_op(uint8_t *p, const struct switch_op *op)
@@ -95,10 +92,11 @@ static void put_op(uint8_t *p, const struct switch_op *op)
 	p[1] = p[2] = p[3] = 0;
 	/* Addresses and ports are already in network order. */
 	memcpy(p + 4, &op->backend_ip, 4);
-	memcpy(p + 8, &op->key.client_ip, 4);
-	memcpy(p + 12, &op->key.vip, 4);
-	memcpy(p + 16, &op->key.client_port, 2);
-	memcpy(p + 18, &op->key.vip_port, 2);
+	put32(p + 8, op->tail_seq);
+	memcpy(p + 12, &op->key.client_ip, 4);
+	memcpy(p + 16, &op->key.vip, 4);
+	memcpy(p + 20, &op->key.client_port, 2);
+	memcpy(p + 22, &op->key.vip_port, 2);
 }
 
 static bool get_op(const uint8_t *p, struct switch_op *op)
@@ -106,10 +104,11 @@ static bool get_op(const uint8_t *p, struct switch_op *op)
 	memset(op, 0, sizeof(*op));
 	op->op = p[0];
 	memcpy(&op->backend_ip, p + 4, 4);
-	memcpy(&op->key.client_ip, p + 8, 4);
-	memcpy(&op->key.vip, p + 12, 4);
-	memcpy(&op->key.client_port, p + 16, 2);
-	memcpy(&op->key.vip_port, p + 18, 2);
+	op->tail_seq = get32(p + 8);
+	memcpy(&op->key.client_ip, p + 12, 4);
+	memcpy(&op->key.vip, p + 16, 4);
+	memcpy(&op->key.client_port, p + 20, 2);
+	memcpy(&op->key.vip_port, p + 22, 2);
 	return (p[1] | p[2] | p[3]) == 0 && op_valid(op);
 }
 
@@ -223,31 +222,4 @@ int ctl_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
 	m->seq = get64(buf + 12);
 	*why = decode_body(buf + CTL_HDR_LEN, m);
 	return *why == CTL_OK ? 0 : -EBADMSG;
-}
-
-enum ctl_seq ctl_window_check(const struct ctl_window *w, uint64_t seq)
-{
-	uint64_t age;
-
-	if (seq > w->top)
-		return CTL_SEQ_NEW;
-	age = w->top - seq;
-	if (age >= CTL_WINDOW)
-		return CTL_SEQ_OLD;
-	return (w->seen >> age) & 1 ? CTL_SEQ_DUP : CTL_SEQ_NEW;
-}
-
-void ctl_window_mark(struct ctl_window *w, uint64_t seq)
-{
-	uint64_t shift;
-
-	if (seq > w->top) {
-		shift = seq - w->top;
-		w->seen = shift >= CTL_WINDOW ? 0 : w->seen << shift;
-		w->seen |= 1;
-		w->top = seq;
-		return;
-	}
-	if (w->top - seq < CTL_WINDOW)
-		w->seen |= 1ull << (w->top - seq);
 }

@@ -10,8 +10,7 @@
  *     6  u16 count: ops in a request, statuses in a response, 0..CTL_MAX_OPS
  *     8  u32 peer id (chosen by the client, stable per component)
  *    12  u64 seq (the response echoes the request's)
- *   request body: count ops of CTL_OP_LEN = 20 bytes
- *     0  u8  op (enum switch_opcode)     1  u8[3] zero
+ *     0  u8  op (enum prism_op)     1  u8[3] zero
  *     4  be32 backend_ip (OWN only; zero for LOCK and DELETE)
  *     8  be32 client_ip   12 be32 vip   16 be16 client_port   18 be16 vip_port
  *   response body: count u32 statuses (0 or a Linux errno value), in the
@@ -27,34 +26,31 @@
 
 #include "lib/auth.h"
 #include "prism_abi.h"
+#include "prism_flow.h"
+#include "prism_replay.h"
 
 #define CTL_MAGIC 0x50525357u /* "PRSW" */
-#define CTL_VERSION 1
+/* 2: ops carry tail_seq (LOCK_TAIL), op codes are enum prism_op. */
+#define CTL_VERSION 2
 #define CTL_HDR_LEN 20
-#define CTL_OP_LEN 20
+#define CTL_OP_LEN 24
 #define CTL_STATUS_LEN 4
 #define CTL_MAX_OPS 64
 #define CTL_REQ_MAX_LEN (CTL_HDR_LEN + CTL_MAX_OPS * CTL_OP_LEN + AUTH_MAC_LEN)
 #define CTL_RESP_MAX_LEN                                                      \
 	(CTL_HDR_LEN + CTL_MAX_OPS * CTL_STATUS_LEN + AUTH_MAC_LEN)
 #define CTL_DEFAULT_PORT 7700
-#define CTL_WINDOW 64 /* replay window, in sequence numbers */
+#define CTL_WINDOW PRISM_REPLAY_WINDOW /* in sequence numbers */
 
 enum ctl_type { CTL_REQUEST = 1, CTL_RESPONSE = 2 };
 
-/* Every op is idempotent: repeating it leaves the same state. */
-enum switch_opcode {
-	SWITCH_LOCK = 1,   /* add or set LOCKED; drops the reverse entry */
-	SWITCH_OWN = 2,    /* add or set OWNED by backend_ip */
-	SWITCH_DELETE = 3, /* remove; absent is fine */
-	/* OWN, but the backend's window is not zeroed (OWNED_OPEN): for a
-	 * backend reading a request body; OWN closes it again. */
-	SWITCH_OWN_OPEN = 4,
-};
-
+/* The ops are enum prism_op (LOCK, LOCK_TAIL, DELETE, OWN, OWN_OPEN);
+ * prism_flow.h defines what each does.  Every op is idempotent: repeating
+ * it leaves the same state. */
 struct switch_op {
-	uint8_t op;        /* enum switch_opcode */
-	__be32 backend_ip; /* OWN only */
+	uint8_t op;        /* enum prism_op */
+	__be32 backend_ip; /* LOCK: claimant or 0; OWN, OWN_OPEN: the owner */
+	uint32_t tail_seq; /* LOCK_TAIL: the sender's snd_nxt, host order */
 	struct prism_flow_key key;
 };
 
@@ -79,7 +75,7 @@ enum ctl_error {
 	CTL_ERR_COUNT,  /* count above CTL_MAX_OPS */
 	CTL_ERR_LENGTH, /* longer than its header and count say */
 	CTL_ERR_AUTH,   /* HMAC does not verify */
-	CTL_ERR_OP,     /* unknown op, non-zero padding, backend on LOCK/DELETE */
+	CTL_ERR_OP,     /* not prism_op_wire_valid, or non-zero padding */
 	CTL_ERR_STATUS, /* response status out of the errno range */
 	CTL_ERR_MAX,
 };
@@ -100,20 +96,3 @@ int ctl_encode(const struct ctl_msg *m, const struct auth_key *key,
  * length, HMAC, then the body.  Returns 0, or -EBADMSG with *WHY set. */
 int ctl_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
 	       uint8_t want, struct ctl_msg *m, enum ctl_error *why);
-
-/* Sliding replay window over one peer's sequence numbers: TOP is the
- * highest seen, bit i of SEEN stands for TOP - i. */
-struct ctl_window {
-	uint64_t top;
-	uint64_t seen;
-};
-
-enum ctl_seq {
-	CTL_SEQ_NEW,  /* not seen: execute */
-	CTL_SEQ_DUP,  /* seen inside the window: answer from the cache */
-	CTL_SEQ_OLD,  /* below the window: reject as replay */
-};
-
-enum ctl_seq ctl_window_check(const struct ctl_window *w, uint64_t seq);
-/* Records SEQ as seen (after it was executed). */
-void ctl_window_mark(struct ctl_window *w, uint64_t seq);

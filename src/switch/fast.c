@@ -32,20 +32,9 @@ uint64_t fast_tag(const struct prism_sip_key *key, const uint8_t *buf)
 	return prism_siphash_40(key, m);
 }
 
-uint8_t fast_op_code(enum switch_opcode op, bool tail)
-{
-	switch (op) {
-	case SWITCH_DELETE: return PRISM_FAST_OP_DELETE;
-	case SWITCH_OWN: return PRISM_FAST_OP_OWN;
-	case SWITCH_OWN_OPEN: return PRISM_FAST_OP_OWN_OPEN;
-	default: return tail ? PRISM_FAST_OP_LOCK_TAIL : PRISM_FAST_OP_LOCK;
-	}
-}
-
-void fast_encode_op(const struct switch_op *op, const uint32_t *tail_seq,
-		      uint32_t peer_id, uint64_t seq,
-		      const struct prism_sip_key *key,
-		      uint8_t buf[FAST_MSG_LEN])
+void fast_encode_op(const struct switch_op *op, uint32_t peer_id,
+		    uint64_t seq, const struct prism_sip_key *key,
+		    uint8_t buf[FAST_MSG_LEN])
 {
 	struct prism_fast_msg m;
 
@@ -53,8 +42,8 @@ void fast_encode_op(const struct switch_op *op, const uint32_t *tail_seq,
 	m.magic = htobe32(PRISM_FAST_MAGIC);
 	m.version = PRISM_FAST_VERSION;
 	m.type = PRISM_FAST_REQUEST;
-	m.op = fast_op_code(op->op, tail_seq != NULL);
-	m.tail_seq = tail_seq ? htobe32(*tail_seq) : 0;
+	m.op = op->op;
+	m.tail_seq = htobe32(op->tail_seq);
 	m.peer_id = htobe32(peer_id);
 	m.seq = htobe64(seq);
 	m.backend_ip = op->backend_ip;
@@ -75,7 +64,7 @@ int fast_decode_response(const uint8_t *buf, size_t len,
 	memcpy(&m, buf, sizeof(m));
 	if (be32toh(m.magic) != PRISM_FAST_MAGIC ||
 	    m.version != PRISM_FAST_VERSION || m.type != PRISM_FAST_RESPONSE ||
-	    m.op < PRISM_FAST_OP_LOCK || m.op > PRISM_FAST_OP_OWN_OPEN ||
+	    m.op < PRISM_OP_LOCK || m.op > PRISM_OP_WIRE_MAX ||
 	    be32toh(m.peer_id) != peer_id)
 		return -EBADMSG;
 	/* Not constant time: the tag is not secret once sent, and a forger

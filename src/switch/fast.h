@@ -17,17 +17,12 @@
 /* The SipHash key: the first 16 bytes of HMAC-SHA256(key, label). */
 void fast_key_derive(const struct auth_key *key, struct prism_sip_key *out);
 
-/* The wire op for OP (a LOCK with TAIL is a LOCK_TAIL). */
-uint8_t fast_op_code(enum switch_opcode op, bool tail);
-
-/* A LOCK of OP->key naming OP->backend_ip as claimant (0: none), an OWN
- * or OWN_OPEN for OP->backend_ip, or a DELETE (no backend, no tail); with
- * TAIL_SEQ (not NULL; LOCK, claimant 0), a LOCK_TAIL by the flow's owner
- * whose snd_nxt is *TAIL_SEQ. */
-void fast_encode_op(const struct switch_op *op, const uint32_t *tail_seq,
-		      uint32_t peer_id, uint64_t seq,
-		      const struct prism_sip_key *key,
-		      uint8_t buf[FAST_MSG_LEN]);
+/* OP (prism_op_wire_valid: a LOCK naming its claimant or 0, a LOCK_TAIL
+ * with the owner's tail_seq, OWN or OWN_OPEN for backend_ip, a DELETE) as
+ * a signed request. */
+void fast_encode_op(const struct switch_op *op, uint32_t peer_id,
+		    uint64_t seq, const struct prism_sip_key *key,
+		    uint8_t buf[FAST_MSG_LEN]);
 
 /* Checks a response: length, magic, version, type, op, tag.
  * On 0, *SEQ and *STATUS (0 or -errno) are set.  -EBADMSG otherwise. */

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/log.h"
+#include "prism_flow.h"
 #include "switch/table.h"
 
 static const char *const dp_names[PRISM_STAT_MAX] = PRISM_STAT_NAMES;
@@ -199,7 +200,7 @@ static const char *state_name(uint32_t state)
 static const char *rev_status(int rev_fd, const struct prism_flow_key *k,
 			      const struct prism_flow_value *v)
 {
-	struct prism_rev_key rk = table_rev_key(k, v->backend_ip);
+	struct prism_rev_key rk = prism_rev_key_of(k, v->backend_ip);
 	struct prism_flow_key back;
 
 	if (!v->backend_ip)

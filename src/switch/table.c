@@ -5,18 +5,7 @@
 
 #include <bpf/bpf.h>
 
-struct prism_rev_key table_rev_key(const struct prism_flow_key *key,
-				   __be32 backend_ip)
-{
-	struct prism_rev_key rk;
-
-	memset(&rk, 0, sizeof(rk));
-	rk.backend_ip = backend_ip;
-	rk.client_ip = key->client_ip;
-	rk.backend_port = key->vip_port; /* the port is not rewritten */
-	rk.client_port = key->client_port;
-	return rk;
-}
+#include "prism_flow.h"
 
 /* A full hash map answers E2BIG; callers see ENOSPC. */
 static int map_err(int err)
@@ -35,141 +24,112 @@ static int flow_get(const struct flow_table *t,
 	return errno == ENOENT ? 0 : -errno;
 }
 
-static bool same_key(const struct prism_flow_key *a,
-		     const struct prism_flow_key *b)
+/* Step 1: rev(B) names KEY.  *ADDED: we wrote it (undo on failure). */
+static int rev_add(const struct flow_table *t, const struct prism_flow_key *key,
+		   __be32 backend, bool *added)
 {
-	return memcmp(a, b, sizeof(*a)) == 0;
+	struct prism_rev_key rk = prism_rev_key_of(key, backend);
+	struct prism_flow_value other;
+	struct prism_flow_key cur;
+	int mine, have_other = 0, err;
+
+	*added = false;
+	if (bpf_map_lookup_elem(t->rev_fd, &rk, &cur)) {
+		if (errno != ENOENT)
+			return -errno;
+		err = prism_rev_check(key, NULL, NULL, backend, &mine);
+	} else {
+		if (!prism_flow_key_eq(&cur, key)) {
+			have_other = flow_get(t, &cur, &other);
+			if (have_other < 0)
+				return have_other;
+		}
+		err = prism_rev_check(key, &cur, have_other ? &other : NULL,
+				      backend, &mine);
+	}
+	if (err)
+		return -err;
+	if (mine)
+		return 0;
+	if (bpf_map_update_elem(t->rev_fd, &rk, key, BPF_ANY))
+		return map_err(-errno);
+	*added = true;
+	return 0;
 }
 
-/* Removes rev(BACKEND) if it still belongs to KEY. */
+/* Step 3: rev(B) removed if it still names KEY. */
 static int rev_drop(const struct flow_table *t,
 		    const struct prism_flow_key *key, __be32 backend)
 {
-	struct prism_rev_key rk = table_rev_key(key, backend);
+	struct prism_rev_key rk = prism_rev_key_of(key, backend);
 	struct prism_flow_key cur;
 
 	if (bpf_map_lookup_elem(t->rev_fd, &rk, &cur))
 		return errno == ENOENT ? 0 : -errno;
-	if (!same_key(&cur, key))
+	if (!prism_flow_key_eq(&cur, key))
 		return 0;
 	if (bpf_map_delete_elem(t->rev_fd, &rk) && errno != ENOENT)
 		return -errno;
 	return 0;
 }
 
-/* Whether rev(BACKEND) of KEY is taken by a live flow other than KEY:
- * the same client address and port talking to another VIP on the same
- * port, moved to the same backend.  Stale entries do not count. */
-static int rev_taken(const struct flow_table *t,
-		     const struct prism_flow_key *key, __be32 backend,
-		     bool *present)
+/* Step 2: the whole value replaced in one update (the data plane sees the
+ * old entry or the new one), counters carried over. */
+static int flow_store(const struct flow_table *t,
+		      const struct prism_flow_key *key,
+		      const struct prism_flow_value *old,
+		      const struct prism_flow_change *c)
 {
-	struct prism_rev_key rk = table_rev_key(key, backend);
-	struct prism_flow_value other;
-	struct prism_flow_key cur;
-	int err;
+	struct prism_flow_value v = *old;
 
-	*present = false;
-	if (bpf_map_lookup_elem(t->rev_fd, &rk, &cur))
-		return errno == ENOENT ? 0 : -errno;
-	if (same_key(&cur, key)) {
-		*present = true;
+	if (c->action == PRISM_FLOW_REMOVE) {
+		if (bpf_map_delete_elem(t->flows_fd, key) && errno != ENOENT)
+			return -errno;
 		return 0;
 	}
-	err = flow_get(t, &cur, &other);
-	if (err < 0)
-		return err;
-	return err == 1 && other.backend_ip == backend ? -EADDRINUSE : 0;
-}
-
-/* OWN(B), OWN_OPEN(B) and LOCK(B): the flow carries B from now on. */
-static int apply_own(const struct flow_table *t, const struct switch_op *op,
-		     const struct prism_flow_value *old, bool had_flow)
-{
-	struct prism_rev_key rk = table_rev_key(&op->key, op->backend_ip);
-	struct prism_flow_value v = *old;
-	bool rev_present;
-	int err;
-
-	if (op->backend_ip == 0)
-		return -EINVAL;
-	err = rev_taken(t, &op->key, op->backend_ip, &rev_present);
-	if (err)
-		return err;
-	/* 1. The reverse entry first: OWNED(B) must never lack rev(B). */
-	if (!rev_present &&
-	    bpf_map_update_elem(t->rev_fd, &rk, &op->key, BPF_ANY))
-		return map_err(-errno);
-	/* 2. The flow; counters carried over from the old entry. */
-	v.state = op->op == SWITCH_OWN_OPEN ? PRISM_FLOW_OWNED_OPEN
-		  : op->op == SWITCH_LOCK   ? PRISM_FLOW_LOCKED
-					    : PRISM_FLOW_OWNED;
-	v.flags = op->op == SWITCH_LOCK ? PRISM_FLOW_F_CLAIM : 0;
-	v.backend_ip = op->backend_ip;
-	if (bpf_map_update_elem(t->flows_fd, &op->key, &v, BPF_ANY)) {
-		err = map_err(-errno);
-		if (!rev_present)
-			bpf_map_delete_elem(t->rev_fd, &rk);
-		return err;
-	}
-	/* 3. The old backend's entry, now that nothing refers to it. */
-	if (had_flow && old->backend_ip && old->backend_ip != op->backend_ip)
-		return rev_drop(t, &op->key, old->backend_ip);
-	return 0;
-}
-
-static int apply_lock(const struct flow_table *t, const struct switch_op *op,
-		      const struct prism_flow_value *old)
-{
-	struct prism_flow_value v = *old;
-
-	/* The backend stays recorded (and its reverse entry in place) so
-	 * that its segments are dropped while its socket is frozen, and so
-	 * that DELETE can find the reverse entry later. */
-	v.state = PRISM_FLOW_LOCKED;
-	v.flags = 0; /* a pending claim is void: the hand-off was called off */
-	if (bpf_map_update_elem(t->flows_fd, &op->key, &v, BPF_ANY))
+	v.state = c->state;
+	v.backend_ip = c->backend_ip;
+	v.flags = c->flags;
+	v.lock_seq = c->lock_seq;
+	if (bpf_map_update_elem(t->flows_fd, key, &v, BPF_ANY))
 		return map_err(-errno);
 	return 0;
 }
 
-static int apply_delete(const struct flow_table *t,
-			const struct switch_op *op,
-			const struct prism_flow_value *old, bool had_flow)
+int table_apply(const struct flow_table *t, const struct switch_op *op,
+		__be32 sender)
 {
-	if (!had_flow)
-		return 0;
-	if (bpf_map_delete_elem(t->flows_fd, &op->key) && errno != ENOENT)
-		return -errno;
-	if (old->backend_ip)
-		return rev_drop(t, &op->key, old->backend_ip);
-	return 0;
-}
-
-int table_apply(const struct flow_table *t, const struct switch_op *op)
-{
+	struct prism_op_args a = { .op = op->op, .backend_ip = op->backend_ip,
+				   .sender = sender, .tail_seq = op->tail_seq };
+	struct prism_flow_change c;
 	struct prism_flow_value old;
-	int had;
+	bool added = false;
+	int had, err;
 
 	had = flow_get(t, &op->key, &old);
 	if (had < 0)
 		return had;
-	/* An entry in no known state was not written by us: only DELETE
-	 * may touch it. */
-	if (had && op->op != SWITCH_DELETE && old.state != PRISM_FLOW_LOCKED &&
-	    old.state != PRISM_FLOW_OWNED && old.state != PRISM_FLOW_OWNED_OPEN &&
-	    old.state != PRISM_FLOW_HOME)
+	/* CLAIM and UNLOCK happen in band only. */
+	if (!prism_op_wire_valid(op->op, op->backend_ip, op->tail_seq))
 		return -EINVAL;
-	switch (op->op) {
-	case SWITCH_LOCK:
-		if (op->backend_ip)
-			return apply_own(t, op, &old, had);
-		return apply_lock(t, op, &old);
-	case SWITCH_OWN:
-	case SWITCH_OWN_OPEN:
-		return apply_own(t, op, &old, had);
-	case SWITCH_DELETE:
-		return apply_delete(t, op, &old, had);
+	prism_flow_next(had ? &old : NULL, &a, &c);
+	if (c.status)
+		return -(int)c.status;
+	if (c.rev_add) {
+		err = rev_add(t, &op->key, c.rev_add, &added);
+		if (err)
+			return err;
 	}
-	return -EINVAL;
+	if (c.action != PRISM_FLOW_KEEP) {
+		err = flow_store(t, &op->key, &old, &c);
+		if (err && added) {
+			struct prism_rev_key rk =
+				prism_rev_key_of(&op->key, c.rev_add);
+
+			bpf_map_delete_elem(t->rev_fd, &rk);
+		}
+		if (err)
+			return err;
+	}
+	return c.rev_drop ? rev_drop(t, &op->key, c.rev_drop) : 0;
 }

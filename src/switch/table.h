@@ -1,19 +1,11 @@
 /* The flow table as the agent changes it: one control op applied to the
  * `flows` and `rev_flows` maps of the data plane (by fd, so tests can use
- * maps of their own).  Single writer: only the agent's thread calls this;
- * the data plane reads concurrently and only adds to counters.
- *
- * Invariant kept at every step, so that the data plane never sees a flow
- * whose reverse entry points elsewhere: a flow that carries a backend
- * (OWNED by B, or LOCKED after being OWNED by B) has rev_flows[(B, client)]
- * == its key.  Hence the update order:
- *   OWN B:    add rev(B) -> set flow OWNED(B) -> drop rev(old backend)
- *   LOCK:     set flow LOCKED, backend kept -> (rev kept: backend segments
- *             of a LOCKED flow are dropped, not leaked to the client)
- *   LOCK B:   as OWN B, but the flow is LOCKED with PRISM_FLOW_F_CLAIM: B
- *             takes it over in band with its first marked segment
- *   DELETE:   drop flow -> drop rev(its backend)
- * A reverse entry is only ever removed when it points to this flow's key. */
+ * maps of their own), through map syscalls.  What an op does is
+ * prism_flow_next() (prism_flow.h), the same function the data plane's
+ * fast path and in-band transitions call; this file only stores its
+ * result, in the order prism_flow.h gives.  Single writer among user
+ * space: only the agent's thread calls this; the data plane writes too
+ * (fast path, in-band claim/unlock) and adds to counters. */
 #pragma once
 #include "prism_abi.h"
 #include "switch/ctl.h"
@@ -27,11 +19,10 @@ struct flow_table {
  * holds two reverse entries for a moment. */
 #define TABLE_REV_SPARE 1
 
-/* Applies one op.  Returns 0 or -errno: -ENOSPC table full, -EINVAL bad
- * op (OWN without backend) or an entry in an unknown state, -EADDRINUSE
- * the backend-side 4-tuple already belongs to another flow of this
- * backend, or another -errno from the map syscalls. */
-int table_apply(const struct flow_table *t, const struct switch_op *op);
-
-struct prism_rev_key table_rev_key(const struct prism_flow_key *key,
-				   __be32 backend_ip);
+/* Applies one op sent by SENDER (its source address: LOCK_TAIL counts
+ * only from the flow's owner).  Returns 0 or -errno: -ENOSPC table full,
+ * -EINVAL bad op (OWN without backend) or an entry in an unknown state,
+ * -EADDRINUSE the backend-side 4-tuple already belongs to another flow of
+ * this backend, or another -errno from the map syscalls. */
+int table_apply(const struct flow_table *t, const struct switch_op *op,
+		__be32 sender);

@@ -18,6 +18,7 @@
 #include "lab/pkt.h"
 #include "switch/fast.h"
 #include "lab/progtest.h"
+#include "fast_frame.h"
 #include "switch_load.h"
 
 #define CTRL PKT_IP4(198, 18, 2, 2)
@@ -29,7 +30,7 @@
 #define B2 PKT_IP4(198, 18, 12, 2)
 #define PORT 7700
 #define PEER 7
-#define MSG_OFF (PKT_ETH_LEN + PKT_IP_LEN + 8)
+#define MSG_OFF FAST_FRAME_MSG_OFF
 
 static const uint8_t ctrl_mac[6] = { 2, 0, 0, 0, 2, 2 };
 static const uint8_t fabric_mac[6] = { 2, 0, 0, 0, 2, 1 };
@@ -67,7 +68,7 @@ static void test_siphash_vectors(void)
 
 static struct switch_op lock_op(uint32_t claimant, uint16_t cport)
 {
-	struct switch_op o = { .op = SWITCH_LOCK,
+	struct switch_op o = { .op = PRISM_OP_LOCK,
 			       .backend_ip = claimant ? htonl(claimant) : 0 };
 
 	o.key.client_ip = htonl(CLIENT);
@@ -88,7 +89,7 @@ static void test_codec(void)
 	uint64_t seq;
 	int status;
 
-	fast_encode_op(&o, NULL, PEER, 42, &key, buf);
+	fast_encode_op(&o, PEER, 42, &key, buf);
 	memcpy(&m, buf, sizeof(m));
 	CHECK_EQ(be32toh(m.magic), PRISM_FAST_MAGIC);
 	CHECK_EQ(m.type, PRISM_FAST_REQUEST);
@@ -121,32 +122,11 @@ static void test_codec(void)
 	}
 }
 
-/* A request frame from SRC to the agent's port carrying MSG. */
 static int build_request(uint32_t src, uint16_t dport, const uint8_t *msg,
 			 uint8_t *frame)
 {
-	struct pkt_spec s = { .proto = IPPROTO_UDP, .saddr = src,
-			      .daddr = AGENT, .sport = 40001, .dport = dport,
-			      .payload_len = FAST_MSG_LEN, .ip_id = 1 };
-	uint32_t pseudo;
-	uint8_t *udp = frame + PKT_ETH_LEN + PKT_IP_LEN;
-	uint16_t sum;
-	int len;
-
-	memcpy(s.dst_mac, fabric_mac, 6);
-	memcpy(s.src_mac, ctrl_mac, 6);
-	len = pkt_build(&s, frame, PKT_MAX);
-	if (len < 0)
-		return len;
-	memcpy(frame + MSG_OFF, msg, FAST_MSG_LEN);
-	pseudo = (src >> 16) + (src & 0xffff) + (AGENT >> 16) +
-		 (AGENT & 0xffff) + IPPROTO_UDP + 8 + FAST_MSG_LEN;
-	udp[6] = udp[7] = 0;
-	sum = pkt_csum(udp, 8 + FAST_MSG_LEN, pseudo);
-	sum = sum ? sum : 0xffff;
-	udp[6] = (uint8_t)(sum >> 8);
-	udp[7] = (uint8_t)sum;
-	return len;
+	return fast_frame_build(src, AGENT, dport, ctrl_mac, fabric_mac, msg,
+				frame);
 }
 
 struct answer {
@@ -187,7 +167,7 @@ static struct answer lock(struct switch_op o)
 	uint64_t seq = next_seq++;
 	struct answer a;
 
-	fast_encode_op(&o, NULL, PEER, seq, &key, msg);
+	fast_encode_op(&o, PEER, seq, &key, msg);
 	a = run(CTRL, PORT, msg);
 	CHECK_EQ(a.seq, seq);
 	return a;
@@ -333,7 +313,7 @@ static void test_replay_window(void)
 
 	clear();
 	next_seq += 100;
-	fast_encode_op(&o, NULL, PEER, seq + 50, &key, msg);
+	fast_encode_op(&o, PEER, seq + 50, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	put(40020, PRISM_FLOW_OWNED, B1);
 	a = run(CTRL, PORT, msg);
@@ -342,15 +322,15 @@ static void test_replay_window(void)
 	CHECK_EQ(st, PRISM_FLOW_OWNED);
 	CHECK_EQ(stat(PRISM_STAT_FAST_DUPLICATE), 1);
 	/* seq + 10 is inside the window (40 below) and fresh. */
-	fast_encode_op(&o, NULL, PEER, seq + 10, &key, msg);
+	fast_encode_op(&o, PEER, seq + 10, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	CHECK(flow(40020, &st, &b, &fl));
 	CHECK_EQ(st, PRISM_FLOW_LOCKED);
 	/* Move the window up, then seq + 10 is 64 below: dropped. */
-	fast_encode_op(&o, NULL, PEER, seq + 74, &key, msg);
+	fast_encode_op(&o, PEER, seq + 74, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	put(40020, PRISM_FLOW_OWNED, B1);
-	fast_encode_op(&o, NULL, PEER, seq + 10, &key, msg);
+	fast_encode_op(&o, PEER, seq + 10, &key, msg);
 	a = run(CTRL, PORT, msg);
 	CHECK_EQ(a.verdict, TC_ACT_SHOT);
 	CHECK_EQ(a.status, 1);
@@ -372,11 +352,11 @@ static void test_refused(void)
 
 	clear();
 	other.k0 ^= 1;
-	fast_encode_op(&o, NULL, PEER, next_seq++, &other, msg);
+	fast_encode_op(&o, PEER, next_seq++, &other, msg);
 	a = run(CTRL, PORT, msg);
 	CHECK_EQ(a.verdict, TC_ACT_SHOT);
 	for (size_t i = 0; i < FAST_MSG_LEN; i++) {
-		fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
+		fast_encode_op(&o, PEER, next_seq++, &key, msg);
 		memcpy(bad, msg, sizeof(bad));
 		bad[i] ^= 0x01;
 		a = run(CTRL, PORT, bad);
@@ -387,7 +367,7 @@ static void test_refused(void)
 			CHECK_EQ(a.verdict, TC_ACT_SHOT);
 	}
 	CHECK_EQ(stat(PRISM_STAT_FAST_BAD), 1 + FAST_MSG_LEN - 6);
-	fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
+	fast_encode_op(&o, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(STRANGER, PORT, msg).verdict, TC_ACT_SHOT);
 	CHECK_EQ(stat(PRISM_STAT_FAST_UNKNOWN_PEER), 1);
 	a = run(CTRL, PORT + 1, msg);
@@ -434,30 +414,34 @@ static void test_tail_and_delete(void)
 
 	clear();
 	put(40050, PRISM_FLOW_OWNED, B1);
-	fast_encode_op(&o, &tail, PEER, next_seq++, &key, msg);
+	o.op = PRISM_OP_LOCK_TAIL;
+	o.tail_seq = tail;
+	fast_encode_op(&o, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	CHECK(flow(40050, &st, &b, &fl));
 	CHECK_EQ(st, PRISM_FLOW_LOCKED);
 	CHECK_EQ(fl, 0);
 	put(40050, PRISM_FLOW_OWNED, B1);
-	fast_encode_op(&o, &tail, PEER, next_seq++, &key, msg);
+	fast_encode_op(&o, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(B1, PORT, msg).status, 0);
 	CHECK(flow(40050, &st, &b, &fl));
 	CHECK_EQ(st, PRISM_FLOW_LOCKED);
 	CHECK_EQ(fl, PRISM_FLOW_F_TAIL);
 	CHECK_EQ(bpf_map_lookup_elem(flows_fd, &o.key, &v), 0);
 	CHECK_EQ(v.lock_seq, tail);
-	o.op = SWITCH_DELETE;
-	fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
+	o.op = PRISM_OP_DELETE;
+	o.tail_seq = 0;
+	fast_encode_op(&o, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	CHECK(!flow(40050, &st, &b, &fl));
 	CHECK(!rev_names(B1, 40050));
 	/* Again: nothing to delete, still 0. */
-	fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
+	fast_encode_op(&o, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).status, 0);
 	/* A tail on a LOCK naming a claimant is malformed: dropped. */
 	o = lock_op(B2, 40051);
-	fast_encode_op(&o, &tail, PEER, next_seq++, &key, msg);
+	o.tail_seq = tail;
+	fast_encode_op(&o, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).verdict, TC_ACT_SHOT);
 	CHECK(!flow(40051, &st, &b, &fl));
 }
@@ -478,7 +462,7 @@ static struct switch_op own_op(uint8_t op, uint32_t backend, uint16_t cport)
 static void test_own(void)
 {
 	struct prism_flow_value odd = { .state = 77 };
-	struct switch_op o = own_op(SWITCH_OWN_OPEN, B1, 40060);
+	struct switch_op o = own_op(PRISM_OP_OWN_OPEN, B1, 40060);
 	uint32_t st, b, fl;
 
 	clear();
@@ -489,26 +473,26 @@ static void test_own(void)
 	CHECK_EQ(b, B1);
 	CHECK_EQ(fl, 0);
 	CHECK(rev_names(B1, 40060));
-	CHECK_EQ(lock(own_op(SWITCH_OWN, B1, 40060)).status, 0);
+	CHECK_EQ(lock(own_op(PRISM_OP_OWN, B1, 40060)).status, 0);
 	CHECK(flow(40060, &st, &b, &fl));
 	CHECK_EQ(st, PRISM_FLOW_OWNED);
 	CHECK(rev_names(B1, 40060));
 
-	CHECK_EQ(lock(own_op(SWITCH_OWN, B2, 40060)).status, 0);
+	CHECK_EQ(lock(own_op(PRISM_OP_OWN, B2, 40060)).status, 0);
 	CHECK(flow(40060, &st, &b, &fl));
 	CHECK_EQ(st, PRISM_FLOW_OWNED);
 	CHECK_EQ(b, B2);
 	CHECK(rev_names(B2, 40060));
 	CHECK(!rev_names(B1, 40060));
 
-	CHECK_EQ(lock(own_op(SWITCH_OWN_OPEN, B1, 40061)).status, 0);
+	CHECK_EQ(lock(own_op(PRISM_OP_OWN_OPEN, B1, 40061)).status, 0);
 	CHECK(flow(40061, &st, &b, &fl));
 	CHECK_EQ(st, PRISM_FLOW_OWNED_OPEN);
 	CHECK(rev_names(B1, 40061));
 
-	CHECK_EQ(lock(own_op(SWITCH_OWN, 0, 40062)).status, -EINVAL);
+	CHECK_EQ(lock(own_op(PRISM_OP_OWN, 0, 40062)).status, -EINVAL);
 	CHECK(!flow(40062, &st, &b, &fl));
-	o = own_op(SWITCH_OWN, B1, 40063);
+	o = own_op(PRISM_OP_OWN, B1, 40063);
 	CHECK_EQ(bpf_map_update_elem(flows_fd, &o.key, &odd, BPF_ANY), 0);
 	CHECK_EQ(lock(o).status, -EINVAL);
 	CHECK(flow(40063, &st, &b, &fl));
@@ -517,7 +501,7 @@ static void test_own(void)
 
 	/* 40061's backend-side 4-tuple at B1 belongs to a live flow of
 	 * another VIP on the same client port. */
-	o = own_op(SWITCH_OWN, B1, 40061);
+	o = own_op(PRISM_OP_OWN, B1, 40061);
 	o.key.vip = htonl(VIP + 1);
 	CHECK_EQ(lock(o).status, -EADDRINUSE);
 	CHECK(bpf_map_lookup_elem(flows_fd, &o.key, &odd) != 0);
@@ -528,22 +512,23 @@ static void test_own(void)
  * are malformed: dropped, counted, nothing done. */
 static void test_bad_ops(void)
 {
-	struct switch_op o = own_op(SWITCH_DELETE, B1, 40070);
+	struct switch_op o = own_op(PRISM_OP_DELETE, B1, 40070);
 	uint8_t msg[FAST_MSG_LEN];
 	struct prism_fast_msg m;
 	uint32_t st, b, fl, tail = 5;
 
 	clear();
 	put(40070, PRISM_FLOW_OWNED, B1);
-	fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
+	fast_encode_op(&o, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(CTRL, PORT, msg).verdict, TC_ACT_SHOT);
-	o.op = SWITCH_LOCK;
-	fast_encode_op(&o, &tail, PEER, next_seq++, &key, msg);
+	o.op = PRISM_OP_LOCK;
+	o.tail_seq = tail;
+	fast_encode_op(&o, PEER, next_seq++, &key, msg);
 	CHECK_EQ(run(B1, PORT, msg).verdict, TC_ACT_SHOT);
-	o = own_op(SWITCH_OWN, B1, 40070);
-	fast_encode_op(&o, NULL, PEER, next_seq++, &key, msg);
+	o = own_op(PRISM_OP_OWN, B1, 40070);
+	fast_encode_op(&o, PEER, next_seq++, &key, msg);
 	memcpy(&m, msg, sizeof(m));
-	m.op = PRISM_FAST_OP_OWN_OPEN + 1;
+	m.op = PRISM_OP_OWN_OPEN + 1;
 	memcpy(msg, &m, sizeof(m));
 	m.tag = htole64(fast_tag(&key, msg));
 	memcpy(msg, &m, sizeof(m));

@@ -2,7 +2,7 @@
 """The switch control protocol written a second time, from docs/switch.md,
 for tests: build, corrupt and send raw datagrams, check the answers.
 
-  switch_wire.py build KEY PEER_ID SEQ OP CLIENT:PORT VIP:PORT [BACKEND] > F
+  switch_wire.py build KEY PEER_ID SEQ OP CLIENT:PORT VIP:PORT [BACKEND [TAIL]] > F
   switch_wire.py corrupt KEY KIND < F > G      (KIND: see CORRUPTIONS)
   switch_wire.py send AGENT:PORT SRC_IP KEY < F
       prints "seq=N status=S,..." and the answer in hex, or "no answer"
@@ -17,7 +17,8 @@ import sys
 MAGIC = 0x50525357
 HDR = struct.Struct('!IBBHIQ')  # magic version type count peer_id seq
 MAC_LEN = 32
-OPS = {'lock': 1, 'own': 2, 'delete': 3}
+VERSION = 2
+OPS = {'lock': 1, 'lock-tail': 2, 'delete': 3, 'own': 4, 'own-open': 5}
 
 
 def load_key(path):
@@ -34,12 +35,14 @@ def hostport(s):
     return socket.inet_aton(host), struct.pack('!H', int(port))
 
 
-def build(key, peer_id, seq, op, client, vip, backend=None):
+def build(key, peer_id, seq, op, client, vip, backend=None, tail=0):
     cip, cport = hostport(client)
     vip_ip, vport = hostport(vip)
-    bip = socket.inet_aton(backend) if backend else b'\0' * 4
-    body = HDR.pack(MAGIC, 1, 1, 1, peer_id, seq)
-    body += struct.pack('!B3x', OPS[op]) + bip + cip + vip_ip + cport + vport
+    bip = socket.inet_aton(backend) if backend and backend != '-' \
+        else b'\0' * 4
+    body = HDR.pack(MAGIC, VERSION, 1, 1, peer_id, seq)
+    body += struct.pack('!B3x', OPS[op]) + bip + struct.pack('!I', int(tail))
+    body += cip + vip_ip + cport + vport
     return body + mac(key, body)
 
 
@@ -63,7 +66,7 @@ def flip_mac(key, m):
 CORRUPTIONS = {
     'badmac': flip_mac,
     'magic': set_byte(0, ord('Q')),
-    'version': set_byte(4, 2),
+    'version': set_byte(4, VERSION + 1),
     'type': set_byte(5, 2),
     'count': set_byte(7, 65),
     'truncate': lambda key, m: m[:-7],
@@ -90,7 +93,7 @@ def send(agent, src, key, msg, timeout=0.5):
         return 4
     magic, ver, typ, count, peer, seq = HDR.unpack_from(ans)
     st = struct.unpack_from('!%dI' % count, ans, HDR.size)
-    ok = magic == MAGIC and ver == 1 and typ == 2 and \
+    ok = magic == MAGIC and ver == VERSION and typ == 2 and \
         len(ans) == HDR.size + 4 * count + MAC_LEN
     print('%s seq=%d status=%s %s' % ('answer' if ok else 'bad',
                                       seq, ','.join(map(str, st)), ans.hex()))

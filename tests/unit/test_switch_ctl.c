@@ -23,8 +23,10 @@ static struct switch_op make_op(uint8_t op, uint8_t i)
 	o.key.vip = htonl(0xc6130001u);
 	o.key.client_port = htons((uint16_t)(40000 + i));
 	o.key.vip_port = htons(80);
-	if (op == SWITCH_OWN)
+	if (op == PRISM_OP_OWN)
 		o.backend_ip = htonl(0xc6120b02u + i);
+	if (op == PRISM_OP_LOCK_TAIL)
+		o.tail_seq = 0xa0b0c0d0u + i;
 	return o;
 }
 
@@ -33,8 +35,11 @@ static struct ctl_msg request(uint16_t count)
 	struct ctl_msg m = { .type = CTL_REQUEST, .count = count,
 			     .peer_id = 0x01020304, .seq = 0x1122334455667788ull };
 
+	static const uint8_t cycle[] = { PRISM_OP_LOCK, PRISM_OP_OWN,
+					 PRISM_OP_DELETE, PRISM_OP_LOCK_TAIL };
+
 	for (uint16_t i = 0; i < count; i++)
-		m.ops[i] = make_op((uint8_t)(1 + i % 3), (uint8_t)i);
+		m.ops[i] = make_op(cycle[i % 4], (uint8_t)i);
 	return m;
 }
 
@@ -86,10 +91,16 @@ static void test_roundtrip_request(void)
 	/* The wire layout, byte by byte, for one OWN op. */
 	in = request(2);
 	len = encode(&in, buf);
-	CHECK(memcmp(buf, "PRSW\x01\x01\x00\x02\x01\x02\x03\x04"
+	CHECK(memcmp(buf, "PRSW\x02\x01\x00\x02\x01\x02\x03\x04"
 			  "\x11\x22\x33\x44\x55\x66\x77\x88", 20) == 0);
-	CHECK(memcmp(buf + 40, "\x02\0\0\0\xc6\x12\x0b\x03\xc6\x12\x01\x03"
-			       "\xc6\x13\x00\x01\x9c\x41\x00\x50", 20) == 0);
+	CHECK(memcmp(buf + 44, "\x04\0\0\0\xc6\x12\x0b\x03\0\0\0\0"
+			       "\xc6\x12\x01\x03\xc6\x13\x00\x01\x9c\x41"
+			       "\x00\x50", 24) == 0);
+	/* And a LOCK_TAIL's tail_seq. */
+	in = request(4);
+	len = encode(&in, buf);
+	CHECK(memcmp(buf + 20 + 3 * 24, "\x02\0\0\0\0\0\0\0\xa0\xb0\xc0\xd3",
+		     12) == 0);
 }
 
 static void test_roundtrip_response(void)
@@ -131,10 +142,10 @@ static void test_encode_rejects(void)
 	m.ops[0].op = 9;
 	CHECK_EQ(ctl_encode(&m, &key, buf, sizeof(buf), &len), -EINVAL);
 	m = request(1);
-	m.ops[0].op = SWITCH_DELETE;
+	m.ops[0].op = PRISM_OP_DELETE;
 	m.ops[0].backend_ip = htonl(1); /* DELETE with a backend */
 	CHECK_EQ(ctl_encode(&m, &key, buf, sizeof(buf), &len), -EINVAL);
-	m.ops[0].op = SWITCH_LOCK; /* LOCK names its claimant: fine */
+	m.ops[0].op = PRISM_OP_LOCK; /* LOCK names its claimant: fine */
 	CHECK_EQ(ctl_encode(&m, &key, buf, sizeof(buf), &len), 0);
 	m = request(1);
 	CHECK_EQ(ctl_encode(&m, &key, buf, 10, &len), -ENOSPC);
@@ -174,7 +185,7 @@ static void test_bad_header(void)
 	resign(copy, len);
 	CHECK_EQ(why_of(copy, len, CTL_REQUEST), CTL_ERR_MAGIC);
 	memcpy(copy, buf, len);
-	copy[4] = 2;
+	copy[4] = 1; /* the version before tail_seq */
 	resign(copy, len);
 	CHECK_EQ(why_of(copy, len, CTL_REQUEST), CTL_ERR_VERSION);
 	memcpy(copy, buf, len);
@@ -207,7 +218,11 @@ static void test_bad_ops(void)
 	const size_t op1 = CTL_HDR_LEN + CTL_OP_LEN;
 
 	memcpy(copy, buf, len);
-	copy[op1] = 5; /* unknown op (4 is OWN_OPEN) */
+	copy[op1] = 6; /* CLAIM: in band only (5 is OWN_OPEN) */
+	resign(copy, len);
+	CHECK_EQ(why_of(copy, len, CTL_REQUEST), CTL_ERR_OP);
+	memcpy(copy, buf, len);
+	copy[op1 + 11] = 1; /* a tail on an OWN */
 	resign(copy, len);
 	CHECK_EQ(why_of(copy, len, CTL_REQUEST), CTL_ERR_OP);
 	memcpy(copy, buf, len);
@@ -277,37 +292,37 @@ static void test_bad_hmac_and_flipped_bits(void)
 
 static void test_replay_window(void)
 {
-	struct ctl_window w = { 0 };
+	struct prism_replay w = { 0 };
 	const uint64_t s = 1700000000000000000ull;
 
-	CHECK_EQ(ctl_window_check(&w, s), CTL_SEQ_NEW);
-	ctl_window_mark(&w, s);
-	CHECK_EQ(ctl_window_check(&w, s), CTL_SEQ_DUP);
-	CHECK_EQ(ctl_window_check(&w, s + 1), CTL_SEQ_NEW);
+	CHECK_EQ(prism_replay_check(&w, s), PRISM_REPLAY_NEW);
+	prism_replay_mark(&w, s);
+	CHECK_EQ(prism_replay_check(&w, s), PRISM_REPLAY_DUP);
+	CHECK_EQ(prism_replay_check(&w, s + 1), PRISM_REPLAY_NEW);
 	/* Out of order inside the window: accepted once, then a duplicate. */
-	ctl_window_mark(&w, s + 5);
-	CHECK_EQ(ctl_window_check(&w, s + 2), CTL_SEQ_NEW);
-	ctl_window_mark(&w, s + 2);
-	CHECK_EQ(ctl_window_check(&w, s + 2), CTL_SEQ_DUP);
-	CHECK_EQ(ctl_window_check(&w, s + 3), CTL_SEQ_NEW);
-	CHECK_EQ(ctl_window_check(&w, s), CTL_SEQ_DUP);
-	CHECK_EQ(ctl_window_check(&w, s + 5), CTL_SEQ_DUP);
+	prism_replay_mark(&w, s + 5);
+	CHECK_EQ(prism_replay_check(&w, s + 2), PRISM_REPLAY_NEW);
+	prism_replay_mark(&w, s + 2);
+	CHECK_EQ(prism_replay_check(&w, s + 2), PRISM_REPLAY_DUP);
+	CHECK_EQ(prism_replay_check(&w, s + 3), PRISM_REPLAY_NEW);
+	CHECK_EQ(prism_replay_check(&w, s), PRISM_REPLAY_DUP);
+	CHECK_EQ(prism_replay_check(&w, s + 5), PRISM_REPLAY_DUP);
 	/* The edge: top - 63 is inside, top - 64 is a replay. */
-	CHECK_EQ(ctl_window_check(&w, s + 5 - 63), CTL_SEQ_NEW);
-	CHECK_EQ(ctl_window_check(&w, s + 5 - 64), CTL_SEQ_OLD);
+	CHECK_EQ(prism_replay_check(&w, s + 5 - 63), PRISM_REPLAY_NEW);
+	CHECK_EQ(prism_replay_check(&w, s + 5 - 64), PRISM_REPLAY_OLD);
 	/* s + 64 becomes the top: s + 5 (age 59) stays known, s falls out. */
-	ctl_window_mark(&w, s + 64);
-	CHECK_EQ(ctl_window_check(&w, s + 5), CTL_SEQ_DUP);
-	CHECK_EQ(ctl_window_check(&w, s + 3), CTL_SEQ_NEW);
-	CHECK_EQ(ctl_window_check(&w, s), CTL_SEQ_OLD);
+	prism_replay_mark(&w, s + 64);
+	CHECK_EQ(prism_replay_check(&w, s + 5), PRISM_REPLAY_DUP);
+	CHECK_EQ(prism_replay_check(&w, s + 3), PRISM_REPLAY_NEW);
+	CHECK_EQ(prism_replay_check(&w, s), PRISM_REPLAY_OLD);
 	/* A jump beyond the window forgets everything below it. */
-	ctl_window_mark(&w, s + 1000);
-	CHECK_EQ(ctl_window_check(&w, s + 64), CTL_SEQ_OLD);
-	CHECK_EQ(ctl_window_check(&w, s + 1000), CTL_SEQ_DUP);
-	CHECK_EQ(ctl_window_check(&w, s + 999), CTL_SEQ_NEW);
-	CHECK_EQ(ctl_window_check(&w, s + 1000 - 63), CTL_SEQ_NEW);
+	prism_replay_mark(&w, s + 1000);
+	CHECK_EQ(prism_replay_check(&w, s + 64), PRISM_REPLAY_OLD);
+	CHECK_EQ(prism_replay_check(&w, s + 1000), PRISM_REPLAY_DUP);
+	CHECK_EQ(prism_replay_check(&w, s + 999), PRISM_REPLAY_NEW);
+	CHECK_EQ(prism_replay_check(&w, s + 1000 - 63), PRISM_REPLAY_NEW);
 	/* A restarted client takes its clock: always ahead. */
-	CHECK_EQ(ctl_window_check(&w, s + 2000000), CTL_SEQ_NEW);
+	CHECK_EQ(prism_replay_check(&w, s + 2000000), PRISM_REPLAY_NEW);
 }
 
 /* ---- the client against a fake agent on loopback ---- */
@@ -346,7 +361,7 @@ static void *fake_agent_run(void *arg)
 					 .peer_id = req.peer_id,
 					 .seq = req.seq };
 		for (unsigned i = 0; i < req.count; i++)
-			resp.status[i] = req.ops[i].op == SWITCH_OWN ? -ENOSPC : 0;
+			resp.status[i] = req.ops[i].op == PRISM_OP_OWN ? -ENOSPC : 0;
 		if (f->junk_first-- > 0) {
 			ctl_encode(&resp, &other_key, out, sizeof(out), &len);
 			sendto(f->fd, out, len, 0, (struct sockaddr *)&src, slen);
@@ -384,8 +399,8 @@ static void fake_stop(struct switch_client *c, struct fake_agent *f,
 static void test_client_retransmits(void)
 {
 	struct fake_agent f = { .drop_first = 2, .junk_first = 1 };
-	struct switch_op ops[2] = { make_op(SWITCH_LOCK, 1),
-				    make_op(SWITCH_OWN, 2) };
+	struct switch_op ops[2] = { make_op(PRISM_OP_LOCK, 1),
+				    make_op(PRISM_OP_OWN, 2) };
 	struct switch_client c;
 	int status[2] = { 1, 1 };
 	char addr[32];
@@ -415,7 +430,7 @@ static void test_client_retransmits(void)
 static void test_client_async(void)
 {
 	struct fake_agent f = { 0 };
-	struct switch_op op = make_op(SWITCH_DELETE, 1);
+	struct switch_op op = make_op(PRISM_OP_DELETE, 1);
 	struct switch_client c;
 	uint64_t s1, s2, got;
 	int status[1];
@@ -456,7 +471,7 @@ static void test_client_async(void)
 
 static void test_client_no_agent(void)
 {
-	struct switch_op op = make_op(SWITCH_LOCK, 1);
+	struct switch_op op = make_op(PRISM_OP_LOCK, 1);
 	struct switch_client c;
 	int status[1];
 	char addr[32];

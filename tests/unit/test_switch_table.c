@@ -62,7 +62,7 @@ static int count(int fd, size_t key_size)
 /* State of CLIENT's flow: 0 absent, else state; *backend set. */
 static int state_of(int client, __be32 *backend)
 {
-	struct switch_op o = op(SWITCH_LOCK, client, 0);
+	struct switch_op o = op(PRISM_OP_LOCK, client, 0);
 	struct prism_flow_value v;
 
 	*backend = 0;
@@ -74,8 +74,8 @@ static int state_of(int client, __be32 *backend)
 
 static bool rev_points_to(int client, __be32 backend)
 {
-	struct switch_op o = op(SWITCH_LOCK, client, 0);
-	struct prism_rev_key rk = table_rev_key(&o.key, backend);
+	struct switch_op o = op(PRISM_OP_LOCK, client, 0);
+	struct prism_rev_key rk = prism_rev_key_of(&o.key, backend);
 	struct prism_flow_key back;
 
 	return bpf_map_lookup_elem(t.rev_fd, &rk, &back) == 0 &&
@@ -95,7 +95,7 @@ static bool consistent(void)
 		prev = &k;
 		if (bpf_map_lookup_elem(t.flows_fd, &k, &v) || !v.backend_ip)
 			continue;
-		struct prism_rev_key rk = table_rev_key(&k, v.backend_ip);
+		struct prism_rev_key rk = prism_rev_key_of(&k, v.backend_ip);
 		struct prism_flow_key back;
 
 		if (bpf_map_lookup_elem(t.rev_fd, &rk, &back) ||
@@ -108,7 +108,7 @@ static bool consistent(void)
 
 static int apply(struct switch_op o)
 {
-	return table_apply(&t, &o);
+	return table_apply(&t, &o, 0);
 }
 
 static void test_lifecycle(void)
@@ -118,13 +118,13 @@ static void test_lifecycle(void)
 	CHECK_EQ(open_maps(16), 0);
 	/* absent -> LOCKED -> OWNED(b1) -> LOCKED -> absent, each twice. */
 	for (int rep = 0; rep < 2; rep++) {
-		CHECK_EQ(apply(op(SWITCH_LOCK, 1, 0)), 0);
+		CHECK_EQ(apply(op(PRISM_OP_LOCK, 1, 0)), 0);
 		CHECK_EQ(state_of(1, &b), PRISM_FLOW_LOCKED);
 		CHECK_EQ(b, 0);
 		CHECK(consistent());
 	}
 	for (int rep = 0; rep < 2; rep++) {
-		CHECK_EQ(apply(op(SWITCH_OWN, 1, B1)), 0);
+		CHECK_EQ(apply(op(PRISM_OP_OWN, 1, B1)), 0);
 		CHECK_EQ(state_of(1, &b), PRISM_FLOW_OWNED);
 		CHECK_EQ(b, B1);
 		CHECK(rev_points_to(1, B1));
@@ -132,14 +132,14 @@ static void test_lifecycle(void)
 	}
 	for (int rep = 0; rep < 2; rep++) {
 		/* LOCK keeps the backend and its reverse entry. */
-		CHECK_EQ(apply(op(SWITCH_LOCK, 1, 0)), 0);
+		CHECK_EQ(apply(op(PRISM_OP_LOCK, 1, 0)), 0);
 		CHECK_EQ(state_of(1, &b), PRISM_FLOW_LOCKED);
 		CHECK_EQ(b, B1);
 		CHECK(rev_points_to(1, B1));
 		CHECK(consistent());
 	}
 	for (int rep = 0; rep < 2; rep++) {
-		CHECK_EQ(apply(op(SWITCH_DELETE, 1, 0)), 0);
+		CHECK_EQ(apply(op(PRISM_OP_DELETE, 1, 0)), 0);
 		CHECK_EQ(state_of(1, &b), 0);
 		CHECK_EQ(count(t.rev_fd, sizeof(struct prism_rev_key)), 0);
 	}
@@ -147,7 +147,7 @@ static void test_lifecycle(void)
 
 static void test_move_between_backends(void)
 {
-	struct switch_op o = op(SWITCH_OWN, 2, B1);
+	struct switch_op o = op(PRISM_OP_OWN, 2, B1);
 	struct prism_flow_value v;
 	__be32 b;
 
@@ -157,7 +157,7 @@ static void test_move_between_backends(void)
 	CHECK_EQ(bpf_map_lookup_elem(t.flows_fd, &o.key, &v), 0);
 	v.to_client_bytes = 12345;
 	CHECK_EQ(bpf_map_update_elem(t.flows_fd, &o.key, &v, BPF_EXIST), 0);
-	CHECK_EQ(apply(op(SWITCH_OWN, 2, B2)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 2, B2)), 0);
 	CHECK_EQ(state_of(2, &b), PRISM_FLOW_OWNED);
 	CHECK_EQ(b, B2);
 	CHECK(rev_points_to(2, B2));
@@ -166,14 +166,14 @@ static void test_move_between_backends(void)
 	CHECK_EQ(bpf_map_lookup_elem(t.flows_fd, &o.key, &v), 0);
 	CHECK_EQ(v.to_client_bytes, 12345);
 	/* From LOCKED-with-backend to another backend too. */
-	CHECK_EQ(apply(op(SWITCH_LOCK, 2, 0)), 0);
-	CHECK_EQ(apply(op(SWITCH_OWN, 2, B1)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_LOCK, 2, 0)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 2, B1)), 0);
 	CHECK(rev_points_to(2, B1));
 	CHECK(!rev_points_to(2, B2));
 	CHECK(consistent());
 	/* DELETE of an absent flow is fine. */
-	CHECK_EQ(apply(op(SWITCH_DELETE, 9, 0)), 0);
-	CHECK_EQ(apply(op(SWITCH_OWN, 3, 0)), -EINVAL);
+	CHECK_EQ(apply(op(PRISM_OP_DELETE, 9, 0)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 3, 0)), -EINVAL);
 }
 
 /* OWN_OPEN (a backend reading a request body) and back to OWN: the same
@@ -183,25 +183,25 @@ static void test_own_open(void)
 	__be32 b;
 
 	CHECK_EQ(open_maps(16), 0);
-	CHECK_EQ(apply(op(SWITCH_LOCK, 6, 0)), 0);
-	CHECK_EQ(apply(op(SWITCH_OWN, 6, B1)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_LOCK, 6, 0)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 6, B1)), 0);
 	for (int rep = 0; rep < 2; rep++) {
-		CHECK_EQ(apply(op(SWITCH_OWN_OPEN, 6, B1)), 0);
+		CHECK_EQ(apply(op(PRISM_OP_OWN_OPEN, 6, B1)), 0);
 		CHECK_EQ(state_of(6, &b), PRISM_FLOW_OWNED_OPEN);
 		CHECK_EQ(b, B1);
 		CHECK(rev_points_to(6, B1));
 		CHECK(consistent());
 	}
-	CHECK_EQ(apply(op(SWITCH_OWN, 6, B1)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 6, B1)), 0);
 	CHECK_EQ(state_of(6, &b), PRISM_FLOW_OWNED);
-	CHECK_EQ(apply(op(SWITCH_OWN_OPEN, 6, B1)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN_OPEN, 6, B1)), 0);
 	/* hand-back from OWNED_OPEN: LOCK keeps the backend */
-	CHECK_EQ(apply(op(SWITCH_LOCK, 6, 0)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_LOCK, 6, 0)), 0);
 	CHECK_EQ(state_of(6, &b), PRISM_FLOW_LOCKED);
 	CHECK(rev_points_to(6, B1));
-	CHECK_EQ(apply(op(SWITCH_DELETE, 6, 0)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_DELETE, 6, 0)), 0);
 	CHECK_EQ(count(t.rev_fd, sizeof(struct prism_rev_key)), 0);
-	CHECK_EQ(apply(op(SWITCH_OWN_OPEN, 7, 0)), -EINVAL);
+	CHECK_EQ(apply(op(PRISM_OP_OWN_OPEN, 7, 0)), -EINVAL);
 }
 
 static void test_full_table(void)
@@ -210,53 +210,53 @@ static void test_full_table(void)
 
 	CHECK_EQ(open_maps(4), 0);
 	for (int i = 0; i < 4; i++)
-		CHECK_EQ(apply(i % 2 ? op(SWITCH_OWN, i, B1)
-				     : op(SWITCH_LOCK, i, 0)),
+		CHECK_EQ(apply(i % 2 ? op(PRISM_OP_OWN, i, B1)
+				     : op(PRISM_OP_LOCK, i, 0)),
 			 0);
-	CHECK_EQ(apply(op(SWITCH_LOCK, 4, 0)), -ENOSPC);
-	CHECK_EQ(apply(op(SWITCH_OWN, 5, B1)), -ENOSPC);
+	CHECK_EQ(apply(op(PRISM_OP_LOCK, 4, 0)), -ENOSPC);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 5, B1)), -ENOSPC);
 	CHECK_EQ(state_of(5, &b), 0);
 	CHECK(!rev_points_to(5, B1)); /* the failed OWN rolled back */
 	CHECK(consistent());
 	/* Existing flows still change state in a full table. */
-	CHECK_EQ(apply(op(SWITCH_OWN, 0, B1)), 0);
-	CHECK_EQ(apply(op(SWITCH_OWN, 2, B2)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 0, B1)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 2, B2)), 0);
 	/* All four OWNED: moving one needs the spare reverse slot. */
-	CHECK_EQ(apply(op(SWITCH_OWN, 1, B2)), 0);
-	CHECK_EQ(apply(op(SWITCH_OWN, 3, B2)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 1, B2)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 3, B2)), 0);
 	CHECK(consistent());
-	CHECK_EQ(apply(op(SWITCH_DELETE, 0, 0)), 0);
-	CHECK_EQ(apply(op(SWITCH_LOCK, 4, 0)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_DELETE, 0, 0)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_LOCK, 4, 0)), 0);
 	CHECK(consistent());
 }
 
 static void test_rev_collision(void)
 {
-	struct switch_op a = op(SWITCH_OWN, 1, B1), c = a;
+	struct switch_op a = op(PRISM_OP_OWN, 1, B1), c = a;
 	struct prism_flow_value v = { .state = 77 };
 
 	CHECK_EQ(open_maps(16), 0);
 	/* Same client address and port, another VIP on the same port, to
 	 * the same backend: the backend-side 4-tuple is taken. */
 	c.key.vip = htonl(0xc6130002u);
-	CHECK_EQ(table_apply(&t, &a), 0);
-	CHECK_EQ(table_apply(&t, &c), -EADDRINUSE);
+	CHECK_EQ(table_apply(&t, &a, 0), 0);
+	CHECK_EQ(table_apply(&t, &c, 0), -EADDRINUSE);
 	CHECK(rev_points_to(1, B1));
 	CHECK(consistent());
 	c.backend_ip = B2;
-	CHECK_EQ(table_apply(&t, &c), 0);
+	CHECK_EQ(table_apply(&t, &c, 0), 0);
 	CHECK(consistent());
 	/* An entry in no known state: only DELETE touches it. */
-	a = op(SWITCH_LOCK, 7, 0);
+	a = op(PRISM_OP_LOCK, 7, 0);
 	CHECK_EQ(bpf_map_update_elem(t.flows_fd, &a.key, &v, BPF_ANY), 0);
-	CHECK_EQ(table_apply(&t, &a), -EINVAL);
-	a.op = SWITCH_DELETE;
-	CHECK_EQ(table_apply(&t, &a), 0);
+	CHECK_EQ(table_apply(&t, &a, 0), -EINVAL);
+	a.op = PRISM_OP_DELETE;
+	CHECK_EQ(table_apply(&t, &a, 0), 0);
 }
 
 static uint32_t flags_of(int client)
 {
-	struct switch_op o = op(SWITCH_LOCK, client, 0);
+	struct switch_op o = op(PRISM_OP_LOCK, client, 0);
 	struct prism_flow_value v;
 
 	if (bpf_map_lookup_elem(t.flows_fd, &o.key, &v))
@@ -274,28 +274,28 @@ static void test_lock_for_claim(void)
 
 	CHECK_EQ(open_maps(16), 0);
 	for (int rep = 0; rep < 2; rep++) {
-		CHECK_EQ(apply(op(SWITCH_LOCK, 1, B1)), 0);
+		CHECK_EQ(apply(op(PRISM_OP_LOCK, 1, B1)), 0);
 		CHECK_EQ(state_of(1, &b), PRISM_FLOW_LOCKED);
 		CHECK_EQ(b, B1);
 		CHECK_EQ(flags_of(1), PRISM_FLOW_F_CLAIM);
 		CHECK(rev_points_to(1, B1));
 		CHECK(consistent());
 	}
-	CHECK_EQ(apply(op(SWITCH_LOCK, 1, 0)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_LOCK, 1, 0)), 0);
 	CHECK_EQ(state_of(1, &b), PRISM_FLOW_LOCKED);
 	CHECK_EQ(b, B1);
 	CHECK_EQ(flags_of(1), 0);
 	CHECK(consistent());
-	CHECK_EQ(apply(op(SWITCH_LOCK, 1, B2)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_LOCK, 1, B2)), 0);
 	CHECK_EQ(state_of(1, &b), PRISM_FLOW_LOCKED);
 	CHECK_EQ(b, B2);
 	CHECK_EQ(flags_of(1), PRISM_FLOW_F_CLAIM);
 	CHECK(!rev_points_to(1, B1));
 	CHECK(rev_points_to(1, B2));
 	CHECK(consistent());
-	CHECK_EQ(apply(op(SWITCH_OWN, 1, B2)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_OWN, 1, B2)), 0);
 	CHECK_EQ(flags_of(1), 0);
-	CHECK_EQ(apply(op(SWITCH_DELETE, 1, 0)), 0);
+	CHECK_EQ(apply(op(PRISM_OP_DELETE, 1, 0)), 0);
 	CHECK_EQ(state_of(1, &b), 0);
 	CHECK_EQ(count(t.rev_fd, sizeof(struct prism_rev_key)), 0);
 }

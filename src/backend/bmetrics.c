@@ -11,27 +11,17 @@ static void handoff_metrics(struct metrics_buf *m, const char *name,
 			    const struct pb_stats *ps)
 {
 	static const char *fam = "prism_backend_handoff_events_total";
-	const struct {
-		const char *event;
-		uint64_t v;
-	} ev[] = {
-		{ "takeover", ps->takeovers },
-		{ "split_takeover", ps->split_takeovers },
-		{ "refused", ps->refused },
-		{ "handback", ps->handbacks },
-		{ "handback_failure", ps->handback_failures },
-		{ "aborted", ps->aborted },
-		{ "bad_message", ps->bad_msgs },
-	};
 
 	metrics_family(m, fam, "counter",
 		       "Hand-off events: connections taken over from the "
 		       "controller, refused, handed back, failed, aborted.");
-	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
-		metrics_sample(m, fam,
-			       (const char *[]){ "backend", name, "event",
-						 ev[i].event, NULL },
-			       ev[i].v);
+#define PB_EVENT_SAMPLE(field, label)                                         \
+	metrics_sample(m, fam,                                                \
+		       (const char *[]){ "backend", name, "event", label,     \
+					 NULL },                              \
+		       ps->field);
+	PB_EVENTS(PB_EVENT_SAMPLE)
+#undef PB_EVENT_SAMPLE
 	metrics_family(m, "prism_backend_handoffs_in_flight", "gauge",
 		       "Handed-off connections this backend holds now.");
 	metrics_sample(m, "prism_backend_handoffs_in_flight",

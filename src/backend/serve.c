@@ -1,5 +1,6 @@
 /* The backend's response side; see serve.h for routes and semantics. */
 #include "backend/serve.h"
+#include "lib/http.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -41,25 +42,12 @@ static void pattern_init(void)
 		pattern[i] = i % PATTERN_PERIOD;
 }
 
+/* Unlisted statuses the server sends are 500s. */
 static const char *status_text(int status)
 {
-	switch (status) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Internal Server Error";
-	}
+	const char *t = http_reason(status);
+
+	return strcmp(t, "Error") ? t : "Internal Server Error";
 }
 
 /* "Date: Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 IMF-fixdate), formatted by

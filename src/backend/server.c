@@ -3,10 +3,13 @@
  * a direct connection reads the next request, a handed-off one waits until
  * its response is sent and goes back to the controller.
  *
- *   READING --head--> [BODY --body read--] WRITING
+ *   READING --head--> [BODY --body read--> [WINDOW]] WRITING
  *   WRITING --all written--> (direct) READING
  *                        --> (handed off) DRAINING
  *   DRAINING --unsent == 0, small unacked tail--> handed back (gone)
+ *
+ * WINDOW: a handed-off connection whose body needed the client's window
+ * waits for the switch to zero it again (pb_window) before it answers.
  *
  * A request body (Content-Length or chunked) is consumed exactly: into the
  * object store for PUT/POST /obj/KEY, discarded otherwise, so that the
@@ -31,20 +34,18 @@
 #include "backend/store.h"
 #include "backend/takeover.h"
 #include "lib/adminsrv.h"
+#include "lib/daemon.h"
 #include "lib/evloop.h"
+#include "lib/handoff.h"
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/net.h"
 
-#define BCONN_BUF 16384
-/* The most a hand-off may bring: a head and a small body (CONN_BODY_MAX at
- * the controller) plus what was pipelined behind them. */
-#define BCONN_TAKEOVER_MAX (256 * 1024)
 #define DRAIN_POLL_MS 1
 /* A client that stops reading holds its connection at most this long. */
 #define DRAIN_TIMEOUT_MS 30000
 
-enum bconn_state { B_READING, B_BODY, B_WRITING, B_DRAINING };
+enum bconn_state { B_READING, B_BODY, B_WINDOW, B_WRITING, B_DRAINING };
 
 struct bsrv {
 	const struct backend_config *cfg;
@@ -82,7 +83,7 @@ struct bconn {
 	struct evtimer *timer;
 	uint64_t drain_deadline;
 	struct bconn *next, *prev;
-	/* BCONN_BUF, or what a hand-off brought if more (a small request
+	/* HO_REQUEST_BUF, or what a hand-off brought if more (a small request
 	 * body the controller received before handing off) */
 	size_t cap;
 	char buf[];
@@ -334,22 +335,28 @@ static int body_begin_wait(struct bconn *b)
 }
 
 /* The body is read: zero the window again before the response, so that
- * the client's next request waits for the hand-back. */
+ * the client's next request waits for the hand-back.  Returns the state
+ * the response starts in (WINDOW until the switch answered), or -EIO. */
 static int body_end(struct bconn *b)
 {
 	b->body_waiting = false;
 	if (!b->window_open)
-		return 0;
+		return B_WRITING;
 	b->window_open = false;
-	return pb_window(b->pc, b->fd, false) ? -EIO : 0;
+	if (pb_window(b->pc, b->fd, false))
+		return -EIO;
+	/* Nothing to read meanwhile: a level-triggered fd would spin. */
+	evloop_mod(b->srv->loop, b->fd, 0);
+	return B_WINDOW;
 }
 
 /* The body cannot be read to its end: answer and close. */
 static int body_fail(struct bconn *b, int err)
 {
 	int status = body_error_status(err);
+	int next = body_end(b);
 
-	if (body_end(b))
+	if (next < 0)
 		return -EIO;
 	log_debug("%s: request body: %s -> %d", b->srv->cfg->name,
 		  strerror(-err), status);
@@ -364,8 +371,8 @@ static int body_fail(struct bconn *b, int err)
 	if (plan_error(b, status) < 0)
 		return -EIO;
 	b->have_resp = true;
-	b->state = B_WRITING;
-	return 1;
+	b->state = next;
+	return next == B_WRITING;
 }
 
 static int body_done(struct bconn *b)
@@ -373,9 +380,9 @@ static int body_done(struct bconn *b)
 	char etag[STORE_ETAG_LEN + 1];
 	struct store_put *p = b->put;
 	bool created = false;
-	int err;
+	int err, next = body_end(b);
 
-	if (body_end(b))
+	if (next < 0)
 		return -EIO;
 	if (p) {
 		b->put = NULL;
@@ -387,8 +394,8 @@ static int body_done(struct bconn *b)
 			return -EIO;
 		b->have_resp = true;
 	}
-	b->state = B_WRITING;
-	return 1;
+	b->state = next;
+	return next == B_WRITING;
 }
 
 static void body_wait(struct bconn *b)
@@ -677,13 +684,13 @@ static struct bconn *bconn_new(struct bsrv *srv, int fd, struct pb_conn *pc,
 	return b;
 }
 
-/* A split hand-off brings at most BCONN_TAKEOVER_MAX in all (the
- * controller's CONN_SPLIT_MAX): room for it from the start. */
+/* A split hand-off brings at most HO_PENDING_MAX in all: room for it
+ * from the start. */
 static size_t takeover_cap(const struct pb_conn *pc, size_t len)
 {
 	if (pb_more_coming(pc))
-		return BCONN_TAKEOVER_MAX;
-	return len > BCONN_BUF ? len : BCONN_BUF;
+		return HO_PENDING_MAX;
+	return len > HO_REQUEST_BUF ? len : HO_REQUEST_BUF;
 }
 
 /* More of a split hand-off's pending bytes, after what b holds. */
@@ -702,7 +709,7 @@ static void on_data(struct pb_conn *pc, const uint8_t *data, size_t len,
 	}
 	if (len > b->cap - b->len) {
 		log_warn("%s: hand-off brought more than %u bytes",
-			 b->srv->cfg->name, (unsigned)BCONN_TAKEOVER_MAX);
+			 b->srv->cfg->name, (unsigned)HO_PENDING_MAX);
 		bconn_close(b);
 		return;
 	}
@@ -713,6 +720,29 @@ static void on_data(struct pb_conn *pc, const uint8_t *data, size_t len,
 	bconn_io(b->srv->loop, b->fd, 0, b);
 }
 
+/* The switch answered a pb_window: a failure leaves the client at a zero
+ * window (the connection is given up); a closed window lets the response
+ * go. */
+static void on_window(struct pb_conn *pc, bool open, int err, void *arg)
+{
+	struct bconn *b = pb_conn_user(pc);
+
+	(void)arg;
+	if (!b)
+		return;
+	if (err) {
+		log_debug("%s: switch window %s: %s", b->srv->cfg->name,
+			  open ? "open" : "close", strerror(-err));
+		bconn_close(b);
+		return;
+	}
+	if (!open && b->state == B_WINDOW) {
+		stop_timer(b);
+		b->state = B_WRITING;
+		bconn_io(b->srv->loop, b->fd, 0, b);
+	}
+}
+
 static void on_takeover(struct pb_conn *pc, int fd, const uint8_t *pending,
 			size_t len, void *arg)
 {
@@ -721,7 +751,7 @@ static void on_takeover(struct pb_conn *pc, int fd, const uint8_t *pending,
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	b = len <= BCONN_TAKEOVER_MAX
+	b = len <= HO_PENDING_MAX
 		    ? bconn_new(srv, fd, pc, takeover_cap(pc, len))
 		    : NULL;
 	if (!b) {
@@ -761,7 +791,7 @@ static void on_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
 		if (fd < 0)
 			return;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		b = bconn_new(srv, fd, NULL, BCONN_BUF);
+		b = bconn_new(srv, fd, NULL, HO_REQUEST_BUF);
 		if (!b) {
 			close(fd);
 			continue;
@@ -780,20 +810,7 @@ void backend_config_init(struct backend_config *cfg)
 	cfg->peer_id = 100;
 	cfg->max_conns = 10000;
 	cfg->idle_timeout_ms = 60000;
-	cfg->admin.sin_family = AF_INET;
-	cfg->admin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cfg->admin.sin_port = htons(9900);
-}
-
-static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
-{
-	struct signalfd_siginfo si;
-
-	(void)events;
-	(void)arg;
-	if (read(fd, &si, sizeof(si)) > 0)
-		log_info("signal %u: shutting down", si.ssi_signo);
-	evloop_stop(loop);
+	daemon_admin_default(&cfg->admin);
 }
 
 static int metrics_handler(const char *method, const char *path,
@@ -855,13 +872,13 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 	err = evloop_add(srv->loop, srv->listen_fd, EVLOOP_READ, on_accept, srv);
 	if (!err && cfg->handoff.sin_port)
 		err = pb_open(srv->loop, &pcfg, on_takeover, srv, &srv->pb);
-	if (!err && srv->pb)
+	if (!err && srv->pb) {
 		pb_set_data_cb(srv->pb, on_data);
+		pb_set_window_cb(srv->pb, on_window);
+	}
 	if (err)
 		return err;
-	srv->sig_fd = evloop_add_signals(srv->loop,
-					 (const int[]){ SIGINT, SIGTERM, 0 },
-					 on_signal, NULL);
+	srv->sig_fd = daemon_signals(srv->loop, NULL, NULL);
 	if (srv->sig_fd < 0)
 		return srv->sig_fd;
 	/* Like the agent: the service runs on without its admin port. */
@@ -884,14 +901,16 @@ static void log_stats(const struct bsrv *srv)
 		 (unsigned long long)srv->aborted_uploads);
 	if (srv->pb) {
 		const struct pb_stats *s = pb_stats(srv->pb);
+		char line[512];
+		size_t n = 0;
 
-		log_info("%s: takeovers %llu refused %llu handbacks %llu "
-			 "handback_failures %llu aborted %llu",
-			 srv->cfg->name, (unsigned long long)s->takeovers,
-			 (unsigned long long)s->refused,
-			 (unsigned long long)s->handbacks,
-			 (unsigned long long)s->handback_failures,
-			 (unsigned long long)s->aborted);
+#define PB_EVENT_LOG(field, label)                                            \
+	if (n < sizeof(line))                                                 \
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s %llu", \
+				      #field, (unsigned long long)s->field);
+		PB_EVENTS(PB_EVENT_LOG)
+#undef PB_EVENT_LOG
+		log_info("%s: hand-offs:%s", srv->cfg->name, line);
 	}
 }
 
@@ -905,20 +924,13 @@ int backend_run(const struct backend_config *cfg)
 	};
 	int err;
 
-	signal(SIGPIPE, SIG_IGN);
 	srv.loop = evloop_new();
 	if (!srv.loop)
 		return -ENOMEM;
 	err = setup(&srv, cfg);
+	if (!err)
+		err = daemon_ready_file(cfg->ready_file);
 	if (!err) {
-		if (cfg->ready_file) {
-			FILE *f = fopen(cfg->ready_file, "w");
-
-			if (f) {
-				fprintf(f, "%d\n", getpid());
-				fclose(f);
-			}
-		}
 		log_info("%s: serving", cfg->name);
 		err = evloop_run(srv.loop);
 		log_stats(&srv);

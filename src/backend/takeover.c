@@ -17,7 +17,7 @@
 #include "lib/net.h"
 #include "lib/migrate.h"
 #include "lib/tcprepair.h"
-#include "switch/client.h"
+#include "switch/async.h"
 
 /* Controllers connected at once.  A connection that does not authenticate
  * (HELLO) within 2 s is dropped by lib/hochan.c, so strangers hold a slot
@@ -37,10 +37,11 @@ struct pb {
 	struct evloop *loop;
 	int listen_fd;
 	struct auth_key key;
-	struct switch_client sw;
+	struct switch_async *sw; /* the switch, without blocking the loop */
 	int raw_fd; /* window updates (pb_window_open); -1 if unavailable */
 	pb_takeover_cb on_takeover;
 	pb_data_cb on_data;
+	pb_window_cb on_window;
 	void *arg;
 	struct pb_conn *conns; /* all live pb_conns, for channel loss */
 	struct hochan *chans[PB_MAX_CONTROLLERS];
@@ -54,43 +55,65 @@ struct pb_conn {
 	struct hochan *ch;
 	uint64_t conn_id;
 	struct prism_flow_key key;
+	bool handing_back; /* pb_handback called: the LOCK_TAIL in flight */
 	bool returned; /* handed back, until HANDBACK_ACK */
 	bool more;     /* pending bytes still to come (HANDOFF_DATA) */
 	void *user;
 	uint16_t http_status; /* reported in HANDBACK */
+	/* The switch op whose answer this connection waits for, and what it
+	 * needs then: the socket, and for a hand-back the bytes the server
+	 * did not use (copied: the server's buffer is gone by then). */
+	uint64_t sw_op;
+	int fd;     /* the socket while the library holds it, or -1 */
+	int win_fd; /* pb_window's socket (the server's) */
+	bool window_open; /* the op in flight: OWN_OPEN (else OWN) */
+	bool close_after;
+	uint8_t *leftover;
+	size_t leftover_len;
+	/* A take-over that waits for OWN (no in-band claim): the request and
+	 * what the thaw needs (the state, the unsent part of the queue). */
+	uint8_t *pending, *outq;
+	size_t pending_len;
+	struct tcpr_state st;
 	struct pb_conn *next, *prev;
 };
 
-static int switch_op(struct pb *pb, uint8_t op, const struct prism_flow_key *k)
+/* Starts OP on flow K (the owner is us for OWN, OWN_OPEN); DONE(pc, status)
+ * from the loop (NULL: nobody waits).  The handle, or 0 (logged) when it
+ * could not start. */
+static uint64_t switch_start(struct pb *pb, uint8_t op,
+			     const struct prism_flow_key *k, uint32_t tail_seq,
+			     switch_done_cb done, void *arg)
 {
-	struct switch_op o = { .op = op, .key = *k };
-	int err;
+	struct switch_op o = { .op = op, .key = *k, .tail_seq = tail_seq };
+	uint64_t h;
 
 	if (op == PRISM_OP_OWN || op == PRISM_OP_OWN_OPEN)
 		o.backend_ip = pb->cfg.self.s_addr;
-	err = switch_client_op(&pb->sw, &o, (int)pb->cfg.switch_timeout_ms);
-	if (err)
+	h = switch_async_op(pb->sw, &o, done, arg);
+	if (!h)
 		log_warn("%s: switch %s %s: %s", pb->cfg.name,
 			 pb->cfg.switch_agent, switch_op_name(op),
-			 strerror(-err));
-	return err;
+			 strerror(errno));
+	return h;
 }
 
-/* The owner's LOCK at hand-back (fd frozen already): its segments up to
- * the socket's snd_nxt may still pass the switch (PRISM_FLOW_F_TAIL). */
-static int lock_for_handback(struct pb *pb, const struct prism_flow_key *k,
-			     int fd)
+/* PC's op: the answer to any earlier one no longer matters to PC (the
+ * switch still applies both, in order). */
+static bool pc_switch(struct pb_conn *pc, uint8_t op, uint32_t tail_seq,
+		      switch_done_cb done)
 {
-	struct switch_op o = { .op = PRISM_OP_LOCK_TAIL, .key = *k };
-	int err;
+	if (pc->sw_op)
+		switch_async_cancel(pc->pb->sw, pc->sw_op);
+	pc->sw_op = switch_start(pc->pb, op, &pc->key, tail_seq, done, pc);
+	return pc->sw_op != 0;
+}
 
-	if (tcpr_send_seq(fd, &o.tail_seq))
-		return switch_op(pb, PRISM_OP_LOCK, k);
-	err = switch_client_op(&pb->sw, &o, (int)pb->cfg.switch_timeout_ms);
-	if (err)
-		log_warn("%s: switch %s LOCK: %s", pb->cfg.name,
-			 pb->cfg.switch_agent, strerror(-err));
-	return err;
+/* Fire and forget: a failure is only logged (async.c). */
+static void switch_forget(struct pb *pb, uint8_t op,
+			  const struct prism_flow_key *k)
+{
+	switch_start(pb, op, k, 0, NULL, NULL);
 }
 
 static struct pb_conn *pc_new(struct pb *pb, struct hochan *ch, uint64_t id)
@@ -102,6 +125,7 @@ static struct pb_conn *pc_new(struct pb *pb, struct hochan *ch, uint64_t id)
 	pc->pb = pb;
 	pc->ch = ch;
 	pc->conn_id = id;
+	pc->fd = -1;
 	pc->next = pb->conns;
 	if (pb->conns)
 		pb->conns->prev = pc;
@@ -122,7 +146,14 @@ static void pc_free(struct pb_conn *pc)
 		pc->next->prev = pc->prev;
 	if (pb->unacked == pc)
 		pb->unacked = NULL;
+	if (pc->sw_op)
+		switch_async_cancel(pb->sw, pc->sw_op);
+	if (pc->fd >= 0)
+		close(pc->fd); /* in repair mode or never thawed: silent */
 	pb->stats.active--;
+	free(pc->leftover);
+	free(pc->pending);
+	free(pc->outq);
 	free(pc);
 }
 
@@ -147,36 +178,77 @@ static bool claimable(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 	return sa.sin_addr.s_addr == pb->cfg.self.s_addr;
 }
 
-/* Restore, claim, thaw: steps 7-8 of the thesis' Figure 2.1.  Claim: with
- * CLAIM, the restored socket carries the in-band mark, and its first
- * segment takes the flow at the switch; otherwise OWN through the agent. */
-static int take_over(struct pb *pb, const struct ho_msg *m,
-		     const struct prism_flow_key *key, bool claim, int *fd)
+/* The connection is ours: acknowledged after the server's first go at
+ * it (the ACK is off the request's critical path, and a response that
+ * leaves at once is handed back at once, whose HANDBACK tells the
+ * controller all the ACK would). */
+static void start_serving(struct pb_conn *pc, const uint8_t *pending,
+			  size_t len)
 {
-	int tos = PRISM_TOS_MARK, err;
+	struct pb *pb = pc->pb;
+	int fd = pc->fd;
 
-	err = migrate_restore(&m->tcp, m->inq, m->outq, &pb->cfg.self, fd);
-	if (err) {
-		log_warn("%s: conn %llu: restore: %s", pb->cfg.name,
-			 (unsigned long long)m->conn_id, strerror(-err));
-		return HO_ERR_RESTORE;
-	}
-	if (claim ? setsockopt(*fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) < 0
-		  : switch_op(pb, PRISM_OP_OWN, key) != 0) {
-		close(*fd);
-		return HO_ERR_SWITCH;
-	}
-	err = migrate_thaw(*fd, &m->tcp, m->outq);
-	if (err) {
-		/* The flow points here but there is no socket: give it back
-		 * to the controller, which still holds its frozen copy. */
-		switch_op(pb, PRISM_OP_LOCK, key);
-		close(*fd);
-		return HO_ERR_RESTORE;
-	}
-	return HO_OK;
+	pc->fd = -1;
+	pb->stats.takeovers++;
+	if (pc->more)
+		pb->stats.split_takeovers++;
+	pb->unacked = pc;
+	pb->on_takeover(pc, fd, pending, len, pb->arg);
+	if (pb->unacked == pc && !pc->handing_back && pc->ch)
+		send_ack(pc->ch, HO_HANDOFF_ACK, pc->conn_id, HO_OK);
+	pb->unacked = NULL;
 }
 
+/* A refused hand-off: the controller still holds its frozen copy. */
+static void refuse(struct pb *pb, struct hochan *ch, uint64_t id,
+		   uint8_t status)
+{
+	if (ch)
+		send_ack(ch, HO_HANDOFF_ACK, id, status);
+	pb->stats.refused++;
+}
+
+/* OWN answered (a take-over without the in-band claim): thaw, serve. */
+static void on_owned(void *arg, int status)
+{
+	struct pb_conn *pc = arg;
+	struct pb *pb = pc->pb;
+
+	pc->sw_op = 0;
+	if (!status && !migrate_thaw(pc->fd, &pc->st, pc->outq)) {
+		start_serving(pc, pc->pending, pc->pending_len);
+		return;
+	}
+	/* The flow may point here but there is no socket: give it back to
+	 * the controller, which still holds its frozen copy. */
+	switch_forget(pb, PRISM_OP_LOCK, &pc->key);
+	refuse(pb, pc->ch, pc->conn_id, status ? HO_ERR_SWITCH : HO_ERR_RESTORE);
+	pc_free(pc);
+}
+
+/* Without the claim (the controller reached us at another address than
+ * ours): OWN through the switch first, thaw once it is answered; the
+ * request waits in a copy. */
+static void own_then_serve(struct pb_conn *pc, const struct ho_msg *m)
+{
+	pc->pending = malloc(m->pending_len ? m->pending_len : 1);
+	pc->outq = malloc(m->outq_len ? m->outq_len : 1);
+	pc->st = m->tcp;
+	if (pc->pending && pc->outq) {
+		memcpy(pc->pending, m->pending, m->pending_len);
+		memcpy(pc->outq, m->outq, m->outq_len);
+		pc->pending_len = m->pending_len;
+		pc_switch(pc, PRISM_OP_OWN, 0, on_owned);
+	}
+	if (!pc->sw_op) {
+		refuse(pc->pb, pc->ch, pc->conn_id, HO_ERR_SWITCH);
+		pc_free(pc);
+	}
+}
+
+/* Steps 7-8 of the thesis' Figure 2.1: restore, claim, thaw.  Claim: the
+ * restored socket carries the in-band mark, and its first segment takes
+ * the flow at the switch (no round trip). */
 static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 {
 	struct prism_flow_key key = {
@@ -185,39 +257,41 @@ static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 		.vip = m->tcp.local_ip,
 		.vip_port = m->tcp.local_port,
 	};
+	int tos = PRISM_TOS_MARK, fd = -1, err;
+	bool claim = claimable(pb, ch, m);
 	struct pb_conn *pc;
-	int fd = -1, status;
 
 	if (pb->cfg.max_conns && pb->stats.active >= pb->cfg.max_conns) {
-		pb->stats.refused++;
-		send_ack(ch, HO_HANDOFF_ACK, m->conn_id, HO_ERR_OVERLOAD);
+		refuse(pb, ch, m->conn_id, HO_ERR_OVERLOAD);
 		return;
 	}
-	status = take_over(pb, m, &key, claimable(pb, ch, m), &fd);
-	pc = status == HO_OK ? pc_new(pb, ch, m->conn_id) : NULL;
-	if (status == HO_OK && !pc) {
-		switch_op(pb, PRISM_OP_LOCK, &key);
-		close(fd);
-		status = HO_ERR_OVERLOAD;
+	err = migrate_restore(&m->tcp, m->inq, m->outq, &pb->cfg.self, &fd);
+	if (err) {
+		log_warn("%s: conn %llu: restore: %s", pb->cfg.name,
+			 (unsigned long long)m->conn_id, strerror(-err));
+		refuse(pb, ch, m->conn_id, HO_ERR_RESTORE);
+		return;
 	}
-	if (status != HO_OK) {
-		send_ack(ch, HO_HANDOFF_ACK, m->conn_id, (uint8_t)status);
-		pb->stats.refused++;
+	pc = pc_new(pb, ch, m->conn_id);
+	if (!pc) {
+		close(fd);
+		refuse(pb, ch, m->conn_id, HO_ERR_OVERLOAD);
 		return;
 	}
 	pc->key = key;
+	pc->fd = fd;
 	pc->more = (m->flags & HO_F_MORE) != 0;
-	pb->stats.takeovers++;
-	if (pc->more)
-		pb->stats.split_takeovers++;
-	/* Answer first, acknowledge after: the ACK is off the request's
-	 * critical path, and a response that leaves at once is handed back
-	 * at once, whose HANDBACK tells the controller all the ACK would. */
-	pb->unacked = pc;
-	pb->on_takeover(pc, fd, m->pending, m->pending_len, pb->arg);
-	if (pb->unacked == pc && !pc->returned)
-		send_ack(ch, HO_HANDOFF_ACK, m->conn_id, HO_OK);
-	pb->unacked = NULL;
+	if (!claim) {
+		own_then_serve(pc, m);
+		return;
+	}
+	if (setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) < 0 ||
+	    migrate_thaw(fd, &m->tcp, m->outq)) {
+		refuse(pb, ch, m->conn_id, HO_ERR_RESTORE);
+		pc_free(pc);
+		return;
+	}
+	start_serving(pc, m->pending, m->pending_len);
 }
 
 static struct pb_conn *find_frozen(struct pb *pb, struct hochan *ch,
@@ -347,42 +421,54 @@ int pb_ready_for_handback(int fd)
 	return unsent == 0 && (uint32_t)unacked <= PB_TAIL_MAX;
 }
 
-static int freeze_and_send(struct pb_conn *pc, int fd, const void *leftover,
-			   size_t len, bool close_after)
+/* The LOCK_TAIL is answered: dump, send the HANDBACK, close the frozen
+ * socket. */
+static void on_tail_locked(void *arg, int status)
 {
+	struct pb_conn *pc = arg;
+	struct pb *pb = pc->pb;
 	struct ho_msg m = { .type = HO_HANDBACK, .conn_id = pc->conn_id,
 			    .http_status = pc->http_status };
+	int fd = pc->fd, err = status;
 	struct frozen f;
-	int err;
 
-	if (!pc->ch)
-		return -ENOTCONN;
-	/* Unmarked from now on: nothing the frozen socket might still send
-	 * can claim the flow again at its next hand-off to us. */
-	setsockopt(fd, IPPROTO_IP, IP_TOS, &(int){ 0 }, sizeof(int));
-	/* Invariant 1: lock before dumping.  Repair mode first: the socket
-	 * transmits no more data (it still receives and ACKs), so its
-	 * snd_nxt is final and the switch can let what it sent before catch
-	 * up with the lock. */
-	err = tcpr_repair_on(fd);
-	if (!err)
-		err = lock_for_handback(pc->pb, &pc->key, fd);
-	if (err)
-		return err;
-	err = migrate_dump(fd, &f);
+	pc->sw_op = 0;
+	if (!err && !pc->ch)
+		err = -ENOTCONN;
 	if (!err) {
-		m.tcp = f.st;
-		m.flags = close_after ? HO_F_CLOSE : 0;
-		m.pending = leftover;
-		m.pending_len = (uint32_t)len;
-		m.inq = f.inq;
-		m.inq_len = f.st.inq_len;
-		m.outq = f.outq;
-		m.outq_len = f.st.outq_len;
-		err = hochan_send(pc->ch, &m);
+		err = migrate_dump(fd, &f);
+		if (!err) {
+			m.tcp = f.st;
+			m.flags = pc->close_after ? HO_F_CLOSE : 0;
+			m.pending = pc->leftover;
+			m.pending_len = (uint32_t)pc->leftover_len;
+			m.inq = f.inq;
+			m.inq_len = f.st.inq_len;
+			m.outq = f.outq;
+			m.outq_len = f.st.outq_len;
+			err = hochan_send(pc->ch, &m);
+			migrate_frozen_free(&f);
+		}
 	}
-	migrate_frozen_free(&f);
-	return err;
+	free(pc->leftover);
+	pc->leftover = NULL;
+	pc->fd = -1;
+	if (err) {
+		log_warn("%s: conn %llu: hand-back: %s", pb->cfg.name,
+			 (unsigned long long)pc->conn_id, strerror(-err));
+		pb->stats.handback_failures++;
+		pb_abort(pc, fd);
+		return;
+	}
+	pb->stats.handbacks++;
+	/* Closed at once, in repair mode, which sends nothing.  A frozen
+	 * socket's timers still run: kept until HANDBACK_ACK, it sent tail
+	 * loss probes with a newer timestamp than the dump, and the client
+	 * then dropped the controller's segments as older (PAWS).  Nothing
+	 * can reach us for this flow any more: it is locked at the switch
+	 * until the controller's socket exists. */
+	close(fd);
+	pc->returned = true;
 }
 
 void pb_set_http_status(struct pb_conn *pc, int status)
@@ -394,25 +480,42 @@ int pb_handback(struct pb_conn *pc, int fd, const void *leftover, size_t len,
 		bool close_after)
 {
 	struct pb *pb = pc->pb;
-	int err = freeze_and_send(pc, fd, leftover, len, close_after);
+	uint32_t snd_nxt;
+	int err = -ENOTCONN;
 
-	if (err) {
-		log_warn("%s: conn %llu: hand-back: %s", pb->cfg.name,
-			 (unsigned long long)pc->conn_id, strerror(-err));
-		pb->stats.handback_failures++;
-		pb_abort(pc, fd);
-		return err;
-	}
-	pb->stats.handbacks++;
-	/* Closed at once, in repair mode, which sends nothing.  A frozen
-	 * socket's timers still run: kept until HANDBACK_ACK, it sent tail
-	 * loss probes with a newer timestamp than the dump, and the client
-	 * then dropped the controller's segments as older (PAWS).  Nothing
-	 * can reach us for this flow any more: it is locked at the switch
-	 * until the controller's socket exists. */
-	close(fd);
-	pc->returned = true;
-	return 0;
+	if (!pc->ch)
+		goto fail;
+	pc->handing_back = true;
+	/* Unmarked from now on: nothing the frozen socket might still send
+	 * can claim the flow again at its next hand-off to us. */
+	setsockopt(fd, IPPROTO_IP, IP_TOS, &(int){ 0 }, sizeof(int));
+	/* Invariant 1: lock before dumping.  Repair mode first: the socket
+	 * transmits no more data (it still receives and ACKs), so its
+	 * snd_nxt is final and the switch can let what it sent before catch
+	 * up with the lock (LOCK_TAIL, PRISM_FLOW_F_TAIL). */
+	err = tcpr_repair_on(fd);
+	if (!err)
+		err = tcpr_send_seq(fd, &snd_nxt);
+	if (err)
+		goto fail;
+	err = -ENOMEM;
+	pc->leftover = malloc(len ? len : 1);
+	if (!pc->leftover)
+		goto fail;
+	memcpy(pc->leftover, leftover, len);
+	pc->leftover_len = len;
+	pc->close_after = close_after;
+	pc->fd = fd;
+	if (pc_switch(pc, PRISM_OP_LOCK_TAIL, snd_nxt, on_tail_locked))
+		return 0;
+	pc->fd = -1;
+	err = -EIO;
+fail:
+	log_warn("%s: conn %llu: hand-back: %s", pb->cfg.name,
+		 (unsigned long long)pc->conn_id, strerror(-err));
+	pb->stats.handback_failures++;
+	pb_abort(pc, fd);
+	return err;
 }
 
 void pb_abort(struct pb_conn *pc, int fd)
@@ -425,7 +528,7 @@ void pb_abort(struct pb_conn *pc, int fd)
 	tcpr_repair_off(fd, false);
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
-	switch_op(pb, PRISM_OP_DELETE, &pc->key);
+	switch_forget(pb, PRISM_OP_DELETE, &pc->key);
 	if (pc->ch)
 		send_ack(pc->ch, HO_CLOSED, pc->conn_id, HO_OK);
 	pc_free(pc);
@@ -444,7 +547,6 @@ int pb_open(struct evloop *loop, const struct pb_config *cfg,
 	pb->on_takeover = on_takeover;
 	pb->arg = arg;
 	pb->listen_fd = -1;
-	pb->sw.fd = -1;
 	pb->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	if (pb->raw_fd < 0)
 		log_warn("%s: raw socket (window updates): %s; uploads may "
@@ -452,8 +554,8 @@ int pb_open(struct evloop *loop, const struct pb_config *cfg,
 	err = auth_key_load(cfg->key_path, &pb->key);
 	if (err)
 		goto fail;
-	err = switch_client_open(&pb->sw, cfg->switch_agent, &pb->key,
-				 cfg->peer_id);
+	err = switch_async_open(loop, cfg->switch_agent, &pb->key,
+				cfg->peer_id, (int)cfg->switch_timeout_ms, &pb->sw);
 	if (err < 0)
 		goto fail;
 	err = net_listen(&cfg->listen, 64, false);
@@ -479,40 +581,61 @@ void pb_close(struct pb *pb)
 		return;
 	while (pb->conns)
 		pc_free(pb->conns);
+	/* The DELETEs of the connections the server just aborted. */
+	if (pb->sw && switch_async_drain(pb->sw, (int)pb->cfg.switch_timeout_ms))
+		log_warn("%s: shutdown: switch operations left unanswered",
+			 pb->cfg.name);
 	for (int i = 0; i < PB_MAX_CONTROLLERS; i++)
 		hochan_free(pb->chans[i]);
 	if (pb->listen_fd >= 0) {
 		evloop_del(pb->loop, pb->listen_fd);
 		close(pb->listen_fd);
 	}
-	if (pb->sw.fd >= 0)
-		switch_client_close(&pb->sw);
+	switch_async_close(pb->sw);
 	if (pb->raw_fd >= 0)
 		close(pb->raw_fd);
 	auth_key_clear(&pb->key);
 	free(pb);
 }
 
-int pb_window(struct pb_conn *pc, int fd, bool open)
+/* The window op is answered.  Opened: the client may already sit at a
+ * zero window that the switch wrote into our ACKs: tell it the real one
+ * now rather than after its persist timer (>= 200 ms). */
+static void on_window(void *arg, int status)
 {
+	struct pb_conn *pc = arg;
 	struct pb *pb = pc->pb;
-	int err = switch_op(pb, open ? PRISM_OP_OWN_OPEN : PRISM_OP_OWN, &pc->key);
 
-	/* The client may already sit at a zero window that the switch wrote
-	 * into our ACKs: tell it the real one now rather than after its
-	 * persist timer (>= 200 ms). */
-	for (int i = 0; !err && open && pb->raw_fd >= 0 && i < PB_WINDOW_ACKS;
+	pc->sw_op = 0;
+	for (int i = 0; !status && pc->window_open && pb->raw_fd >= 0 &&
+			i < PB_WINDOW_ACKS;
 	     i++) {
 		/* Best effort: EAGAIN means data is arriving while the state
 		 * is read, so the client is sending already. */
-		if (tcpr_send_window_update(pb->raw_fd, fd)) {
+		if (tcpr_send_window_update(pb->raw_fd, pc->win_fd)) {
 			log_debug("%s: conn %llu: window update: %s",
 				  pb->cfg.name, (unsigned long long)pc->conn_id,
 				  tcpr_errmsg());
 			break;
 		}
 	}
-	return err;
+	if (pb->on_window)
+		pb->on_window(pc, pc->window_open, status, pb->arg);
+}
+
+int pb_window(struct pb_conn *pc, int fd, bool open)
+{
+	pc->win_fd = fd;
+	pc->window_open = open;
+	return pc_switch(pc, open ? PRISM_OP_OWN_OPEN : PRISM_OP_OWN, 0,
+			 on_window)
+		       ? 0
+		       : -EIO;
+}
+
+void pb_set_window_cb(struct pb *pb, pb_window_cb on_window)
+{
+	pb->on_window = on_window;
 }
 
 void pb_set_data_cb(struct pb *pb, pb_data_cb on_data)

@@ -17,11 +17,15 @@
  *   ... the server writes its response on fd as usual ...
  *   pb_handback(pc, fd, leftover, len, close)
  *       once the response is fully handed to the kernel and sent (see
- *       pb_ready_for_handback): locks the flow at the switch, freezes and
- *       exports the socket (unacknowledged bytes travel too), sends it
- *       with the bytes the server read but did not use, and closes fd
- *       silently (in repair mode) as soon as that is sent.  fd belongs to
- *       the library from this call on, whatever it returns.
+ *       pb_ready_for_handback): freezes the socket, locks the flow at the
+ *       switch (LOCK_TAIL), and once the switch answered exports the
+ *       socket (unacknowledged bytes travel too), sends it with the bytes
+ *       the server read but did not use, and closes fd silently (in
+ *       repair mode).  fd belongs to the library from this call on,
+ *       whatever it returns.
+ *
+ * No call waits for the switch: its operations are asynchronous
+ * (switch/async.h) and their answers continue the work from the loop.
  *   pb_abort(pc, fd)
  *       gives up a handed-off connection (fatal error): the client is reset.
  *
@@ -53,11 +57,27 @@ typedef void (*pb_takeover_cb)(struct pb_conn *pc, int fd,
 			       const uint8_t *pending, size_t len, void *arg);
 typedef void (*pb_data_cb)(struct pb_conn *pc, const uint8_t *data,
 			   size_t len, void *arg);
+/* A pb_window() is done: OPEN as asked, ERR 0 or -errno (then the client
+ * would wait at a zero window: abort the connection). */
+typedef void (*pb_window_cb)(struct pb_conn *pc, bool open, int err,
+			     void *arg);
+
+/* Hand-off events: field, the event label of
+ * prism_backend_handoff_events_total.  One table for the struct, the
+ * metrics and the log line. */
+#define PB_EVENTS(X)                                                          \
+	X(takeovers, "takeover")                                             \
+	X(split_takeovers, "split_takeover") /* pending in HANDOFF_DATA */   \
+	X(refused, "refused")                                                \
+	X(handbacks, "handback")                                             \
+	X(handback_failures, "handback_failure")                             \
+	X(aborted, "aborted")                                                \
+	X(bad_msgs, "bad_message")
 
 struct pb_stats {
-	uint64_t takeovers, refused, handbacks, handback_failures, aborted;
-	uint64_t bad_msgs;
-	uint64_t split_takeovers; /* pending continued in HANDOFF_DATA */
+#define PB_EVENT_FIELD(field, label) uint64_t field;
+	PB_EVENTS(PB_EVENT_FIELD)
+#undef PB_EVENT_FIELD
 	uint32_t active;
 };
 
@@ -78,6 +98,9 @@ void *pb_conn_user(const struct pb_conn *pc);
 #define PB_TAIL_MAX (64u << 10)
 int pb_ready_for_handback(int fd);
 
+/* Returns 0 once the hand-back is under way (the LOCK_TAIL asked of the
+ * switch; dump and HANDBACK follow its answer, from the loop) or -errno
+ * (the connection was aborted).  LEFTOVER is copied. */
 int pb_handback(struct pb_conn *pc, int fd, const void *leftover, size_t len,
 		bool close);
 /* The status of the response, reported to the controller in HANDBACK
@@ -87,9 +110,12 @@ void pb_set_http_status(struct pb_conn *pc, int status);
 /* The switch zeroes the window of our segments to the client, so that the
  * client sends nothing more while the connection is ours.  A request body
  * needs the window: pb_window(pc, fd, true) before reading one (and before
- * a 100 Continue); it also sends the client a window update.
- * pb_window(pc, fd, false) once the body is read, before the response.
- * Synchronous (one switch round trip); 0 or -errno. */
+ * a 100 Continue); once the switch has answered, the client gets a window
+ * update.  pb_window(pc, fd, false) once the body is read; the response
+ * waits for its answer.  Asynchronous: the callback set with
+ * pb_set_window_cb reports each one (but one overtaken by a later
+ * pb_window or pb_handback of the connection).  0 (started) or -EIO. */
 int pb_window(struct pb_conn *pc, int fd, bool open);
+void pb_set_window_cb(struct pb *pb, pb_window_cb on_window);
 void pb_abort(struct pb_conn *pc, int fd);
 const struct pb_stats *pb_stats(const struct pb *pb);

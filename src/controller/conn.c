@@ -1,6 +1,5 @@
 #include "controller/conn.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -8,33 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/http.h"
 #include "lib/log.h"
-
-const char *conn_state_name(enum conn_state s)
-{
-	static const char *names[] = { "READING", "HANDOFF", "REMOTE",
-				       "CLOSING" };
-
-	return s <= CONN_CLOSING ? names[s] : "?";
-}
-
-static bool at_backend(enum conn_state s)
-{
-	return s == CONN_HANDOFF || s == CONN_REMOTE;
-}
-
-/* The backend's load (least-conn) follows the state: it counts the
- * connections handed off to it and not yet back. */
-void conn_set_state(struct conn *k, enum conn_state s)
-{
-	if (k->backend && at_backend(s) && !at_backend(k->state))
-		k->backend->member.load++;
-	else if (k->backend && !at_backend(s) && at_backend(k->state))
-		k->backend->member.load--;
-	log_debug("conn %llu: %s -> %s", (unsigned long long)k->id,
-		  conn_state_name(k->state), conn_state_name(s));
-	k->state = s;
-}
 
 static int grow_table(struct ctrl *c)
 {
@@ -57,7 +31,7 @@ static int grow_table(struct ctrl *c)
 	return 0;
 }
 
-static struct conn *conn_new(struct ctrl *c, int fd)
+struct conn *conn_new(struct ctrl *c, int fd)
 {
 	struct conn *k;
 	uint32_t slot;
@@ -85,24 +59,11 @@ struct conn *conn_lookup(struct ctrl *c, uint64_t id)
 	return c->conns[slot];
 }
 
-void conn_cancel_timer(struct conn *k)
-{
-	if (k->timer)
-		evloop_timer_cancel(k->ctrl->loop, k->timer);
-	k->timer = NULL;
-}
-
-void conn_destroy(struct conn *k)
+void conn_free(struct conn *k)
 {
 	struct ctrl *c = k->ctrl;
 	uint32_t slot = (uint32_t)k->id;
 
-	log_debug("conn %llu: closed in %s", (unsigned long long)k->id,
-		  conn_state_name(k->state));
-	conn_switch_release(k);
-	conn_cancel_timer(k);
-	if (k->backend && at_backend(k->state))
-		k->backend->member.load--;
 	if (k->fd >= 0) {
 		evloop_del(c->loop, k->fd);
 		close(k->fd);
@@ -114,90 +75,68 @@ void conn_destroy(struct conn *k)
 	free(k);
 }
 
-static void idle_timeout(struct evloop *loop, struct evtimer *t, void *arg)
+void conn_table_free(struct ctrl *c)
 {
-	struct conn *k = arg;
-
-	(void)loop;
-	(void)t;
-	k->timer = NULL;
-	log_debug("conn %llu: idle timeout", (unsigned long long)k->id);
-	conn_destroy(k);
+	free(c->conns);
+	free(c->free_slots);
+	c->conns = NULL;
+	c->free_slots = NULL;
+	c->n_slots = c->n_free = 0;
 }
 
-static void conn_arm_idle(struct conn *k);
-
-static void unlock_check(struct evloop *loop, struct evtimer *t, void *arg)
+int conn_watch(struct conn *k, evloop_fd_cb cb)
 {
-	struct conn *k = arg;
-
-	(void)loop;
-	(void)t;
-	k->timer = NULL;
-	conn_confirm_unlock(k);
-	conn_arm_idle(k);
+	return evloop_add(k->ctrl->loop, k->fd, EVLOOP_READ, cb, k);
 }
 
-/* Idle timeout between requests; once a request has started, also the
- * header timeout, which more bytes do not extend (slowloris).  Right after
- * a hand-back, first the unlock check. */
-static void conn_arm_idle(struct conn *k)
+void conn_unwatch(struct conn *k)
 {
-	uint64_t now = evloop_now_ms(), delay = k->ctrl->cfg->idle_timeout_ms;
+	evloop_del(k->ctrl->loop, k->fd);
+}
 
-	if (k->unlock_unconfirmed) {
-		conn_cancel_timer(k);
-		k->timer = evloop_timer_add(k->ctrl->loop, CONN_UNLOCK_CHECK_MS,
-					    unlock_check, k);
-		return;
-	}
-	if (!k->len) {
-		k->head_deadline = 0;
-	} else {
-		if (!k->head_deadline)
-			k->head_deadline = now + k->ctrl->cfg->header_timeout_ms;
-		if (k->head_deadline - now < delay)
-			delay = k->head_deadline > now ? k->head_deadline - now
-						       : 0;
-	}
-	conn_cancel_timer(k);
-	k->timer = evloop_timer_add(k->ctrl->loop, delay, idle_timeout, k);
+static int reserve(struct conn *k, size_t cap)
+{
+	char *p;
+
+	if (k->cap >= cap)
+		return 0;
+	p = realloc(k->buf, cap);
+	if (!p)
+		return -ENOMEM;
+	k->buf = p;
+	k->cap = cap;
+	return 0;
 }
 
 int conn_set_buffer(struct conn *k, const void *data, size_t len)
 {
-	if (len > CONN_BUF_MAX)
+	if (len > HO_REQUEST_BUF)
 		return -E2BIG;
-	if (len > k->cap) {
-		char *p = realloc(k->buf, len);
-
-		if (!p)
-			return -ENOMEM;
-		k->buf = p;
-		k->cap = len;
-	}
+	if (reserve(k, len))
+		return -ENOMEM;
 	if (len)
 		memcpy(k->buf, data, len);
 	k->len = len;
 	return 0;
 }
 
-/* Reads what is there, up to CONN_BUF_MAX buffered (k->want when a small
- * body is on its way).  Returns bytes read,
- * 0 on EOF, -EAGAIN, or -errno. */
-static ssize_t conn_read(struct conn *k)
+void conn_clear_buffer(struct conn *k)
 {
-	size_t cap = k->want > CONN_BUF_MAX ? k->want : CONN_BUF_MAX;
+	k->len = 0;
+	if (k->cap > HO_REQUEST_BUF) { /* a small body's room: give it back */
+		free(k->buf);
+		k->buf = NULL;
+		k->cap = 0;
+	}
+}
+
+ssize_t conn_read(struct conn *k)
+{
+	size_t cap = k->want > HO_REQUEST_BUF ? k->want : HO_REQUEST_BUF;
 	ssize_t n;
 
-	if (k->cap < cap) {
-		char *p = realloc(k->buf, cap);
-
-		if (!p)
-			return -ENOMEM;
-		k->buf = p;
-		k->cap = cap;
-	}
+	if (reserve(k, cap))
+		return -ENOMEM;
 	if (k->len == k->cap)
 		return -ENOBUFS;
 	n = read(k->fd, k->buf + k->len, k->cap - k->len);
@@ -207,85 +146,41 @@ static ssize_t conn_read(struct conn *k)
 	return n;
 }
 
-static void conn_readable(struct evloop *loop, int fd, uint32_t events,
-			  void *arg)
+bool conn_established(const struct conn *k)
 {
-	struct conn *k = arg;
-	ssize_t n;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
 
-	(void)loop;
-	(void)fd;
-	(void)events;
-	n = conn_read(k);
-	if (n == -EAGAIN || n == -EINTR)
-		return;
-	if (n <= 0) {
-		if (n < 0 && n != -ECONNRESET)
-			log_debug("conn %llu: read: %s",
-				  (unsigned long long)k->id, strerror((int)-n));
-		conn_destroy(k);
-		return;
-	}
-	if (k->state == CONN_CLOSING) {
-		k->len = 0; /* draining: discard */
-		return;
-	}
-	k->unlock_unconfirmed = false; /* the client got the window update */
-	conn_arm_idle(k);
-	conn_process(k);
+	return !getsockopt(k->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+	       ti.tcpi_state == TCP_ESTABLISHED;
 }
 
-void conn_pause(struct conn *k)
+size_t conn_write_error(struct conn *k, int status)
 {
-	conn_cancel_timer(k);
-	k->head_deadline = 0; /* the next request gets its own */
-	evloop_del(k->ctrl->loop, k->fd);
+	char buf[256];
+	size_t n = http_format_error(status, buf, sizeof(buf));
+
+	/* Best effort: a client that does not read its error is gone. */
+	if (write(k->fd, buf, n) < 0)
+		log_debug("conn %llu: error reply: %s",
+			  (unsigned long long)k->id, strerror(errno));
+	return n;
 }
 
-int conn_resume(struct conn *k)
+void conn_accept(struct ctrl *c, int lfd, void (*on_new)(struct conn *k))
 {
-	int err = evloop_add(k->ctrl->loop, k->fd, EVLOOP_READ, conn_readable, k);
-
-	if (err)
-		return err;
-	conn_set_state(k, CONN_READING);
-	conn_arm_idle(k);
-	return 0;
-}
-
-static void linger_timeout(struct evloop *loop, struct evtimer *t, void *arg)
-{
-	struct conn *k = arg;
-
-	(void)loop;
-	(void)t;
-	k->timer = NULL;
-	conn_destroy(k);
-}
-
-void conn_linger_close(struct conn *k)
-{
-	shutdown(k->fd, SHUT_WR);
-	conn_set_state(k, CONN_CLOSING);
-	conn_cancel_timer(k);
-	k->timer = evloop_timer_add(k->ctrl->loop, CONN_LINGER_MS,
-				    linger_timeout, k);
-}
-
-void conn_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
-{
-	struct ctrl *c = arg;
 	struct sockaddr_in peer, local;
-	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	socklen_t plen, llen;
 	struct conn *k;
 	int one = 1;
 
-	(void)loop;
-	(void)events;
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
 
+		plen = sizeof(peer);
+		llen = sizeof(local);
+		fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("accept: %s", strerror(errno));
@@ -303,46 +198,6 @@ void conn_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
 		k->key.vip = local.sin_addr.s_addr;
 		k->key.vip_port = local.sin_port;
 		c->stats.accepted++;
-		if (conn_resume(k))
-			conn_destroy(k);
+		on_new(k);
 	}
-}
-
-bool conn_established(const struct conn *k)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	return !getsockopt(k->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
-	       ti.tcpi_state == TCP_ESTABLISHED;
-}
-
-void conn_record_latency(struct conn *k)
-{
-	uint64_t now = evloop_now_ms();
-
-	k->ctrl->stats.latency_us_sum += (now - k->t_handoff) * 1000;
-	k->ctrl->stats.latency_n++;
-}
-
-void ctrl_stats_log(const struct ctrl *c)
-{
-	const struct ctrl_stats *s = &c->stats;
-
-	log_info("accepted %llu closed %llu requests %llu bad %llu "
-		 "handoffs %llu handbacks %llu failures %llu switch_errors %llu "
-		 "late_segments %llu",
-		 (unsigned long long)s->accepted, (unsigned long long)s->closed,
-		 (unsigned long long)s->requests,
-		 (unsigned long long)s->bad_requests,
-		 (unsigned long long)s->handoffs,
-		 (unsigned long long)s->handbacks,
-		 (unsigned long long)s->handoff_failures,
-		 (unsigned long long)s->switch_errors,
-		 (unsigned long long)s->late_segments);
-	for (unsigned i = 0; i < c->n_backends; i++)
-		log_info("backend %s: handoffs %llu failures %llu",
-			 c->backends[i].cfg.name,
-			 (unsigned long long)c->backends[i].handoffs,
-			 (unsigned long long)c->backends[i].failures);
 }

@@ -4,20 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "controller/conn.h"
+#include "controller/ctrl.h"
 #include "lib/log.h"
-
-const char *ctrl_fail_name(enum ctrl_fail f)
-{
-	static const char *names[FAIL_N] = {
-		[FAIL_NO_BACKEND] = "no_backend", [FAIL_SWITCH] = "switch",
-		[FAIL_FREEZE] = "freeze",         [FAIL_SEND] = "send",
-		[FAIL_REFUSED] = "refused",       [FAIL_TIMEOUT] = "timeout",
-		[FAIL_CHANNEL] = "channel",       [FAIL_RESTORE] = "restore",
-	};
-
-	return f < FAIL_N ? names[f] : "?";
-}
 
 static const char *backend_state(const struct ctrl_backend *b)
 {
@@ -109,27 +97,42 @@ static void backend_metrics(struct ctrl *c, struct metrics_buf *m)
 		    "counter", "Active health checks failed.", b->health.failed);
 }
 
+/* The switch operations the controller made (switch/async.h). */
+static void switch_metrics(struct metrics_buf *m,
+			   const struct switch_async_stats *s)
+{
+	metrics_family(m, "prism_controller_switch_ops_total", "counter",
+		       "Switch operations started.");
+	metrics_sample(m, "prism_controller_switch_ops_total", NULL, s->ops);
+	metrics_family(m, "prism_controller_switch_answers_total", "counter",
+		       "Switch operations answered, by who answered.");
+	metrics_sample(m, "prism_controller_switch_answers_total",
+		       (const char *[]){ "by", "data_plane", NULL },
+		       s->fast_answers);
+	metrics_sample(m, "prism_controller_switch_answers_total",
+		       (const char *[]){ "by", "agent", NULL },
+		       s->agent_answers);
+	metrics_family(m, "prism_controller_switch_errors_total", "counter",
+		       "Switch operations that failed or got no answer.");
+	metrics_sample(m, "prism_controller_switch_errors_total", NULL,
+		       s->failures);
+}
+
 void ctrl_metrics(struct ctrl *c, struct metrics_buf *m)
 {
 	const struct ctrl_stats *s = &c->stats;
 
-	metrics_family(m, "prism_controller_connections_accepted_total",
-		       "counter", "Client connections accepted.");
-	metrics_sample(m, "prism_controller_connections_accepted_total", NULL,
-		       s->accepted);
+#define CTRL_COUNTER_METRIC(name, family, help)                               \
+	metrics_family(m, "prism_controller_" family, "counter", help);       \
+	metrics_sample(m, "prism_controller_" family, NULL, s->name);
+	CTRL_COUNTERS(CTRL_COUNTER_METRIC)
+#undef CTRL_COUNTER_METRIC
+	switch_metrics(m, switch_async_stats(c->sw));
 	metrics_family(m, "prism_controller_connections_open", "gauge",
 		       "Client connections open (at the controller or a "
 		       "backend).");
 	metrics_sample(m, "prism_controller_connections_open", NULL,
 		       s->accepted - s->closed);
-	metrics_family(m, "prism_controller_requests_parsed_total", "counter",
-		       "Request heads parsed.");
-	metrics_sample(m, "prism_controller_requests_parsed_total", NULL,
-		       s->requests);
-	metrics_family(m, "prism_controller_bad_requests_total", "counter",
-		       "Requests refused by the parser.");
-	metrics_sample(m, "prism_controller_bad_requests_total", NULL,
-		       s->bad_requests);
 	metrics_family(m, "prism_controller_handoff_failures_total", "counter",
 		       "Failed hand-offs by reason.");
 	for (int f = 0; f < FAIL_N; f++)
@@ -137,20 +140,6 @@ void ctrl_metrics(struct ctrl *c, struct metrics_buf *m)
 			       (const char *[]){ "reason", ctrl_fail_name(f),
 						 NULL },
 			       c->fails[f]);
-	metrics_family(m, "prism_controller_switch_errors_total", "counter",
-		       "Switch agent calls that failed.");
-	metrics_sample(m, "prism_controller_switch_errors_total", NULL,
-		       s->switch_errors);
-	metrics_family(m, "prism_controller_unlock_fallbacks_total", "counter",
-		       "Hand-backs whose client stayed silent for 200 ms, "
-		       "unlocked again through the switch agent.");
-	metrics_sample(m, "prism_controller_unlock_fallbacks_total", NULL,
-		       s->unlock_fallbacks);
-	metrics_family(m, "prism_controller_split_handoffs_total", "counter",
-		       "Hand-offs whose queued request body followed in "
-		       "HANDOFF_DATA messages.");
-	metrics_sample(m, "prism_controller_split_handoffs_total", NULL,
-		       s->split_handoffs);
 	metrics_family(m, "prism_controller_handoff_seconds", "histogram",
 		       "From the request head to the backend's HANDOFF_ACK.");
 	metrics_hist_write(m, "prism_controller_handoff_seconds", NULL,

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "controller/conn.h"
+#include "controller/ctrl.h"
 #include "lib/log.h"
 
 int ctrl_access_log_open(struct ctrl *c)
@@ -41,9 +42,20 @@ int ctrl_access_log_open(struct ctrl *c)
 		log_err("access log %s: %s", path, strerror(errno));
 		return err;
 	}
-	setvbuf(f, NULL, _IOLBF, 0);
+	/* Fully buffered, flushed once per turn of the loop (ctrl_access_log):
+	 * one write for every request answered in a turn, and no line left
+	 * waiting once the loop sleeps. */
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
 	c->access_log = f;
 	return 0;
+}
+
+static void access_log_flush(void *arg)
+{
+	struct ctrl *c = arg;
+
+	if (c->access_log && fflush(c->access_log))
+		log_warn("access log: %s", strerror(errno));
 }
 
 static void quote_target(const char *in, char *out, size_t cap)
@@ -87,4 +99,7 @@ void ctrl_access_log(struct ctrl *c, const struct conn *k, int status,
 		k->method[0] ? k->method : "-", target, st,
 		(unsigned long long)bytes, k->backend ? k->backend->cfg.name : "-",
 		ms);
+	c->log_flush.cb = access_log_flush;
+	c->log_flush.arg = c;
+	evloop_defer(c->loop, &c->log_flush);
 }

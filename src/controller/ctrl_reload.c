@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/conn.h"
+#include "controller/ctrl.h"
 #include "lib/log.h"
 
 static const struct ctrl_backend_config *
@@ -30,17 +30,6 @@ static bool same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
 {
 	return a->sin_addr.s_addr == b->sin_addr.s_addr &&
 	       a->sin_port == b->sin_port;
-}
-
-static struct ctrl_backend *find_live(struct ctrl *c, const char *name)
-{
-	for (unsigned i = 0; i < c->n_bslots; i++) {
-		struct ctrl_backend *b = &c->backends[i];
-
-		if (b->in_use && !b->removed && !strcmp(b->cfg.name, name))
-			return b;
-	}
-	return NULL;
 }
 
 static struct ctrl_backend *free_slot(struct ctrl *c)
@@ -92,7 +81,7 @@ static int apply_backends(struct ctrl *c, const struct controller_config *n)
 	for (unsigned i = 0; i < n->n_backends; i++) {
 		struct ctrl_backend *b;
 
-		if (find_live(c, n->backends[i].name))
+		if (ctrl_backend_find(c, n->backends[i].name))
 			continue;
 		b = free_slot(c);
 		if (!b) {
@@ -148,82 +137,4 @@ int ctrl_reload(struct ctrl *c)
 	log_info("reload: %u backends, policy %s", c->n_backends,
 		 n->policy ? n->policy : "rr");
 	return err;
-}
-
-static void sweep_fire(struct evloop *loop, struct evtimer *t, void *arg)
-{
-	struct ctrl *c = arg;
-
-	(void)loop;
-	(void)t;
-	c->sweep = NULL;
-	ctrl_backends_sync(c);
-}
-
-/* Each route's pool: the live backends it names, in the route's order,
- * under the same policy as the whole set. */
-static int build_pools(struct ctrl *c)
-{
-	for (unsigned r = 0; r < c->cfg->n_routes; r++) {
-		const struct ctrl_route *rt = &c->cfg->routes[r];
-		struct ctrl_pool *p = &c->pools[r];
-
-		p->n = 0;
-		for (unsigned j = 0; j < rt->n; j++) {
-			struct ctrl_backend *b = find_live(c, rt->backends[j]);
-
-			if (b) {
-				p->bptr[p->n] = b;
-				p->members[p->n++] = &b->member;
-			}
-		}
-		p->policy.kind = c->policy.kind;
-		memcpy(p->policy.header, c->policy.header,
-		       sizeof(p->policy.header));
-		if (policy_set_members(&p->policy, p->members, p->n))
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-int ctrl_backends_sync(struct ctrl *c)
-{
-	struct ctrl_backend *list[CTRL_MAX_BACKENDS];
-	unsigned n = 0;
-	bool waiting = false, same;
-
-	for (unsigned i = 0; i < c->n_bslots; i++) {
-		struct ctrl_backend *b = &c->backends[i];
-
-		if (!b->in_use)
-			continue;
-		if (b->removed && !b->member.load) {
-			log_info("backend %s: drained, channel closed",
-				 b->cfg.name);
-			ctrl_backend_close(b);
-			b->in_use = false;
-			continue;
-		}
-		if (b->removed)
-			waiting = true;
-		else
-			list[n++] = b;
-	}
-	if (waiting && !c->sweep)
-		c->sweep = evloop_timer_add(c->loop, 200, sweep_fire, c);
-	/* Rebuilding resets the round-robin state: only when needed. */
-	same = n == c->n_backends && c->policy.n == n;
-	for (unsigned i = 0; same && i < n; i++)
-		same = list[i] == c->bptr[i];
-	if (same && !c->weights_changed)
-		return 0;
-	c->weights_changed = false;
-	c->n_backends = n;
-	for (unsigned i = 0; i < n; i++) {
-		c->bptr[i] = list[i];
-		c->members[i] = &list[i]->member;
-	}
-	if (policy_set_members(&c->policy, c->members, n))
-		return -ENOMEM;
-	return build_pools(c);
 }

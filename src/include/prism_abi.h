@@ -117,42 +117,44 @@ struct prism_rev_key {
 	__be16 client_port;
 };
 
-/* Per-CPU counters (array map "stats"), indexed by this enum.  The first
- * group counts verdicts, the second why a packet was dropped or passed
- * without inspection. */
+/* Per-CPU counters (array map "stats"), indexed by enum prism_stat; the
+ * name is what `prism switch stats` and /metrics call it.  The first group
+ * counts verdicts, the second why a packet was dropped or passed without
+ * inspection. */
+#define PRISM_STATS(X) \
+	X(PACKETS, packets) /* every packet seen */ \
+	X(PASS, pass) /* forwarded untouched */ \
+	X(TO_BACKEND, to_backend) /* client->VIP rewritten to a backend */ \
+	X(TO_CLIENT, to_client) /* backend->client rewritten from VIP */ \
+	X(REDIRECT, redirect) /* forwarded by bpf_redirect after fib */ \
+	X(DROP_LOCKED, drop_locked) /* client segment of a LOCKED flow */ \
+	X(DROP_REWRITE, drop_rewrite) /* a rewrite helper failed */ \
+	X(NOT_IPV4, not_ipv4) /* passed: ARP, IPv6, VLAN, ... */ \
+	X(NOT_TCP, not_tcp) /* passed: ICMP, UDP, ... */ \
+	X(MALFORMED, malformed) /* passed: truncated or bad header */ \
+	X(IP_OPTIONS, ip_options) /* passed: IHL > 5 */ \
+	X(FRAGMENT, fragment) /* passed: IP fragment */ \
+	X(MISS, miss) /* TCP with no flow entry, passed */ \
+	X(CLAIM, claim) /* in-band claim: LOCKED -> OWNED */ \
+	X(UNLOCK, unlock) /* in-band unlock: LOCKED -> HOME */ \
+	X(MARK_REFUSED, mark_refused) /* marked segment that changed nothing */ \
+	X(FAST_OPS, fast_ops) /* fast-path LOCKs executed and answered */ \
+	X(FAST_DUPLICATE, fast_duplicate) /* seen before: answered EALREADY */ \
+	X(FAST_REPLAY, fast_replay) /* older than the window: dropped */ \
+	X(FAST_BAD, fast_bad) /* bad tag or fields: dropped */ \
+	X(FAST_UNKNOWN_PEER, fast_unknown_peer) /* source not allowed: dropped */ \
+	X(FAST_TABLE_FULL, fast_table_full) /* fast LOCK answered ENOSPC */ \
+	X(TAIL, tail) /* owner's segment sent before its LOCK */
+
 enum prism_stat {
-	PRISM_STAT_PACKETS = 0,     /* every packet seen */
-	PRISM_STAT_PASS,            /* forwarded untouched */
-	PRISM_STAT_TO_BACKEND,      /* client->VIP rewritten to a backend */
-	PRISM_STAT_TO_CLIENT,       /* backend->client rewritten from VIP */
-	PRISM_STAT_REDIRECT,        /* forwarded by bpf_redirect after fib */
-	PRISM_STAT_DROP_LOCKED,     /* client segment of a LOCKED flow */
-	PRISM_STAT_DROP_REWRITE,    /* a rewrite helper failed */
-	PRISM_STAT_NOT_IPV4,        /* passed: ARP, IPv6, VLAN, ... */
-	PRISM_STAT_NOT_TCP,         /* passed: ICMP, UDP, ... */
-	PRISM_STAT_MALFORMED,       /* passed: truncated or bad header */
-	PRISM_STAT_IP_OPTIONS,      /* passed: IHL > 5 */
-	PRISM_STAT_FRAGMENT,        /* passed: IP fragment */
-	PRISM_STAT_MISS,            /* TCP with no flow entry, passed */
-	PRISM_STAT_CLAIM,           /* in-band claim: LOCKED -> OWNED */
-	PRISM_STAT_UNLOCK,          /* in-band unlock: LOCKED -> HOME */
-	PRISM_STAT_MARK_REFUSED,    /* marked segment that changed nothing */
-	PRISM_STAT_FAST_OPS,        /* fast-path LOCKs executed and answered */
-	PRISM_STAT_FAST_DUPLICATE,  /* seen before: answered EALREADY */
-	PRISM_STAT_FAST_REPLAY,     /* older than the window: dropped */
-	PRISM_STAT_FAST_BAD,        /* bad tag or fields: dropped */
-	PRISM_STAT_FAST_UNKNOWN_PEER, /* source not allowed: dropped */
-	PRISM_STAT_FAST_TABLE_FULL, /* fast LOCK answered ENOSPC */
-	PRISM_STAT_TAIL,            /* owner's segment sent before its LOCK */
+#define PRISM_STAT_ENUM(e, name) PRISM_STAT_##e,
+	PRISM_STATS(PRISM_STAT_ENUM)
+#undef PRISM_STAT_ENUM
 	PRISM_STAT_MAX,
 };
 
-#define PRISM_STAT_NAMES                                                      \
-	{ "packets", "pass", "to_backend", "to_client", "redirect",            \
-	  "drop_locked", "drop_rewrite", "not_ipv4", "not_tcp", "malformed",   \
-	  "ip_options", "fragment", "miss", "claim", "unlock",                 \
-	  "mark_refused", "fast_ops", "fast_duplicate", "fast_replay",         \
-	  "fast_bad", "fast_unknown_peer", "fast_table_full", "tail" }
+#define PRISM_STAT_NAME(e, name) #name,
+#define PRISM_STAT_NAMES { PRISM_STATS(PRISM_STAT_NAME) }
 
 /* Default flow table size: room for 100k flows with slack for the hash. */
 #define PRISM_FLOW_TABLE_DEFAULT 131072

@@ -44,6 +44,7 @@ struct evloop {
 	struct evtimer **heap;
 	size_t nheap, capheap;
 	uint64_t next_seq;
+	struct evdefer *defer_head, **defer_tail;
 };
 
 static uint64_t now_ns(void)
@@ -70,6 +71,7 @@ struct evloop *evloop_new(void)
 		free(loop);
 		return NULL;
 	}
+	loop->defer_tail = &loop->defer_head;
 	return loop;
 }
 
@@ -360,14 +362,59 @@ static int next_timeout(struct evloop *loop)
 	return wait > INT_MAX ? INT_MAX : (int)wait;
 }
 
+void evloop_defer(struct evloop *loop, struct evdefer *d)
+{
+	if (d->queued)
+		return;
+	d->queued = 1;
+	d->next = NULL;
+	*loop->defer_tail = d;
+	loop->defer_tail = &d->next;
+}
+
+void evloop_defer_cancel(struct evloop *loop, struct evdefer *d)
+{
+	struct evdefer **p;
+
+	if (!d->queued)
+		return;
+	for (p = &loop->defer_head; *p && *p != d; p = &(*p)->next)
+		;
+	if (*p) {
+		*p = d->next;
+		if (loop->defer_tail == &d->next)
+			loop->defer_tail = p;
+	}
+	d->queued = 0;
+}
+
+/* The deferred work, until none is left (callbacks may defer more). */
+static void run_deferred(struct evloop *loop)
+{
+	struct evdefer *d;
+
+	while ((d = loop->defer_head) && !loop->stop) {
+		loop->defer_head = d->next;
+		if (!loop->defer_head)
+			loop->defer_tail = &loop->defer_head;
+		d->queued = 0;
+		d->cb(d->arg);
+	}
+}
+
 int evloop_run(struct evloop *loop)
 {
 	struct epoll_event evs[EVLOOP_BATCH];
 
 	loop->stop = false;
 	while (!loop->stop) {
-		int n = epoll_wait(loop->epfd, evs, EVLOOP_BATCH,
-				   next_timeout(loop));
+		int n;
+
+		run_deferred(loop);
+		if (loop->stop)
+			break;
+		n = epoll_wait(loop->epfd, evs, EVLOOP_BATCH,
+			       loop->defer_head ? 0 : next_timeout(loop));
 
 		if (n < 0) {
 			if (errno == EINTR)

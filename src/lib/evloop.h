@@ -11,6 +11,7 @@
  *   struct evloop *l = evloop_new();
  *   evloop_add(l, fd, EVLOOP_READ, on_read, conn);
  *   conn->idle = evloop_timer_add(l, 30000, on_idle, conn);
+ *   evloop_defer(l, &conn->flush);   // once, before the loop sleeps
  *   evloop_run(l);            // until a callback calls evloop_stop(l)
  *   evloop_free(l);
  */
@@ -61,6 +62,21 @@ void evloop_timer_cancel(struct evloop *loop, struct evtimer *t);
  * freed when its callback returns, as if not re-armed). */
 int evloop_timer_mod(struct evloop *loop, struct evtimer *t,
 		     uint64_t delay_ms);
+
+/* Work for the end of the loop's turn (redis ae's beforeSleep): after
+ * this turn's fd events and timers, before the loop waits again, each
+ * deferred node's cb(arg) runs once, in the order deferred; deferring a
+ * node that is already queued does nothing.  Callbacks may defer nodes
+ * (their own too), which run before the loop waits.  The node is the
+ * caller's (embedded in its object): cancel it before freeing that. */
+struct evdefer {
+	void (*cb)(void *arg);
+	void *arg;
+	struct evdefer *next;
+	int queued;
+};
+void evloop_defer(struct evloop *loop, struct evdefer *d);
+void evloop_defer_cancel(struct evloop *loop, struct evdefer *d);
 
 /* Blocks the signals listed in `signals` (0-terminated) and watches them
  * through a signalfd: cb sees the fd readable and reads a struct

@@ -50,6 +50,19 @@
 #define HO_TCP_LEN TCPR_WIRE_LEN
 #define HO_MAX_MSG (64u << 20) /* queues are bounded by socket buffers */
 
+/* Limits both ends must agree on (controller and backend). */
+/* The request buffer at either end: a request head (the parser allows
+ * 8 KB) with what was pipelined behind it.  A HANDBACK's pending bytes
+ * (read by the backend, not used) never exceed it. */
+#define HO_REQUEST_BUF 16384
+/* The most pending bytes a HANDOFF brings, with its HANDOFF_DATA: the
+ * head, a small body the controller received, what followed them.  The
+ * backend refuses more; the controller hands off no more. */
+#define HO_PENDING_MAX (256u << 10)
+/* HANDOFF_DATA carries at most this much each: a backend can use them
+ * one by one. */
+#define HO_DATA_CHUNK (64u << 10)
+
 enum ho_type {
 	HO_HANDOFF = 1,
 	HO_HANDOFF_ACK = 2,

@@ -5,6 +5,7 @@
  * it arrives rather than when the size limit is hit. */
 #include "lib/http.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -391,8 +392,12 @@ int http_parse_request(const char *buf, size_t len,
 		pos += 2;
 	}
 	r = parse_request_line(buf + pos, len - pos, lim.max_line, req);
+	/* A request line that does not fit is a target too long (RFC 9112
+	 * 3: 414), not header fields too large. */
+	if (r == HTTP_E_TOO_LARGE || (r == 0 && need_more(len, &lim)))
+		return HTTP_E_URI_TOO_LONG;
 	if (r <= 0)
-		return r < 0 ? r : need_more(len, &lim);
+		return r;
 	pos += (size_t)r;
 	for (;;) {
 		if (pos > lim.max_head)
@@ -427,6 +432,8 @@ int http_error_status(int err)
 	switch (err) {
 	case HTTP_E_TOO_LARGE:
 		return 431;
+	case HTTP_E_URI_TOO_LONG:
+		return 414;
 	case HTTP_E_METHOD:
 	case HTTP_E_CODING:
 		return 501;
@@ -603,4 +610,46 @@ int http_chunked_feed(struct http_chunked *st, const char *buf, size_t len,
 	if (st->state == CH_ERROR)
 		return -EBADMSG;
 	return st->state == CH_DONE;
+}
+
+const char *http_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 416: return "Range Not Satisfiable";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+size_t http_format_error(int status, char *buf, size_t size)
+{
+	const char *text = http_reason(status);
+	int n = snprintf(buf, size,
+			 "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\nContent-Type: text/plain\r\n"
+			 "\r\n%s\n",
+			 status, text, strlen(text) + 1, text);
+
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size - 1;
 }

@@ -20,7 +20,8 @@
 
 /* Errors, mapped to statuses by http_error_status(). */
 #define HTTP_E_MALFORMED   (-EBADMSG)         /* 400 */
-#define HTTP_E_TOO_LARGE   (-EMSGSIZE)        /* 431 */
+#define HTTP_E_TOO_LARGE   (-EMSGSIZE)        /* 431: header fields */
+#define HTTP_E_URI_TOO_LONG (-ENAMETOOLONG)   /* 414: the request line */
 #define HTTP_E_METHOD      (-EOPNOTSUPP)      /* 501 */
 #define HTTP_E_CODING      (-ENOSYS)          /* 501: transfer coding */
 #define HTTP_E_VERSION     (-EPROTONOSUPPORT) /* 505 */
@@ -81,6 +82,13 @@ int http_parse_request(const char *buf, size_t len,
 /* The status for an error of http_parse_request / http_chunked_feed (400
  * for anything unknown). */
 int http_error_status(int err);
+
+/* The reason phrase of STATUS ("Not Found"); "Error" for one not listed. */
+const char *http_reason(int status);
+/* A complete error response that closes the connection: status line,
+ * Content-Length, Connection: close, a text/plain body naming the status.
+ * Returns its length (cut to SIZE - 1). */
+size_t http_format_error(int status, char *buf, size_t size);
 
 /* Looks a header up by name (case-insensitive); NULL if absent. */
 const struct http_str *http_header_get(const struct http_request *req,

@@ -137,9 +137,11 @@ static int dump_info(int fd, struct tcpr_state *st)
 
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
 		return fail(-errno, "%s: TCP_INFO", tuple(st));
-	if (ti.tcpi_state != TCP_ESTABLISHED)
+	if (ti.tcpi_state != TCP_ESTABLISHED &&
+	    ti.tcpi_state != TCP_CLOSE_WAIT)
 		return fail(-EINVAL, "%s: state %u, not established",
 			    tuple(st), ti.tcpi_state);
+	st->peer_fin = ti.tcpi_state == TCP_CLOSE_WAIT;
 	st->flags = 0;
 	if (ti.tcpi_options & TCPI_OPT_TIMESTAMPS)
 		st->flags |= TCPR_F_TS;
@@ -187,6 +189,20 @@ static int dump_window(int fd, struct tcpr_state *st)
 	return 0;
 }
 
+/* CLOSE_WAIT: rcv_nxt counts the peer's FIN.  The state describes the
+ * connection as if the FIN had not arrived yet (an ESTABLISHED socket can
+ * be restored, a CLOSE_WAIT one cannot): rcv_seq before it, and the
+ * window's left edge no later than rcv_seq (the kernel refuses a window
+ * that starts after rcv_nxt), its right edge where it was. */
+static void exclude_peer_fin(struct tcpr_state *st)
+{
+	st->rcv_seq--;
+	if ((int32_t)(st->rcv_wup - st->rcv_seq) > 0) {
+		st->rcv_wnd += st->rcv_wup - st->rcv_seq;
+		st->rcv_wup = st->rcv_seq;
+	}
+}
+
 int tcpr_dump(int fd, struct tcpr_state *st)
 {
 	uint32_t rcv_again;
@@ -226,6 +242,8 @@ int tcpr_dump(int fd, struct tcpr_state *st)
 		err = fail(-EAGAIN, "%s: data arrived during the dump",
 			   tuple(st));
 	set_int(fd, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
+	if (!err && st->peer_fin)
+		exclude_peer_fin(st);
 	return err;
 }
 
@@ -603,10 +621,20 @@ static uint16_t advertised_window(const struct tcpr_state *st)
 	return win > 0xffff ? 0xffff : (uint16_t)win;
 }
 
-int tcpr_window_update_build(const struct tcpr_state *st, uint8_t tos,
-			     uint8_t *pkt, size_t len)
+/* A TCP segment without payload: IPv4 header, TCP header, the timestamp
+ * option when TSVAL is not NULL; checksums filled in. */
+struct seg {
+	uint32_t saddr, daddr; /* network order */
+	uint16_t sport, dport; /* network order */
+	uint32_t seq, ack;
+	uint8_t flags, tos;
+	uint16_t window;
+	const uint32_t *tsval;
+};
+
+static int build_seg(const struct seg *g, uint8_t *pkt, size_t len)
 {
-	size_t optlen = st->flags & TCPR_F_TS ? 12 : 0;
+	size_t optlen = g->tsval ? 12 : 0;
 	size_t tcplen = 20 + optlen, total = 20 + tcplen;
 	uint8_t *ip = pkt, *tcp = pkt + 20;
 	uint16_t v16;
@@ -616,31 +644,31 @@ int tcpr_window_update_build(const struct tcpr_state *st, uint8_t tos,
 		return -ENOSPC;
 	memset(pkt, 0, total);
 	ip[0] = 0x45;
-	ip[1] = tos;
+	ip[1] = g->tos;
 	v16 = htons((uint16_t)total);
 	memcpy(ip + 2, &v16, 2);
 	ip[6] = 0x40; /* DF */
 	ip[8] = 64;
 	ip[9] = IPPROTO_TCP;
-	memcpy(ip + 12, &st->local_ip, 4);
-	memcpy(ip + 16, &st->remote_ip, 4);
+	memcpy(ip + 12, &g->saddr, 4);
+	memcpy(ip + 16, &g->daddr, 4);
 	v16 = csum_fold(csum_add(0, ip, 20));
 	memcpy(ip + 10, &v16, 2);
 
-	memcpy(tcp, &st->local_port, 2);
-	memcpy(tcp + 2, &st->remote_port, 2);
-	put32(tcp + 4, st->snd_seq - st->unsent_len);
-	put32(tcp + 8, st->rcv_seq);
+	memcpy(tcp, &g->sport, 2);
+	memcpy(tcp + 2, &g->dport, 2);
+	put32(tcp + 4, g->seq);
+	put32(tcp + 8, g->ack);
 	tcp[12] = (uint8_t)(tcplen / 4) << 4;
-	tcp[13] = 0x10; /* ACK */
-	v16 = htons(advertised_window(st));
+	tcp[13] = g->flags;
+	v16 = htons(g->window);
 	memcpy(tcp + 14, &v16, 2);
 	if (optlen) {
 		tcp[20] = TCPOPT_NOP;
 		tcp[21] = TCPOPT_NOP;
 		tcp[22] = TCPOPT_TIMESTAMP;
 		tcp[23] = TCPOLEN_TIMESTAMP;
-		put32(tcp + 24, st->ts_val);
+		put32(tcp + 24, *g->tsval);
 		/* TSecr stays 0: we echo nothing we could vouch for. */
 	}
 	/* pseudo header: saddr, daddr, zero, protocol, TCP length */
@@ -651,20 +679,72 @@ int tcpr_window_update_build(const struct tcpr_state *st, uint8_t tos,
 	return (int)total;
 }
 
+int tcpr_window_update_build(const struct tcpr_state *st, uint8_t tos,
+			     bool zero, uint8_t *pkt, size_t len)
+{
+	struct seg g = {
+		.saddr = st->local_ip, .daddr = st->remote_ip,
+		.sport = st->local_port, .dport = st->remote_port,
+		.seq = st->snd_seq - st->unsent_len, .ack = st->rcv_seq,
+		.flags = 0x10, /* ACK */
+		.tos = tos,
+		.window = zero ? 0 : advertised_window(st),
+		.tsval = st->flags & TCPR_F_TS ? &st->ts_val : NULL,
+	};
+
+	return build_seg(&g, pkt, len);
+}
+
+static int send_raw(int raw_fd, const uint8_t *pkt, int len, uint32_t daddr)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = daddr };
+
+	return sendto(raw_fd, pkt, (size_t)len, 0, (struct sockaddr *)&to,
+		      sizeof(to)) == len
+		       ? 0
+		       : -errno;
+}
+
 int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st,
-			    uint8_t tos)
+			    uint8_t tos, bool zero)
 {
 	uint8_t pkt[TCPR_WU_MAX];
-	struct sockaddr_in to = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = st->remote_ip };
-	int len = tcpr_window_update_build(st, tos, pkt, sizeof(pkt));
+	int len = tcpr_window_update_build(st, tos, zero, pkt, sizeof(pkt));
 
 	if (len < 0)
 		return fail(len, "%s: window update", tuple(st));
-	if (sendto(raw_fd, pkt, (size_t)len, 0, (struct sockaddr *)&to,
-		   sizeof(to)) != len)
-		return fail(-errno, "%s: send window update", tuple(st));
-	return 0;
+	len = send_raw(raw_fd, pkt, len, st->remote_ip);
+	return len ? fail(len, "%s: send window update", tuple(st)) : 0;
+}
+
+int tcpr_peer_fin_build(const struct tcpr_state *st, uint8_t *pkt, size_t len)
+{
+	uint32_t wnd = st->snd_wnd >> (st->flags & TCPR_F_WSCALE ?
+					       st->snd_wscale : 0);
+	struct seg g = {
+		.saddr = st->remote_ip, .daddr = st->local_ip,
+		.sport = st->remote_port, .dport = st->local_port,
+		.seq = st->rcv_seq,
+		/* snd_una: what the peer surely has; acknowledging more would
+		 * drop data still in flight from our send queue. */
+		.ack = st->snd_seq - st->outq_len,
+		.flags = 0x11, /* FIN, ACK */
+		.window = wnd > 0xffff ? 0xffff : (uint16_t)wnd,
+	};
+
+	return build_seg(&g, pkt, len);
+}
+
+int tcpr_peer_fin_send(int raw_fd, const struct tcpr_state *st)
+{
+	uint8_t pkt[TCPR_WU_MAX];
+	int len = tcpr_peer_fin_build(st, pkt, sizeof(pkt));
+
+	if (len < 0)
+		return fail(len, "%s: peer FIN", tuple(st));
+	len = send_raw(raw_fd, pkt, len, st->local_ip);
+	return len ? fail(len, "%s: send peer FIN", tuple(st)) : 0;
 }
 
 int tcpr_send_window_update(int raw_fd, int fd)
@@ -687,5 +767,7 @@ int tcpr_send_window_update(int raw_fd, int fd)
 	off = tcpr_repair_off(fd, false);
 	if (err || off)
 		return err ? err : off;
-	return tcpr_window_update_send(raw_fd, &st, 0);
+	if (st.peer_fin) /* a live CLOSE_WAIT socket acknowledges the FIN */
+		st.rcv_seq++;
+	return tcpr_window_update_send(raw_fd, &st, 0, false);
 }

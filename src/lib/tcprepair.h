@@ -1,6 +1,9 @@
 /* TCP_REPAIR: freeze a connected IPv4 TCP socket, dump its state, and
  * restore it into a new socket, on this host or another one.  CRIU's soccr
- * is the model.  Needs CAP_NET_ADMIN; ESTABLISHED sockets only.
+ * is the model.  Needs CAP_NET_ADMIN.  ESTABLISHED sockets, and CLOSE_WAIT
+ * ones (the peer half-closed): those are dumped as if the peer's FIN had
+ * not arrived (peer_fin set, rcv_seq before the FIN) and restore as
+ * ESTABLISHED; tcpr_peer_fin_send() gives a restored socket the FIN.
  *
  * DUMP, on the current owner, once the flow is locked at the switch and
  * in-flight segments have drained (a socket in repair mode still receives
@@ -74,6 +77,9 @@ struct tcpr_state {
 	uint32_t inq_len;    /* unread bytes in the receive queue */
 	uint32_t outq_len;   /* bytes in the send queue: unacked + unsent */
 	uint32_t unsent_len; /* of which never sent */
+	/* tcpr_dump: the socket was in CLOSE_WAIT (rcv_seq excludes the
+	 * peer's FIN).  Not on the wire: the dumping side keeps it. */
+	bool peer_fin;
 };
 
 /* tcpr_restore / tcpr_restore_finish flags */
@@ -121,12 +127,12 @@ int tcpr_state_decode(struct tcpr_state *st, const uint8_t *buf, size_t len);
  * after the switch zeroed it: an IPv4 pure ACK from st's local to remote
  * address, seq = snd_nxt (snd_seq - unsent_len), ack = rcv_nxt, window =
  * what the socket believes it advertised (rcv_wup + rcv_wnd - rcv_nxt,
- * scaled), with TSval = st->ts_val and TSecr 0 when timestamps are on; IP
+ * scaled; 0 with ZERO: the peer must not send yet), with TSval = st->ts_val and TSecr 0 when timestamps are on; IP
  * and TCP checksums filled in, IP TOS byte TOS (PRISM_TOS_MARK makes it
  * the switch's in-band unlock).  Returns the packet length or -ENOSPC. */
 #define TCPR_WU_MAX 52
 int tcpr_window_update_build(const struct tcpr_state *st, uint8_t tos,
-			     uint8_t *pkt, size_t len);
+			     bool zero, uint8_t *pkt, size_t len);
 /* Builds it from fd's current state (fd briefly in repair mode, left with
  * TCP_REPAIR_OFF_NO_WP; fd must not be in repair mode) and sends it on
  * raw_fd, a socket(AF_INET, SOCK_RAW, IPPROTO_RAW). */
@@ -134,7 +140,16 @@ int tcpr_send_window_update(int raw_fd, int fd);
 /* Builds it from st and sends it on raw_fd: for a socket just restored
  * from st, whose state is st, this spares the repair round trip. */
 int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st,
-			    uint8_t tos);
+			    uint8_t tos, bool zero);
+/* The peer's FIN, as the peer would send it (from st's remote to local
+ * address, seq = rcv_seq, ack = our snd_una, no options), for a socket
+ * restored from a peer_fin state: delivered locally (the socket's own
+ * address), it moves the socket to CLOSE_WAIT, so that it reads EOF and
+ * its close() ends the connection as the peer expects (LAST_ACK), where a
+ * socket left ESTABLISHED would wait in FIN_WAIT2 for a FIN the peer sent
+ * long ago. */
+int tcpr_peer_fin_build(const struct tcpr_state *st, uint8_t *pkt, size_t len);
+int tcpr_peer_fin_send(int raw_fd, const struct tcpr_state *st);
 
 /* What the last failing call in this thread was doing, e.g.
  * "restore 198.18.1.2:40000->198.19.0.1:80: TCP_REPAIR_OPTIONS: Operation

@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/auth.h"
+#include "lib/daemon.h"
 #include "lib/evloop.h"
 #include "lib/log.h"
 #include "switch.skel.h"
@@ -94,9 +95,7 @@ void agent_config_init(struct agent_config *cfg)
 	cfg->table_size = PRISM_FLOW_TABLE_DEFAULT;
 	cfg->fast_path = true;
 	agent_default_pin_dir(cfg->pin_dir, sizeof(cfg->pin_dir));
-	cfg->admin.sin_family = AF_INET;
-	cfg->admin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cfg->admin.sin_port = htons(9900);
+	daemon_admin_default(&cfg->admin);
 }
 
 static void stat_inc(struct agent *a, enum agent_stat s)
@@ -438,21 +437,10 @@ static void unpin_maps(struct agent *a)
 /* Written once serving; renamed into place so readers never see half. */
 static int write_ready_file(struct agent *a)
 {
-	const char *path = a->cfg->ready_file;
-	char tmp[PATH_MAX + 8];
-	FILE *f;
+	int err = daemon_ready_file(a->cfg->ready_file);
 
-	if (!path)
-		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f) ||
-	    rename(tmp, path)) {
-		log_err("ready file %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	a->ready_written = true;
-	return 0;
+	a->ready_written = !err && a->cfg->ready_file;
+	return err;
 }
 
 static int block_signals(struct agent *a)

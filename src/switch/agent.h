@@ -22,40 +22,42 @@
 #define PIN_STATS "stats"
 #define PIN_AGENT_STATS "agent_stats"
 
-/* Slots of agent_stats.  PID and START are not counters. */
+/* Slots of agent_stats, with their names (`prism switch stats`,
+ * /metrics).  PID and START are not counters. */
+#define AGENT_STATS(X) \
+	X(PID, pid) /* the running agent's pid, 0 once stopped */ \
+	X(START, start_time) /* start time, unix seconds */ \
+	X(DATAGRAMS, datagrams) /* datagrams received */ \
+	X(EXECUTED, executed) /* requests executed */ \
+	X(RETRANSMITS, retransmits) /* duplicates answered from the cache */ \
+	X(RESPONSES, responses) /* responses sent */ \
+	X(OPS, ops) /* ops executed */ \
+	X(OP_ERRORS, op_errors) /* ops answered with a non-zero status */ \
+	X(TABLE_FULL, table_full) /* ... ENOSPC */ \
+	X(BAD_STATE, bad_state) /* ... EINVAL or EADDRINUSE */ \
+	X(REPLAYS, replays) /* sequence below the window: dropped */ \
+	X(UNKNOWN_PEER, unknown_peer) /* source address not in --peer: dropped */ \
+	X(PEERS_FULL, peers_full) /* AGENT_MAX_PEER_IDS reached: dropped */ \
+	X(TRUNCATED, truncated) /* decode failures, by enum ctl_error */ \
+	X(BAD_MAGIC, bad_magic) \
+	X(BAD_VERSION, bad_version) \
+	X(BAD_TYPE, bad_type) \
+	X(BAD_COUNT, bad_count) \
+	X(BAD_LENGTH, bad_length) \
+	X(BAD_AUTH, bad_auth) \
+	X(BAD_OP, bad_op) \
+	X(RECV_ERRORS, recv_errors) \
+	X(SEND_ERRORS, send_errors)
+
 enum agent_stat {
-	AGENT_STAT_PID = 0,       /* the running agent's pid, 0 once stopped */
-	AGENT_STAT_START,         /* start time, unix seconds */
-	AGENT_STAT_DATAGRAMS,     /* datagrams received */
-	AGENT_STAT_EXECUTED,      /* requests executed */
-	AGENT_STAT_RETRANSMITS,   /* duplicates answered from the cache */
-	AGENT_STAT_RESPONSES,     /* responses sent */
-	AGENT_STAT_OPS,           /* ops executed */
-	AGENT_STAT_OP_ERRORS,     /* ops answered with a non-zero status */
-	AGENT_STAT_TABLE_FULL,    /* ... ENOSPC */
-	AGENT_STAT_BAD_STATE,     /* ... EINVAL or EADDRINUSE */
-	AGENT_STAT_REPLAYS,       /* sequence below the window: dropped */
-	AGENT_STAT_UNKNOWN_PEER,  /* source address not in --peer: dropped */
-	AGENT_STAT_PEERS_FULL,    /* AGENT_MAX_PEER_IDS reached: dropped */
-	AGENT_STAT_TRUNCATED,     /* decode failures, by enum ctl_error */
-	AGENT_STAT_BAD_MAGIC,
-	AGENT_STAT_BAD_VERSION,
-	AGENT_STAT_BAD_TYPE,
-	AGENT_STAT_BAD_COUNT,
-	AGENT_STAT_BAD_LENGTH,
-	AGENT_STAT_BAD_AUTH,
-	AGENT_STAT_BAD_OP,
-	AGENT_STAT_RECV_ERRORS,
-	AGENT_STAT_SEND_ERRORS,
+#define AGENT_STAT_ENUM(e, name) AGENT_STAT_##e,
+	AGENT_STATS(AGENT_STAT_ENUM)
+#undef AGENT_STAT_ENUM
 	AGENT_STAT_MAX,
 };
 
-#define AGENT_STAT_NAMES                                                      \
-	{ "pid", "start_time", "datagrams", "executed", "retransmits",        \
-	  "responses", "ops", "op_errors", "table_full", "bad_state",         \
-	  "replays", "unknown_peer", "peers_full", "truncated", "bad_magic",  \
-	  "bad_version", "bad_type", "bad_count", "bad_length", "bad_auth",   \
-	  "bad_op", "recv_errors", "send_errors" }
+#define AGENT_STAT_NAME(e, name) #name,
+#define AGENT_STAT_NAMES { AGENT_STATS(AGENT_STAT_NAME) }
 
 struct agent_peer {
 	uint32_t net;  /* network order */

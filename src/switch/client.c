@@ -190,19 +190,16 @@ void switch_client_forget(struct switch_client *c, uint64_t seq)
 		p->used = false;
 }
 
-int switch_client_recv(struct switch_client *c, uint64_t *seq, int *status,
-		       unsigned *n)
+/* An agent response in BUF (LEN bytes as received; more than the buffer
+ * means oversize); switch_client_recv's contract. */
+static int agent_answer(struct switch_client *c, const uint8_t *buf,
+			size_t len, uint64_t *seq, int *status, unsigned *n)
 {
-	uint8_t buf[CTL_RESP_MAX_LEN + 1];
 	struct switch_pending *p;
 	enum ctl_error why;
 	struct ctl_msg m;
-	ssize_t len;
 
-	len = recv(c->fd, buf, sizeof(buf), MSG_TRUNC);
-	if (len < 0)
-		return -errno;
-	if (ctl_decode(buf, (size_t)len > sizeof(buf) ? sizeof(buf) : (size_t)len,
+	if (ctl_decode(buf, len > CTL_RESP_MAX_LEN + 1 ? CTL_RESP_MAX_LEN + 1 : len,
 		       &c->key, CTL_RESPONSE, &m, &why) ||
 	    m.peer_id != c->peer_id) {
 		c->bad_responses++;
@@ -224,6 +221,50 @@ int switch_client_recv(struct switch_client *c, uint64_t *seq, int *status,
 		memcpy(status, m.status, m.count * sizeof(*status));
 	*n = m.count;
 	*seq = m.seq;
+	return 0;
+}
+
+int switch_client_recv(struct switch_client *c, uint64_t *seq, int *status,
+		       unsigned *n)
+{
+	uint8_t buf[CTL_RESP_MAX_LEN + 1];
+	ssize_t len;
+
+	len = recv(c->fd, buf, sizeof(buf), MSG_TRUNC);
+	if (len < 0)
+		return -errno;
+	return agent_answer(c, buf, (size_t)len, seq, status, n);
+}
+
+int switch_client_read_any(struct switch_client *c, bool *fast,
+			   uint64_t *seq, int *status)
+{
+	uint8_t buf[CTL_RESP_MAX_LEN + 1];
+	unsigned n = 1;
+	ssize_t len;
+
+	len = recv(c->fd, buf, sizeof(buf), MSG_TRUNC);
+	if (len < 0)
+		return -errno;
+	*fast = len == FAST_MSG_LEN;
+	if (*fast) {
+		if (fast_decode_response(buf, (size_t)len, &c->fast_key,
+					 c->peer_id, seq, status))
+			return -EBADMSG;
+		return 0;
+	}
+	return agent_answer(c, buf, (size_t)len, seq, status, &n);
+}
+
+int switch_client_fast_send(struct switch_client *c, const struct switch_op *op,
+			    uint64_t *seq)
+{
+	uint8_t buf[FAST_MSG_LEN];
+
+	*seq = c->next_seq++;
+	fast_encode_op(op, c->peer_id, *seq, &c->fast_key, buf);
+	if (send(c->fd, buf, FAST_MSG_LEN, 0) != FAST_MSG_LEN)
+		return -errno;
 	return 0;
 }
 
@@ -291,70 +332,4 @@ int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 	if (err)
 		switch_client_forget(c, seq);
 	return err;
-}
-
-/* One fast op: 0 with *STATUS, or -ETIMEDOUT / -errno.  Not
- * retransmitted: the fallback to the agent is the retransmission. */
-static int fast_once(struct switch_client *c, const struct switch_op *op,
-		     int *status)
-{
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-	uint64_t seq = c->next_seq++, until, now, got;
-	uint8_t buf[CTL_RESP_MAX_LEN];
-	ssize_t len;
-	int n;
-
-	fast_encode_op(op, c->peer_id, seq, &c->fast_key, buf);
-	if (send(c->fd, buf, FAST_MSG_LEN, 0) != FAST_MSG_LEN)
-		return -errno;
-	until = now_ns(CLOCK_MONOTONIC) + SWITCH_FAST_WAIT_MS * 1000000ull;
-	/* The answer is usually queued before send() returns: the data plane
-	 * runs in the softirq that our own transmission raised. */
-	for (;;) {
-		len = recv(c->fd, buf, sizeof(buf), 0);
-		if (len >= 0) {
-			if (!fast_decode_response(buf, (size_t)len,
-						  &c->fast_key, c->peer_id,
-						  &got, status) &&
-			    got == seq)
-				return 0;
-			continue; /* a late answer to something else */
-		}
-		if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNREFUSED)
-			return -errno;
-		now = now_ns(CLOCK_MONOTONIC);
-		if (now >= until)
-			return -ETIMEDOUT;
-		n = poll(&pfd, 1, (int)((until - now + 999999) / 1000000));
-		if (n < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
-int switch_client_op(struct switch_client *c, const struct switch_op *op,
-		     int timeout_ms)
-{
-	int status = 0, err;
-
-	if (!prism_op_wire_valid(op->op, op->backend_ip, op->tail_seq))
-		return -EINVAL;
-	if (now_ns(CLOCK_MONOTONIC) >= c->fast_off_until) {
-		err = fast_once(c, op, &status);
-		if (!err) {
-			c->fast_seen = true;
-			if (status != -EALREADY)
-				return status;
-		} else if (!c->fast_seen) {
-			/* A switch without the fast path (or one that does
-			 * not know us): ask the agent for a while. */
-			c->fast_off_until = now_ns(CLOCK_MONOTONIC) +
-					    SWITCH_FAST_RETRY_S * 1000000000ull;
-		}
-		log_debug("switch: fast %s %s, asking the agent",
-			  switch_op_name(op->op),
-			  err ? strerror(-err) : "answered EALREADY");
-	}
-	err = switch_client_call(c, op, 1, &status, timeout_ms);
-	return err ? err : status;
 }

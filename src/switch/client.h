@@ -10,10 +10,10 @@
  *   ... no answer after SWITCH_CLIENT_RETRY_MS: switch_client_resend(&c, seq)
  *   switch_client_close(&c);
  *
- * or, for simple callers, switch_client_call() blocks with retransmission,
- * and switch_client_op() (what the controller and backends use) sends one
- * op the cheapest way: through the data plane's fast path, falling back to
- * the agent.
+ * or, for simple callers (`prism switch ctl`), switch_client_call() blocks
+ * with retransmission.  The daemons use switch/async.h on top of this: one
+ * op the cheapest way (the data plane's fast path, falling back to the
+ * agent), without blocking their loop.
  *
  * Sequence numbers start at CLOCK_REALTIME in ns when the client opens and
  * grow by one per request, so a restarted client keeps increasing.  Two
@@ -41,7 +41,7 @@ struct switch_client {
 	struct auth_key key;
 	struct switch_pending *pending; /* SWITCH_CLIENT_PENDING slots */
 	uint64_t bad_responses;         /* datagrams that failed to decode */
-	/* The fast path (switch_client_op). */
+	/* The fast path (switch/async.h). */
 	struct prism_sip_key fast_key;
 	bool fast_seen;            /* the data plane has answered once */
 	uint64_t fast_off_until;   /* CLOCK_MONOTONIC ns: not before then */
@@ -87,21 +87,25 @@ void switch_client_forget(struct switch_client *c, uint64_t seq);
 int switch_client_recv(struct switch_client *c, uint64_t *seq, int *status,
 		       unsigned *n);
 
+/* For an event loop reading both kinds of answer: reads one datagram, a
+ * fast-path answer (*FAST) or an agent answer to a one-op request.  0 with
+ * *SEQ and *STATUS (0 or -errno); -EAGAIN nothing to read; -EBADMSG,
+ * -ENOENT (an answer to nothing pending) or another -errno: a datagram was
+ * consumed, keep reading. */
+int switch_client_read_any(struct switch_client *c, bool *fast,
+			   uint64_t *seq, int *status);
+/* Sends OP as a fast request without waiting; its seq in *SEQ. */
+int switch_client_fast_send(struct switch_client *c, const struct switch_op *op,
+			    uint64_t *seq);
+
+/* How long a fast request may go unanswered before the agent is asked,
+ * and how long a switch that never answered one is not asked again. */
+#define SWITCH_FAST_WAIT_MS 5
+#define SWITCH_FAST_RETRY_S 10
+
 /* Sends and waits for the answer, retransmitting every
  * SWITCH_CLIENT_RETRY_MS, up to TIMEOUT_MS in total.  STATUS has room for
  * N statuses.  Returns 0 (statuses filled), -ETIMEDOUT, or -errno.
  * Answers to other pending requests that arrive meanwhile are dropped. */
 int switch_client_call(struct switch_client *c, const struct switch_op *ops,
 		       unsigned n, int *status, int timeout_ms);
-
-/* One op, the way that costs least: through the data plane's fast path
- * (prism_abi.h), which answers from the switch port without waking the
- * agent; if no answer comes within SWITCH_FAST_WAIT_MS, or the answer is
- * EALREADY (a duplicate: the result of the first is unknown), through the
- * agent (every op is idempotent).  A switch that has never answered a fast
- * request is not asked again for SWITCH_FAST_RETRY_S.  Returns the op's
- * status (0 or -errno) or the call's error. */
-#define SWITCH_FAST_WAIT_MS 5
-#define SWITCH_FAST_RETRY_S 10
-int switch_client_op(struct switch_client *c, const struct switch_op *op,
-		     int timeout_ms);

@@ -347,6 +347,92 @@ static void test_timer_many(void)
 	evloop_free(loop);
 }
 
+/* ---- deferred work ---- */
+
+struct defrec {
+	struct evloop *loop;
+	struct evdefer d, chained;
+	int runs, chained_runs, wrote;
+	int order[8], n;
+	int fd_calls_at_defer_run;
+	struct fdrec *fdr;
+};
+
+static void chained_cb(void *arg)
+{
+	struct defrec *r = arg;
+
+	r->chained_runs++;
+	r->order[r->n++ & 7] = 2;
+}
+
+static void defer_cb(void *arg)
+{
+	struct defrec *r = arg;
+
+	r->runs++;
+	r->order[r->n++ & 7] = 1;
+	r->fd_calls_at_defer_run = r->fdr->calls;
+	/* Deferred from a deferred callback: still before the loop sleeps. */
+	evloop_defer(r->loop, &r->chained);
+}
+
+static void defer_on_read(struct evloop *loop, int fd, uint32_t events,
+			  void *arg)
+{
+	struct defrec *r = arg;
+	char c;
+
+	(void)events;
+	r->fdr->calls++;
+	if (read(fd, &c, 1) != 1)
+		r->fdr->got = -1;
+	/* Twice in one turn: runs once. */
+	evloop_defer(loop, &r->d);
+	evloop_defer(loop, &r->d);
+}
+
+/* A node deferred by an fd callback runs once, after the callback and
+ * before the next wait; a node deferred from it runs in the same turn; a
+ * cancelled node never runs. */
+static void test_defer(void)
+{
+	struct evloop *loop = evloop_new();
+	struct fdrec fr = { 0 };
+	struct defrec r = { .loop = loop, .fdr = &fr };
+	struct evdefer never = { 0 };
+	int fds[2];
+
+	r.d.cb = defer_cb;
+	r.d.arg = &r;
+	r.chained.cb = chained_cb;
+	r.chained.arg = &r;
+	never.cb = chained_cb;
+	never.arg = &r;
+	CHECK(!pipe(fds));
+	CHECK_EQ(evloop_add(loop, fds[0], EVLOOP_READ, defer_on_read, &r), 0);
+	CHECK_EQ(write(fds[1], "x", 1), 1);
+	evloop_defer(loop, &never);
+	evloop_defer_cancel(loop, &never);
+	run_for(loop, 20);
+	CHECK_EQ(fr.calls, 1);
+	CHECK_EQ(r.runs, 1);
+	CHECK_EQ(r.chained_runs, 1);
+	CHECK_EQ(r.fd_calls_at_defer_run, 1);
+	CHECK_EQ(r.n, 2);
+	CHECK_EQ(r.order[0], 1);
+	CHECK_EQ(r.order[1], 2);
+	/* Again, in a later turn. */
+	CHECK_EQ(write(fds[1], "y", 1), 1);
+	run_for(loop, 20);
+	CHECK_EQ(r.runs, 2);
+	CHECK_EQ(r.chained_runs, 2);
+	evloop_del(loop, fds[0]);
+	close(fds[0]);
+	close(fds[1]);
+	evloop_free(loop);
+}
+
 int main(void)
 {
 	t_run("fd read readiness, add twice, del", test_read_ready);
@@ -357,5 +443,7 @@ int main(void)
 	t_run("timer cancel, also from a callback", test_timer_cancel);
 	t_run("periodic re-arm and mod", test_timer_periodic_and_mod);
 	t_run("10k timers, cancel a third", test_timer_many);
+	t_run("deferred work: once per turn, before the wait; cancel",
+	      test_defer);
 	return t_done();
 }

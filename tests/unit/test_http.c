@@ -300,6 +300,31 @@ static void test_limits(void)
 		 431);
 }
 
+/* A request line that does not fit is 414 (its target is too long), with
+ * or without its end; header fields too large stay 431. */
+static void test_uri_too_long(void)
+{
+	static char buf[32768];
+	struct http_request req;
+	struct http_limits lim = { .max_head = 1000, .max_line = 200 };
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "GET /%0*d HTTP/1.1\r\nHost: h\r\n\r\n",
+		     300, 0);
+	CHECK_EQ(http_parse_request(buf, (size_t)n, &lim, &req),
+		 HTTP_E_URI_TOO_LONG);
+	CHECK_EQ(http_error_status(HTTP_E_URI_TOO_LONG), 414);
+	/* Cut before its CRLF, already over the limit. */
+	CHECK_EQ(http_parse_request(buf, 250, &lim, &req), HTTP_E_URI_TOO_LONG);
+	CHECK_EQ(http_parse_request(buf, 150, &lim, &req), 0);
+	/* Defaults: a 20 KB request line. */
+	n = snprintf(buf, sizeof(buf), "GET /%0*d HTTP/1.1\r\n\r\n", 20000, 0);
+	CHECK_EQ(http_error_status(http_parse_request(buf, (size_t)n, NULL,
+						      &req)),
+		 414);
+	CHECK(!strcmp(http_reason(414), "URI Too Long"));
+}
+
 static void test_error_status(void)
 {
 	CHECK_EQ(http_error_status(HTTP_E_MALFORMED), 400);
@@ -446,6 +471,7 @@ int main(void)
 	t_run("every prefix of a valid head needs more", test_prefixes_need_more);
 	t_run("header lookup", test_headers_found);
 	t_run("limits give 431", test_limits);
+	t_run("a request line over the limit gives 414", test_uri_too_long);
 	t_run("error statuses", test_error_status);
 	t_run("chunked: table, whole and in pieces", test_chunked_table);
 	t_run("chunked: limits, sticky error, done, big chunk",

@@ -675,7 +675,7 @@ static void test_window_update_packet(void)
 	};
 	uint8_t pkt[TCPR_WU_MAX];
 	uint32_t pseudo;
-	int len = tcpr_window_update_build(&st, 0, pkt, sizeof(pkt));
+	int len = tcpr_window_update_build(&st, 0, false, pkt, sizeof(pkt));
 
 	CHECK_EQ(len, 52);
 	CHECK_EQ(pkt[0], 0x45);
@@ -697,16 +697,16 @@ static void test_window_update_packet(void)
 		      12));
 	/* Without timestamps or scaling: 40 bytes, raw window capped. */
 	st.flags = 0;
-	len = tcpr_window_update_build(&st, 0xfc, pkt, sizeof(pkt));
+	len = tcpr_window_update_build(&st, 0xfc, false, pkt, sizeof(pkt));
 	CHECK_EQ(len, 40);
 	CHECK_EQ(pkt[1], 0xfc); /* the TOS asked for, inside the IP checksum */
 	CHECK_EQ(sum16(pkt, 20, 0), 0xffff);
 	CHECK_EQ(pkt[34] << 8 | pkt[35], 0xffff);
 	CHECK_EQ(sum16(pkt + 20, 20, pseudo - 12), 0xffff);
-	CHECK_EQ(tcpr_window_update_build(&st, 0, pkt, 39), -ENOSPC);
+	CHECK_EQ(tcpr_window_update_build(&st, 0, false, pkt, 39), -ENOSPC);
 	/* A window already used up is advertised as 0, not negative. */
 	st.rcv_wnd = 500;
-	tcpr_window_update_build(&st, 0, pkt, sizeof(pkt));
+	tcpr_window_update_build(&st, 0, false, pkt, sizeof(pkt));
 	CHECK_EQ(pkt[34] << 8 | pkt[35], 0);
 }
 

@@ -1,0 +1,788 @@
+/* The hand-off state machine (diagram and invariants in handoff_fsm.h).
+ * Sections follow a connection's life: states and closing, timers,
+ * reading and requests, hand-off, hand-back, losses. */
+#include "controller/handoff_fsm.h"
+
+#include <errno.h>
+#include <linux/sockios.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "controller/conn.h"
+#include "lib/log.h"
+#include "lib/migrate.h"
+
+const char *conn_state_name(enum conn_state s)
+{
+	static const char *names[] = { "READING", "LOCKING", "HANDOFF",
+				       "REMOTE", "CLOSING" };
+
+	return s <= CONN_CLOSING ? names[s] : "?";
+}
+
+/* ---- states, and closing ---- */
+
+/* Picked for a backend (its load), from the LOCK until the hand-back. */
+static bool at_backend(enum conn_state s)
+{
+	return s == CONN_LOCKING || s == CONN_HANDOFF || s == CONN_REMOTE;
+}
+
+/* The one place a connection changes state.  The backend's load
+ * (least-conn) follows it: the connections handed off to it and not back
+ * yet. */
+static void set_state(struct conn *k, enum conn_state s)
+{
+	if (k->backend && at_backend(s) && !at_backend(k->state))
+		k->backend->member.load++;
+	else if (k->backend && !at_backend(s) && at_backend(k->state))
+		k->backend->member.load--;
+	log_debug("conn %llu: %s -> %s", (unsigned long long)k->id,
+		  conn_state_name(k->state), conn_state_name(s));
+	k->state = s;
+}
+
+static void cancel_timer(struct conn *k)
+{
+	if (k->timer)
+		evloop_timer_cancel(k->ctrl->loop, k->timer);
+	k->timer = NULL;
+}
+
+/* We no longer wait for the switch op in flight (it still happens). */
+static void drop_switch_op(struct conn *k)
+{
+	if (k->sw_op)
+		switch_async_cancel(k->ctrl->sw, k->sw_op);
+	k->sw_op = 0;
+}
+
+/* Removes the connection's switch entry, if it may have one (from its
+ * first LOCK until a DELETE; HOME between requests, prism_abi.h).  DONE
+ * (may be NULL) runs once the switch answered, with K as its argument. */
+static void switch_release(struct conn *k, switch_done_cb done)
+{
+	if (!k->in_switch)
+		return;
+	drop_switch_op(k);
+	k->sw_op = ctrl_switch_start(k->ctrl, PRISM_OP_DELETE, &k->key, 0,
+				     done, k);
+	if (!done)
+		k->sw_op = 0;
+	k->in_switch = false;
+}
+
+/* closed: the switch entry, the timer, the load, the connection. */
+static void conn_close(struct conn *k)
+{
+	log_debug("conn %llu: closed in %s", (unsigned long long)k->id,
+		  conn_state_name(k->state));
+	drop_switch_op(k);
+	switch_release(k, NULL);
+	cancel_timer(k);
+	if (k->backend && at_backend(k->state))
+		k->backend->member.load--;
+	conn_free(k);
+}
+
+void fsm_close_all(struct ctrl *c)
+{
+	for (uint32_t i = 0; i < c->n_slots; i++)
+		if (c->conns[i])
+			conn_close(c->conns[i]);
+}
+
+/* ---- timers ---- */
+
+/* K's one timer, replacing any.  A timer that cannot be had (out of
+ * memory) would leave the connection without its bound: -ENOMEM, and the
+ * caller closes it. */
+static int arm(struct conn *k, uint64_t ms, evloop_timer_cb cb)
+{
+	cancel_timer(k);
+	k->timer = evloop_timer_add(k->ctrl->loop, ms, cb, k);
+	if (k->timer)
+		return 0;
+	log_warn("conn %llu: no timer: closed", (unsigned long long)k->id);
+	return -ENOMEM;
+}
+
+static void on_idle_timeout(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	log_debug("conn %llu: idle timeout", (unsigned long long)k->id);
+	conn_close(k);
+}
+
+static void confirm_unlock(struct conn *k);
+static int arm_idle(struct conn *k);
+
+static void on_unlock_check(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	confirm_unlock(k);
+	if (arm_idle(k))
+		conn_close(k);
+}
+
+/* Idle timeout between requests; once a request has started, also the
+ * header timeout, which more bytes do not extend (slowloris).  Right after
+ * a hand-back, first the unlock check. */
+static int arm_idle(struct conn *k)
+{
+	uint64_t now = evloop_now_ms(), delay = k->ctrl->cfg->idle_timeout_ms;
+
+	if (k->unlock_unconfirmed)
+		return arm(k, CONN_UNLOCK_CHECK_MS, on_unlock_check);
+	if (!k->len) {
+		k->head_deadline = 0;
+	} else {
+		if (!k->head_deadline)
+			k->head_deadline = now + k->ctrl->cfg->header_timeout_ms;
+		if (k->head_deadline - now < delay)
+			delay = k->head_deadline > now ? k->head_deadline - now
+						       : 0;
+	}
+	return arm(k, delay, on_idle_timeout);
+}
+
+static void on_linger_timeout(struct evloop *loop, struct evtimer *t,
+			      void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	conn_close(k);
+}
+
+/* -> CLOSING: our FIN now, then the client's EOF or CONN_LINGER_MS. */
+static void linger_close(struct conn *k)
+{
+	shutdown(k->fd, SHUT_WR);
+	set_state(k, CONN_CLOSING);
+	if (arm(k, CONN_LINGER_MS, on_linger_timeout))
+		conn_close(k);
+}
+
+/* An error reply the controller makes itself, then CLOSING. */
+static void reply_status(struct conn *k, int status)
+{
+	size_t n = conn_write_error(k, status);
+
+	ctrl_status_add(&k->ctrl->own_replies, (unsigned)status);
+	ctrl_access_log(k->ctrl, k, status, (uint64_t)n);
+	linger_close(k);
+}
+
+/* ---- reading and requests ---- */
+
+static void start_handoff(struct conn *k, const struct http_request *req,
+			  size_t head);
+
+/* A body that fits in the client's window is sent at once, and its part
+ * that reaches the switch after our LOCK is dropped; when that part is the
+ * body's tail, only the client's timers bring it back (a 200 ms RTO,
+ * docs/evaluation.md finding 7).  So a small body is received here first
+ * and travels with the hand-off; a larger one, chunked, or one behind
+ * "Expect: 100-continue" goes straight to the backend. */
+static bool wait_for_body(struct conn *k, const struct http_request *req,
+			  size_t head)
+{
+	size_t total;
+
+	if (req->content_length <= 0 || req->chunked ||
+	    req->expect_continue || req->content_length > CONN_BODY_MAX)
+		return false;
+	total = head + (size_t)req->content_length;
+	if (k->len >= total) {
+		k->want = 0;
+		return false;
+	}
+	k->want = total;
+	return true;
+}
+
+/* Parses the buffered bytes and acts on a complete request. */
+static void process(struct conn *k)
+{
+	struct http_request req;
+	int r = http_parse_request(k->buf, k->len, NULL, &req);
+
+	if (r == 0)
+		return;
+	if (r < 0) {
+		k->method[0] = k->target[0] = 0;
+		k->backend = NULL;
+		k->t_start_us = 0;
+		k->ctrl->stats.bad_requests++;
+		reply_status(k, http_error_status(r));
+		return;
+	}
+	if (wait_for_body(k, &req, (size_t)r))
+		return;
+	k->ctrl->stats.requests++;
+	start_handoff(k, &req, (size_t)r);
+}
+
+static void on_readable(struct evloop *loop, int fd, uint32_t events,
+			void *arg)
+{
+	struct conn *k = arg;
+	ssize_t n;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	n = conn_read(k);
+	if (n == -EAGAIN || n == -EINTR)
+		return;
+	if (n <= 0) {
+		if (n < 0 && n != -ECONNRESET)
+			log_debug("conn %llu: read: %s",
+				  (unsigned long long)k->id, strerror((int)-n));
+		conn_close(k);
+		return;
+	}
+	if (k->state == CONN_CLOSING) {
+		k->len = 0; /* draining: discard */
+		return;
+	}
+	k->unlock_unconfirmed = false; /* the client got the window update */
+	if (arm_idle(k)) {
+		conn_close(k);
+		return;
+	}
+	process(k);
+}
+
+/* -> READING: the fd watched again, the idle timer armed. */
+static int resume(struct conn *k)
+{
+	int err = conn_watch(k, on_readable);
+
+	if (err)
+		return err;
+	set_state(k, CONN_READING);
+	return arm_idle(k);
+}
+
+static void on_new(struct conn *k)
+{
+	k->state = CONN_READING;
+	if (resume(k))
+		conn_close(k);
+}
+
+void fsm_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	conn_accept(arg, fd, on_new);
+}
+
+/* ---- hand-off ---- */
+
+/* Stops watching the fd (while it is handed off). */
+static void pause_conn(struct conn *k)
+{
+	cancel_timer(k);
+	k->head_deadline = 0; /* the next request gets its own */
+	conn_unwatch(k);
+}
+
+static void fail_handoff(struct conn *k, enum ctrl_fail reason,
+			 const char *why)
+{
+	struct ctrl *c = k->ctrl;
+	int err;
+
+	log_warn("conn %llu: hand-off to %s failed: %s",
+		 (unsigned long long)k->id,
+		 k->backend ? k->backend->cfg.name : "?", why);
+	c->fails[reason]++;
+	if (k->backend)
+		k->backend->failures++;
+	/* Passive health: a backend that refused, timed out or lost its
+	 * channel gets no new requests for a while. */
+	if (k->backend && (reason == FAIL_REFUSED || reason == FAIL_TIMEOUT ||
+			   reason == FAIL_CHANNEL || reason == FAIL_SEND))
+		ctrl_backend_backoff(k->backend, c->cfg->backoff_ms);
+	cancel_timer(k);
+	/* The thawed socket must receive the client again: its segments are
+	 * dropped (not reset) until the DELETE is applied. */
+	switch_release(k, NULL);
+	/* Before the freeze (a LOCK that failed, e.g. a full table) the
+	 * socket is live; after it, thaw it first. */
+	if (k->fd >= 0 && (k->state != CONN_HANDOFF ||
+			   !tcpr_repair_off(k->fd, false))) {
+		set_state(k, CONN_READING);
+		/* Watched again, so that CLOSING sees the client's EOF. */
+		err = conn_watch(k, on_readable);
+		if (err && err != -EEXIST) {
+			conn_close(k);
+			return;
+		}
+		reply_status(k, 503);
+		return;
+	}
+	conn_close(k);
+}
+
+static void on_handoff_timeout(struct evloop *loop, struct evtimer *t,
+			       void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	fail_handoff(k, FAIL_TIMEOUT, "timed out");
+}
+
+/* Whether the body bytes queued in the frozen socket go after the HANDOFF
+ * (HO_F_MORE) rather than inside it.  While the flow is locked the client's
+ * segments are dropped, and an upload's queue (often 100-200 KB) took
+ * milliseconds to reach the backend inside the HANDOFF: long enough for the
+ * client's loss probe to fire into the lock and be dropped too, leaving a
+ * 200 ms RTO.  Only for a request with a body (a GET's pipelined requests
+ * could outlive the response), and only what the backend takes as pending
+ * (HO_PENDING_MAX). */
+static bool split_handoff(const struct conn *k, const struct frozen *f)
+{
+	return f->st.inq_len && k->may_split &&
+	       k->len + f->st.inq_len <= HO_PENDING_MAX;
+}
+
+/* LEN bytes at P in HANDOFF_DATA messages; LAST: nothing follows them. */
+static int send_handoff_data(struct conn *k, const uint8_t *p, size_t len,
+			     bool last)
+{
+	struct ho_msg m = { .type = HO_HANDOFF_DATA, .conn_id = k->id };
+	int err = 0;
+
+	while (!err && len) {
+		size_t n = len < HO_DATA_CHUNK ? len : HO_DATA_CHUNK;
+
+		m.pending = p;
+		m.pending_len = (uint32_t)n;
+		m.flags = n < len || !last ? HO_F_MORE : 0;
+		err = ctrl_backend_send(k->backend, &m);
+		p += n;
+		len -= n;
+	}
+	return err;
+}
+
+/* The queue travels as pending bytes: the backend's socket starts empty at
+ * the same rcv_nxt (those bytes were acknowledged here), as if it had read
+ * them, and offers the window that reading would have re-opened.  Without
+ * that a client that had filled our window would wait at a zero window
+ * for good: nothing is read from the new socket until the queue arrives
+ * through the channel, and its window update (pb_window) would repeat the
+ * zero it believes it advertised. */
+static void split_state(struct tcpr_state *st)
+{
+	uint32_t win = st->rcv_wup + st->rcv_wnd - st->rcv_seq;
+
+	if ((int32_t)win < 0)
+		win = 0;
+	st->rcv_wup = st->rcv_seq;
+	st->rcv_wnd = win + st->inq_len;
+	st->inq_len = 0;
+}
+
+/* HEAD > 0: a split hand-off; the HANDOFF carries the request head (HEAD
+ * bytes) and HANDOFF_DATA messages the rest of our buffer, then the
+ * receive queue: the smaller the HANDOFF, the sooner the backend has the
+ * connection. */
+static int send_handoff(struct conn *k, const struct frozen *f, size_t head)
+{
+	struct ho_msg m = { .type = HO_HANDOFF, .conn_id = k->id };
+	int err;
+
+	m.flags = HO_F_CLAIM | (head ? HO_F_MORE : 0);
+	m.tcp = f->st;
+	m.pending = (const uint8_t *)k->buf;
+	m.pending_len = (uint32_t)(head ? head : k->len);
+	if (head) {
+		split_state(&m.tcp);
+	} else {
+		m.inq = f->inq;
+		m.inq_len = f->st.inq_len;
+	}
+	m.outq = f->outq;
+	m.outq_len = f->st.outq_len;
+	err = ctrl_backend_send(k->backend, &m);
+	if (err || !head)
+		return err;
+	k->ctrl->stats.split_handoffs++;
+	err = send_handoff_data(k, (const uint8_t *)k->buf + head,
+				k->len - head, false);
+	if (!err)
+		err = send_handoff_data(k, f->inq, f->st.inq_len, true);
+	return err;
+}
+
+/* What the access log says of the request. */
+static void note_request(struct conn *k, const struct http_request *req)
+{
+	snprintf(k->method, sizeof(k->method), "%.*s",
+		 (int)req->method_text.len, req->method_text.p);
+	snprintf(k->target, sizeof(k->target), "%.*s", (int)req->target.len,
+		 req->target.p);
+	k->t_start_us = ctrl_now_us();
+}
+
+/* Freeze, dump, send (the flow is locked for the backend): HANDOFF. */
+static void freeze_and_send(struct conn *k)
+{
+	enum ctrl_fail reason = FAIL_FREEZE;
+	struct frozen f;
+	int err;
+
+	/* Armed first: a hand-off sent without its bound could never be
+	 * given up safely. */
+	if (arm(k, k->ctrl->cfg->handoff_timeout_ms, on_handoff_timeout)) {
+		fail_handoff(k, FAIL_FREEZE, "no timer");
+		return;
+	}
+	set_state(k, CONN_HANDOFF);
+	err = migrate_freeze(k->fd, &f);
+	if (!err) {
+		k->st0 = f.st;
+		err = send_handoff(k, &f, split_handoff(k, &f) ? k->head_len : 0);
+		if (err)
+			reason = FAIL_SEND;
+		k->backend->handoff_bytes +=
+			k->len + f.st.inq_len + f.st.outq_len;
+		migrate_frozen_free(&f);
+	}
+	if (err) {
+		fail_handoff(k, reason, strerror(-err));
+		return;
+	}
+	k->backend->handoffs++;
+}
+
+/* The answer to the flow's LOCK: step 4 done. */
+static void on_locked(void *arg, int status)
+{
+	struct conn *k = arg;
+
+	k->sw_op = 0;
+	if (status) {
+		fail_handoff(k, FAIL_SWITCH, strerror(-status));
+		return;
+	}
+	freeze_and_send(k);
+}
+
+/* Steps 3-6 of the thesis' Figure 2.1: lock, freeze, export, send. */
+static void start_handoff(struct conn *k, const struct http_request *req,
+			  size_t head)
+{
+	struct ctrl *c = k->ctrl;
+
+	note_request(k, req);
+	/* A client that half-closed right after its request (CLOSE_WAIT)
+	 * cannot be migrated (TCP_REPAIR dumps established sockets only); it
+	 * is the client's doing, not a backend failure: just close. */
+	if (!conn_established(k)) {
+		c->stats.client_closed++;
+		conn_close(k);
+		return;
+	}
+	k->backend = ctrl_pick(c, req);
+	if (!k->backend) {
+		log_warn("conn %llu: no backend up", (unsigned long long)k->id);
+		c->fails[FAIL_NO_BACKEND]++;
+		reply_status(k, 503);
+		return;
+	}
+	k->keep_alive = req->keep_alive;
+	k->head_len = head;
+	/* A GET's pipelined requests could outlive the response. */
+	k->may_split = !req->expect_continue &&
+		       (req->content_length > 0 || req->chunked);
+	pause_conn(k);
+	k->unlock_unconfirmed = false;
+	drop_switch_op(k); /* an unlock check's DELETE goes first anyway */
+	set_state(k, CONN_LOCKING);
+	/* Locked for the backend's address as we reach it: the backend
+	 * claims the flow with its first response segment (HO_F_CLAIM). */
+	k->in_switch = true; /* even a LOCK that failed may have been applied */
+	k->sw_op = ctrl_switch_start(c, PRISM_OP_LOCK, &k->key,
+				     k->backend->cfg.handoff.sin_addr.s_addr,
+				     on_locked, k);
+	if (!k->sw_op)
+		fail_handoff(k, FAIL_SWITCH, "switch lock");
+}
+
+/* The backend has the connection: forget our frozen copy.  Called for a
+ * HANDOFF_ACK, or for a HANDBACK that came first (a backend that answers
+ * and hands back at once sends no separate ACK). */
+static void handoff_acked(struct conn *k)
+{
+	int inq = 0;
+
+	cancel_timer(k);
+	metrics_hist_observe(&k->ctrl->handoff_hist,
+			     (double)(ctrl_now_us() - k->t_start_us) / 1e6);
+	/* Invariant 2: anything the frozen socket ACKed after the dump would
+	 * be lost.  The lock makes this impossible unless a segment was
+	 * already past the switch; count it if it ever happens. */
+	if (!ioctl(k->fd, SIOCINQ, &inq) && (uint32_t)inq != k->st0.inq_len) {
+		k->ctrl->stats.late_segments++;
+		log_err("conn %llu: %d bytes arrived after the dump (had %u)",
+			(unsigned long long)k->id, inq, k->st0.inq_len);
+	}
+	/* Closing a socket in repair mode sends nothing to the client. */
+	close(k->fd);
+	k->fd = -1;
+	conn_clear_buffer(k);
+	set_state(k, CONN_REMOTE);
+}
+
+static void on_handoff_ack(struct conn *k, const struct ho_msg *m)
+{
+	if (k->state != CONN_HANDOFF) {
+		log_warn("conn %llu: HANDOFF_ACK in state %s",
+			 (unsigned long long)k->id, conn_state_name(k->state));
+		k->ctrl->stats.unknown_msgs++;
+		return;
+	}
+	if (m->status != HO_OK) {
+		fail_handoff(k, FAIL_REFUSED, "refused by backend");
+		return;
+	}
+	handoff_acked(k);
+}
+
+/* ---- hand-back ---- */
+
+static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
+{
+	/* The backend's state, on our address: what the restored socket is. */
+	struct tcpr_state st = m->tcp;
+	int err;
+
+	st.local_ip = k->key.vip;
+	err = migrate_restore(&st, m->inq, m->outq, NULL, fd);
+	if (err)
+		return err;
+	err = migrate_thaw(*fd, &st, m->outq);
+	/* Invariant 1: the socket exists before the flow is unlocked, which
+	 * the window update does in band on its way to the client (so the
+	 * client's next request cannot reach the switch before the unlock).
+	 * The socket was just restored from st: build the update from it
+	 * instead of dumping the socket again. */
+	if (!err)
+		err = tcpr_window_update_send(k->ctrl->raw_fd, &st,
+					      PRISM_TOS_MARK, false);
+	if (err)
+		close(*fd);
+	return err;
+}
+
+/* What the backend sent: the socket's write_seq moved by exactly the
+ * bytes written to the client; the status comes in the HANDBACK. */
+static void account_response(struct conn *k, const struct ho_msg *m)
+{
+	uint64_t bytes = (uint32_t)(m->tcp.snd_seq - k->st0.snd_seq);
+	struct ctrl_backend *b = k->backend;
+
+	k->ctrl->stats.handbacks++;
+	b->response_bytes += bytes;
+	ctrl_status_add(&b->statuses, m->http_status);
+	metrics_hist_observe(&k->ctrl->request_hist,
+			     (double)(ctrl_now_us() - k->t_start_us) / 1e6);
+	ctrl_access_log(k->ctrl, k, m->http_status, bytes);
+}
+
+static void on_handback(struct conn *k, const struct ho_msg *m)
+{
+	struct ho_msg ack = { .type = HO_HANDBACK_ACK, .conn_id = k->id };
+	int fd = -1, err;
+
+	if (k->state == CONN_HANDOFF)
+		handoff_acked(k);
+	if (k->state != CONN_REMOTE) {
+		log_warn("conn %llu: HANDBACK in state %s",
+			 (unsigned long long)k->id, conn_state_name(k->state));
+		k->ctrl->stats.unknown_msgs++;
+		return;
+	}
+	err = restore_back(k, m, &fd);
+	ack.status = err ? HO_ERR_RESTORE : HO_OK;
+	/* Nothing at the backend waits for it (its frozen socket is closed
+	 * already; the ACK frees its record and counts a failure): sent
+	 * with the next HANDOFF to it, one write, rather than waking the
+	 * backend for it alone, which cost the controller a cross-CPU
+	 * wake-up per request here. */
+	ctrl_backend_send_lazy(k->backend, &ack);
+	if (err) {
+		log_err("conn %llu: restore after hand-back: %s",
+			(unsigned long long)k->id, strerror(-err));
+		k->ctrl->fails[FAIL_RESTORE]++;
+		conn_close(k);
+		return;
+	}
+	account_response(k, m);
+	k->fd = fd;
+	k->unlock_unconfirmed = true;
+	if (conn_set_buffer(k, m->pending, m->pending_len) || resume(k)) {
+		conn_close(k);
+		return;
+	}
+	if ((m->flags & HO_F_CLOSE) || !k->keep_alive) {
+		linger_close(k); /* FIN now, then wait for the client's */
+		return;
+	}
+	if (k->len)
+		process(k);
+}
+
+/* The fallback's DELETE is applied: the client's probes reach us now;
+ * tell it our window again. */
+static void on_unlocked(void *arg, int status)
+{
+	struct conn *k = arg;
+
+	k->sw_op = 0;
+	if (status || k->state != CONN_READING || k->fd < 0)
+		return;
+	if (tcpr_send_window_update(k->ctrl->raw_fd, k->fd))
+		log_debug("conn %llu: window update: %s",
+			  (unsigned long long)k->id, tcpr_errmsg());
+}
+
+/* A packet lost before the switch would leave the flow locked and the
+ * client's window at 0: its zero-window probes would be dropped forever.
+ * A client that has said nothing since the hand-back may just be idle, so
+ * unlock through the agent (idempotent) and re-open the window again. */
+static void confirm_unlock(struct conn *k)
+{
+	k->unlock_unconfirmed = false;
+	if (k->state != CONN_READING || k->fd < 0)
+		return;
+	k->ctrl->stats.unlock_fallbacks++;
+	switch_release(k, on_unlocked);
+}
+
+/* ---- losses ---- */
+
+/* The backend lost the connection (client reset, fatal error): it removed
+ * its switch entry; make sure, and forget the connection. */
+static void on_closed(struct conn *k)
+{
+	log_debug("conn %llu: closed at backend %s", (unsigned long long)k->id,
+		  k->backend->cfg.name);
+	k->ctrl->stats.closed_remote++;
+	conn_close(k);
+}
+
+void fsm_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
+		     void *arg)
+{
+	struct ctrl *c = arg;
+	struct conn *k = conn_lookup(c, m->conn_id);
+
+	if (!k || k->backend != b) {
+		log_warn("backend %s: %s for unknown connection %llu",
+			 b->cfg.name, ho_type_name(m->type),
+			 (unsigned long long)m->conn_id);
+		c->stats.unknown_msgs++;
+		return;
+	}
+	if (m->type == HO_HANDOFF_ACK)
+		on_handoff_ack(k, m);
+	else if (m->type == HO_HANDBACK)
+		on_handback(k, m);
+	else if (m->type == HO_CLOSED)
+		on_closed(k);
+	else
+		c->stats.unknown_msgs++;
+}
+
+/* The connection died with its backend.  A client that is only reading
+ * sends nothing that would reach our socket-less host and be reset, so we
+ * make it send: a segment far outside its window draws a duplicate ACK
+ * (RFC 793), which reaches the controller's kernel once the rule is gone,
+ * and that answers with a RST the client accepts (seq = its rcv_nxt). */
+struct reset_probe {
+	struct ctrl *ctrl;
+	struct tcpr_state st;
+	uint64_t id;
+};
+
+static void send_reset_probe(void *arg, int status)
+{
+	struct reset_probe *p = arg;
+
+	(void)status; /* without the DELETE the probe is harmless, and may
+		       * still do its job once the rule goes */
+	if (tcpr_window_update_send(p->ctrl->raw_fd, &p->st, 0, false))
+		log_warn("conn %llu: reset probe: %s", (unsigned long long)p->id,
+			 tcpr_errmsg());
+	free(p);
+}
+
+static void reset_client(struct conn *k)
+{
+	struct reset_probe *p = malloc(sizeof(*p));
+
+	if (!p) {
+		switch_release(k, NULL);
+		return;
+	}
+	p->ctrl = k->ctrl;
+	p->id = k->id;
+	p->st = k->st0;
+	p->st.snd_seq -= 0x40000000u;
+	p->st.unsent_len = 0;
+	/* A pure ACK with an old TSval fails PAWS and is dropped silently
+	 * (no duplicate ACK) by recent kernels: put the timestamp ahead of
+	 * anything the backend sent since (TS clocks tick in ms here). */
+	p->st.ts_val +=
+		(uint32_t)((ctrl_now_us() - k->t_start_us) / 1000) + 1000;
+	/* The probe must follow the DELETE. */
+	drop_switch_op(k);
+	k->in_switch = false;
+	if (!ctrl_switch_start(k->ctrl, PRISM_OP_DELETE, &k->key, 0,
+			       send_reset_probe, p))
+		send_reset_probe(p, -ENOMEM);
+}
+
+/* A backend's channel died: every connection it was serving is lost.
+ * One still LOCKING finds out when it sends its HANDOFF. */
+void fsm_backend_down(struct ctrl_backend *b, void *arg)
+{
+	struct ctrl *c = arg;
+
+	for (uint32_t i = 0; i < c->n_slots; i++) {
+		struct conn *k = c->conns[i];
+
+		if (!k || k->backend != b)
+			continue;
+		if (k->state == CONN_HANDOFF) {
+			fail_handoff(k, FAIL_CHANNEL, "backend channel closed");
+		} else if (k->state == CONN_REMOTE) {
+			reset_client(k);
+			conn_close(k);
+		}
+	}
+}

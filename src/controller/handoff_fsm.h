@@ -1,0 +1,64 @@
+/* The hand-off state machine: every state change and every timer of a
+ * client connection at the controller happens in handoff_fsm.c.
+ *
+ *   (accept) -> READING
+ *   READING --request head (+ small body)--> LOCK(B) sent --> LOCKING
+ *           --no backend--> 503 --> CLOSING
+ *           --bad request--> 4xx --> CLOSING
+ *           --EOF, reset, idle or header timeout--> closed
+ *   LOCKING --LOCK ok--> freeze, dump, HANDOFF sent --> HANDOFF
+ *           --LOCK failed or unanswered (switch timeout)--> 503 --> CLOSING
+ *   HANDOFF --HANDOFF_ACK ok (or a HANDBACK first)--> REMOTE
+ *           (frozen socket closed silently)
+ *           --refused, timeout, channel lost--> unlock, thaw, 503 --> CLOSING
+ *   REMOTE  --HANDBACK--> restore, window update (unlocks in band) --> READING
+ *           (HO_F_CLOSE or no keep-alive: --> CLOSING)
+ *           --CLOSED from B, channel lost--> closed (client reset)
+ *   CLOSING --EOF or CONN_LINGER_MS--> closed
+ *   READING after a hand-back, client silent for CONN_UNLOCK_CHECK_MS:
+ *           DELETE the entry; once done, window update again (a lost
+ *           in-band unlock)
+ *
+ * "closed" frees the connection and DELETEs its switch entry.  Switch
+ * operations never block the loop (switch/async.h): a connection waits
+ * for the answer in LOCKING, and ops on one flow reach the switch in the
+ * order they were started.  The
+ * ordering invariants of ../shared/DESIGN.md are kept here: the flow is
+ * locked at the switch before the socket is frozen, and a restored socket
+ * exists before the flow is unlocked.  The switch entry's states are
+ * prism_flow.h's; the backend's side is backend/takeover.h. */
+#pragma once
+#include "lib/evloop.h"
+#include "lib/handoff.h"
+
+struct conn;
+struct ctrl;
+struct ctrl_backend;
+
+enum conn_state {
+	CONN_READING, /* at the controller, waiting for a request head */
+	CONN_LOCKING, /* a backend picked, the flow's LOCK not answered yet */
+	CONN_HANDOFF, /* frozen, HANDOFF sent, waiting for the ACK */
+	CONN_REMOTE,  /* a backend owns it */
+	CONN_CLOSING, /* error reply sent, draining until EOF or timeout */
+};
+
+/* A request body up to this size is received before the hand-off and
+ * travels with it (wait_for_body). */
+#define CONN_BODY_MAX 65536
+#define CONN_LINGER_MS 1000
+/* A handed-back connection whose client stays silent this long gets its
+ * switch entry removed by the agent too, and a second window update: the
+ * in-band unlock may have been lost with its packet. */
+#define CONN_UNLOCK_CHECK_MS 200
+
+const char *conn_state_name(enum conn_state s);
+
+/* The listening socket is readable. */
+void fsm_accept(struct evloop *loop, int fd, uint32_t events, void *arg);
+/* A message from backend B's channel, and B's channel dying. */
+void fsm_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
+		     void *arg);
+void fsm_backend_down(struct ctrl_backend *b, void *arg);
+/* Closes every connection (shutdown): their switch entries go too. */
+void fsm_close_all(struct ctrl *c);

@@ -34,7 +34,8 @@ static void check_head(const char *buf, size_t len,
 
 	if (r < 0) {
 		st = http_error_status(r);
-		check(st == 400 || st == 431 || st == 501 || st == 505);
+		check(st == 400 || st == 414 || st == 431 || st == 501 ||
+		      st == 505);
 		return;
 	}
 	if (r == 0) {

@@ -146,13 +146,16 @@ ssize_t conn_read(struct conn *k)
 	return n;
 }
 
-bool conn_established(const struct conn *k)
+int conn_tcp_state(const struct conn *k, uint32_t *rtt_us)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 
-	return !getsockopt(k->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
-	       ti.tcpi_state == TCP_ESTABLISHED;
+	if (getsockopt(k->fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return -1;
+	if (rtt_us)
+		*rtt_us = ti.tcpi_rtt;
+	return ti.tcpi_state;
 }
 
 size_t conn_write_error(struct conn *k, int status)

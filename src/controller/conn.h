@@ -29,12 +29,26 @@ struct conn {
 	struct evtimer *timer;
 	bool keep_alive;
 	uint64_t t_start_us; /* the request head was complete */
-	struct tcpr_state st0; /* as handed off: bytes sent, late data, reset probe */
+	/* As handed off (bytes sent, late data, reset probe), then as restored
+	 * at the hand-back (a half-closed client's FIN). */
+	struct tcpr_state st0;
 	uint64_t head_deadline; /* ms: the request head must be complete */
 	/* Handed back and unlocked in band; nothing from the client yet to
 	 * prove that the marked window update reached the switch. */
 	bool unlock_unconfirmed;
 	bool in_switch; /* may have a switch entry: DELETE before forgetting */
+	/* The client has half-closed (its FIN arrived): its requests are
+	 * served, then the connection is closed.  The FIN is not in our
+	 * socket any more once it was handed off (tcprepair.h). */
+	bool peer_fin;
+	/* The client pipelines (more bytes came behind a request): a request
+	 * read from it waits a round trip before its LOCK (quiescing), so
+	 * that what the client sent right behind it is not dropped at the
+	 * lock. */
+	bool pipelining, quiescing;
+	bool quiesce_tail; /* quiescing until the restored tail is acked */
+	size_t quiesce_len;
+	unsigned quiesce_rounds;
 	uint64_t sw_op; /* the switch op whose answer we wait for, or 0 */
 	/* LOCKING: what the hand-off sends once the flow is locked. */
 	size_t head_len;
@@ -62,8 +76,9 @@ ssize_t conn_read(struct conn *k);
 int conn_set_buffer(struct conn *k, const void *data, size_t len);
 /* Empties the buffer; a small body's extra room is given back. */
 void conn_clear_buffer(struct conn *k);
-/* The socket is ESTABLISHED (not half-closed by the client). */
-bool conn_established(const struct conn *k);
+/* The socket's TCP state (TCP_ESTABLISHED, TCP_CLOSE_WAIT, ...) or -1,
+ * and its smoothed round-trip time in microseconds (*RTT_US). */
+int conn_tcp_state(const struct conn *k, uint32_t *rtt_us);
 /* Writes the controller's own error response; returns its length. */
 size_t conn_write_error(struct conn *k, int status);
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <linux/sockios.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,26 +217,148 @@ static bool wait_for_body(struct conn *k, const struct http_request *req,
 	return true;
 }
 
-/* Parses the buffered bytes and acts on a complete request. */
-static void process(struct conn *k)
+/* Quiescing is over when nothing more came for a round trip (bounded:
+ * a client that keeps sending is handed off as it is), or, after a
+ * hand-back, when the client has acknowledged the restored tail (bounded
+ * too: QUIESCE_TAIL_ROUNDS checks QUIESCE_MIN_US apart). */
+#define QUIESCE_ROUNDS 8
+#define QUIESCE_TAIL_ROUNDS 40
+#define QUIESCE_MIN_US 50
+#define QUIESCE_MAX_US 2000
+
+static bool process(struct conn *k, bool from_client);
+
+/* Whether the wait goes on for another round. */
+static bool still_quiescing(struct conn *k)
+{
+	int unacked = 0;
+
+	if (k->quiesce_tail)
+		return !ioctl(k->fd, SIOCOUTQ, &unacked) && unacked > 0 &&
+		       ++k->quiesce_rounds < QUIESCE_TAIL_ROUNDS;
+	if (k->len == k->quiesce_len || ++k->quiesce_rounds >= QUIESCE_ROUNDS)
+		return false;
+	k->quiesce_len = k->len;
+	return true;
+}
+
+static void on_quiesced(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	if (still_quiescing(k)) {
+		k->timer = evloop_timer_add_us(k->ctrl->loop, QUIESCE_MIN_US,
+					       on_quiesced, k);
+		if (k->timer)
+			return;
+	}
+	k->quiescing = k->quiesce_tail = false;
+	process(k, false);
+}
+
+/* A pipelining client's request, just read: wait a round trip before
+ * locking its flow.  What it sent right behind the request (the rest of
+ * a burst released by the window we opened) arrives meanwhile and moves
+ * with the hand-off, instead of being dropped at the lock, where only its
+ * retransmission timeout would bring it back (the client's window is
+ * zero while the backend serves, which rules out a tail loss probe). */
+static bool quiesce(struct conn *k)
+{
+	uint32_t rtt = 0;
+
+	conn_tcp_state(k, &rtt);
+	rtt = rtt < QUIESCE_MIN_US ? QUIESCE_MIN_US
+	      : rtt > QUIESCE_MAX_US ? QUIESCE_MAX_US
+				     : rtt;
+	cancel_timer(k);
+	k->timer = evloop_timer_add_us(k->ctrl->loop, rtt, on_quiesced, k);
+	if (!k->timer)
+		return false;
+	k->quiescing = true;
+	k->quiesce_len = k->len;
+	k->quiesce_rounds = 0;
+	return true;
+}
+
+/* A hand-back with a pipelined request waiting and part of the response
+ * unacknowledged (the backend hands back before the client's last ACKs):
+ * those ACKs came while the flow was locked for the hand-back and were
+ * dropped, and the client sends no more of them while it waits.  Handed
+ * off as it is, the next backend would get the tail as unacknowledged, a
+ * congestion window full of it, and only its retransmission timeout
+ * (1 s for a socket without round-trip samples) to move on.  So one
+ * byte of the tail goes again (tcpr_tail_probe_send): the client answers
+ * it at once, and the next hand-off waits for that answer. */
+static bool wait_for_tail(struct conn *k, const uint8_t *outq)
+{
+	const struct tcpr_state *st = &k->st0;
+
+	if (st->outq_len == st->unsent_len ||
+	    tcpr_tail_probe_send(k->ctrl->raw_fd, st, outq))
+		return false;
+	cancel_timer(k);
+	k->timer = evloop_timer_add_us(k->ctrl->loop, QUIESCE_MIN_US,
+				       on_quiesced, k);
+	if (!k->timer)
+		return false;
+	k->quiescing = k->quiesce_tail = true;
+	k->quiesce_rounds = 0;
+	return true;
+}
+
+/* Parses the buffered bytes and acts on a complete request.  False when
+ * more bytes are needed first.  FROM_CLIENT: they were just read from
+ * the client (its window open), not brought back by a hand-back. */
+static bool process(struct conn *k, bool from_client)
 {
 	struct http_request req;
 	int r = http_parse_request(k->buf, k->len, NULL, &req);
+	size_t end;
 
 	if (r == 0)
-		return;
+		return false;
 	if (r < 0) {
 		k->method[0] = k->target[0] = 0;
 		k->backend = NULL;
 		k->t_start_us = 0;
 		k->ctrl->stats.bad_requests++;
 		reply_status(k, http_error_status(r));
-		return;
+		return true;
 	}
 	if (wait_for_body(k, &req, (size_t)r))
-		return;
+		return false;
+	/* Bytes behind a request without a body, or behind a small body
+	 * received here, are the next request.  A larger body streams. */
+	end = (size_t)r + (req.content_length > 0 ? (size_t)req.content_length
+						  : 0);
+	if (!req.chunked && end <= (size_t)r + CONN_BODY_MAX && k->len > end)
+		k->pipelining = true;
+	if (from_client && k->pipelining && quiesce(k))
+		return true;
 	k->ctrl->stats.requests++;
 	start_handoff(k, &req, (size_t)r);
+	return true;
+}
+
+/* The client's FIN, read at the controller: what it sent before is
+ * served in order (thesis 2.1.4), then the connection is closed.  Its
+ * fd stays readable at EOF, so it is no longer watched. */
+static void on_peer_fin(struct conn *k)
+{
+	k->peer_fin = true;
+	if (k->state == CONN_CLOSING || !k->len) {
+		conn_close(k);
+		return;
+	}
+	conn_unwatch(k);
+	if (k->quiescing)
+		return; /* the request goes on when the quiescing ends */
+	cancel_timer(k);
+	if (!process(k, false))
+		conn_close(k); /* half a request: it can never be completed */
 }
 
 static void on_readable(struct evloop *loop, int fd, uint32_t events,
@@ -250,8 +373,19 @@ static void on_readable(struct evloop *loop, int fd, uint32_t events,
 	n = conn_read(k);
 	if (n == -EAGAIN || n == -EINTR)
 		return;
-	if (n <= 0) {
-		if (n < 0 && n != -ECONNRESET)
+	if (n == -ENOBUFS && k->quiescing) {
+		/* The buffer is full: no point waiting for more. */
+		cancel_timer(k);
+		k->quiescing = k->quiesce_tail = false;
+		process(k, false);
+		return;
+	}
+	if (n == 0) {
+		on_peer_fin(k);
+		return;
+	}
+	if (n < 0) {
+		if (n != -ECONNRESET)
 			log_debug("conn %llu: read: %s",
 				  (unsigned long long)k->id, strerror((int)-n));
 		conn_close(k);
@@ -261,12 +395,14 @@ static void on_readable(struct evloop *loop, int fd, uint32_t events,
 		k->len = 0; /* draining: discard */
 		return;
 	}
+	if (k->quiescing)
+		return; /* on_quiesced takes it from here */
 	k->unlock_unconfirmed = false; /* the client got the window update */
 	if (arm_idle(k)) {
 		conn_close(k);
 		return;
 	}
-	process(k);
+	process(k, true);
 }
 
 /* -> READING: the fd watched again, the idle timer armed. */
@@ -387,24 +523,11 @@ static int send_handoff_data(struct conn *k, const uint8_t *p, size_t len,
 	return err;
 }
 
-/* The queue travels as pending bytes: the backend's socket starts empty at
- * the same rcv_nxt (those bytes were acknowledged here), as if it had read
- * them, and offers the window that reading would have re-opened.  Without
- * that a client that had filled our window would wait at a zero window
- * for good: nothing is read from the new socket until the queue arrives
- * through the channel, and its window update (pb_window) would repeat the
- * zero it believes it advertised. */
-static void split_state(struct tcpr_state *st)
-{
-	uint32_t win = st->rcv_wup + st->rcv_wnd - st->rcv_seq;
-
-	if ((int32_t)win < 0)
-		win = 0;
-	st->rcv_wup = st->rcv_seq;
-	st->rcv_wnd = win + st->inq_len;
-	st->inq_len = 0;
-}
-
+/* The queue travels as pending bytes (migrate_queue_as_pending).  Without
+ * the window it re-opens, a client that had filled our window would wait
+ * at a zero window for good: nothing is read from the new socket until
+ * the queue arrives through the channel, and its window update
+ * (pb_window) would repeat the zero it believes it advertised. */
 /* HEAD > 0: a split hand-off; the HANDOFF carries the request head (HEAD
  * bytes) and HANDOFF_DATA messages the rest of our buffer, then the
  * receive queue: the smaller the HANDOFF, the sooner the backend has the
@@ -419,7 +542,7 @@ static int send_handoff(struct conn *k, const struct frozen *f, size_t head)
 	m.pending = (const uint8_t *)k->buf;
 	m.pending_len = (uint32_t)(head ? head : k->len);
 	if (head) {
-		split_state(&m.tcp);
+		migrate_queue_as_pending(&m.tcp);
 	} else {
 		m.inq = f->inq;
 		m.inq_len = f->st.inq_len;
@@ -464,6 +587,8 @@ static void freeze_and_send(struct conn *k)
 	err = migrate_freeze(k->fd, &f);
 	if (!err) {
 		k->st0 = f.st;
+		/* A FIN that came while the LOCK was on its way. */
+		k->peer_fin |= f.st.peer_fin;
 		err = send_handoff(k, &f, split_handoff(k, &f) ? k->head_len : 0);
 		if (err)
 			reason = FAIL_SEND;
@@ -496,12 +621,13 @@ static void start_handoff(struct conn *k, const struct http_request *req,
 			  size_t head)
 {
 	struct ctrl *c = k->ctrl;
+	int tcp_state;
 
 	note_request(k, req);
-	/* A client that half-closed right after its request (CLOSE_WAIT)
-	 * cannot be migrated (TCP_REPAIR dumps established sockets only); it
-	 * is the client's doing, not a backend failure: just close. */
-	if (!conn_established(k)) {
+	/* ESTABLISHED, or half-closed by the client (CLOSE_WAIT, dumped as
+	 * if its FIN had not come yet); anything else is gone. */
+	tcp_state = conn_tcp_state(k, NULL);
+	if (tcp_state != TCP_ESTABLISHED && tcp_state != TCP_CLOSE_WAIT) {
 		c->stats.client_closed++;
 		conn_close(k);
 		return;
@@ -574,28 +700,81 @@ static void on_handoff_ack(struct conn *k, const struct ho_msg *m)
 
 /* ---- hand-back ---- */
 
+/* What comes back with the connection: the bytes the backend read but did
+ * not use, then its socket's receive queue, both pipelined requests.  When
+ * they fit our buffer, the queue goes there too (migrate_queue_as_pending)
+ * and the restored socket starts empty: nothing is read from it, so its
+ * kernel sends nothing of its own before we have decided the window. */
+static int take_back_bytes(struct conn *k, const struct ho_msg *m,
+			   struct tcpr_state *st)
+{
+	size_t n = (size_t)m->pending_len + m->inq_len;
+	int err;
+
+	if (n > HO_REQUEST_BUF)
+		return conn_set_buffer(k, m->pending, m->pending_len);
+	err = conn_set_buffer(k, m->pending, m->pending_len);
+	if (err || !m->inq_len)
+		return err;
+	memcpy(k->buf + k->len, m->inq, m->inq_len);
+	k->len = n;
+	migrate_queue_as_pending(st);
+	return 0;
+}
+
+/* A complete request (or a bad one, answered at once) is waiting. */
+static bool request_waiting(const struct conn *k)
+{
+	struct http_request req;
+
+	return k->len && http_parse_request(k->buf, k->len, NULL, &req) != 0;
+}
+
 static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
 {
 	/* The backend's state, on our address: what the restored socket is. */
 	struct tcpr_state st = m->tcp;
+	bool queued;
 	int err;
 
 	st.local_ip = k->key.vip;
-	err = migrate_restore(&st, m->inq, m->outq, NULL, fd);
+	err = take_back_bytes(k, m, &st);
+	if (err)
+		return err;
+	queued = st.inq_len != 0;
+	err = migrate_restore(&st, queued ? m->inq : NULL, m->outq, NULL, fd);
 	if (err)
 		return err;
 	err = migrate_thaw(*fd, &st, m->outq);
 	/* Invariant 1: the socket exists before the flow is unlocked, which
 	 * the window update does in band on its way to the client (so the
 	 * client's next request cannot reach the switch before the unlock).
-	 * The socket was just restored from st: build the update from it
-	 * instead of dumping the socket again. */
+	 * With a pipelined request waiting, it advertises a zero window: the
+	 * next hand-off locks the flow right away, and whatever the client
+	 * sent into an open window meanwhile would be dropped there and wait
+	 * for its retransmission timeout.  The window opens with the
+	 * hand-back that finds nothing waiting.  The socket was just restored
+	 * from st: the update is built from it. */
 	if (!err)
 		err = tcpr_window_update_send(k->ctrl->raw_fd, &st,
-					      PRISM_TOS_MARK, false);
+					      PRISM_TOS_MARK,
+					      !queued && request_waiting(k));
+	if (!err)
+		k->st0 = st;
 	if (err)
 		close(*fd);
 	return err;
+}
+
+/* The client half-closed and everything it asked for is answered: the
+ * restored socket gets the client's FIN back (tcpr_peer_fin_send), so
+ * that closing it ends the connection as the client expects. */
+static void close_half_closed(struct conn *k)
+{
+	if (tcpr_peer_fin_send(k->ctrl->raw_fd, &k->st0))
+		log_debug("conn %llu: peer FIN: %s", (unsigned long long)k->id,
+			  tcpr_errmsg());
+	conn_close(k);
 }
 
 /* What the backend sent: the socket's write_seq moved by exactly the
@@ -626,6 +805,7 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 		k->ctrl->stats.unknown_msgs++;
 		return;
 	}
+	account_response(k, m); /* before st0 becomes the restored state */
 	err = restore_back(k, m, &fd);
 	ack.status = err ? HO_ERR_RESTORE : HO_OK;
 	/* Nothing at the backend waits for it (its frozen socket is closed
@@ -641,19 +821,35 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 		conn_close(k);
 		return;
 	}
-	account_response(k, m);
 	k->fd = fd;
 	k->unlock_unconfirmed = true;
-	if (conn_set_buffer(k, m->pending, m->pending_len) || resume(k)) {
-		conn_close(k);
-		return;
-	}
 	if ((m->flags & HO_F_CLOSE) || !k->keep_alive) {
+		if (k->peer_fin) {
+			close_half_closed(k);
+			return;
+		}
+		if (resume(k)) {
+			conn_close(k);
+			return;
+		}
 		linger_close(k); /* FIN now, then wait for the client's */
 		return;
 	}
-	if (k->len)
-		process(k);
+	/* Pipelined requests first, each through the policy; a half-closed
+	 * client's socket is not watched (its EOF is known). */
+	if (!k->peer_fin && resume(k)) {
+		conn_close(k);
+		return;
+	}
+	if (request_waiting(k)) {
+		k->pipelining = true;
+		if (wait_for_tail(k, m->outq))
+			return;
+	}
+	if (k->len && process(k, false))
+		return;
+	if (k->peer_fin)
+		close_half_closed(k);
 }
 
 /* The fallback's DELETE is applied: the client's probes reach us now;

@@ -285,27 +285,45 @@ static void heap_remove(struct evloop *loop, struct evtimer *t)
 	sift_up(loop, (size_t)last->idx);
 }
 
-static void arm(struct evloop *loop, struct evtimer *t, uint64_t delay_ms)
+static void arm_ns(struct evloop *loop, struct evtimer *t, uint64_t delay_ns)
 {
-	t->deadline_ns = now_ns() + delay_ms * 1000000u;
+	t->deadline_ns = now_ns() + delay_ns;
 	t->seq = loop->next_seq++;
 }
 
-struct evtimer *evloop_timer_add(struct evloop *loop, uint64_t delay_ms,
+static void arm(struct evloop *loop, struct evtimer *t, uint64_t delay_ms)
+{
+	arm_ns(loop, t, delay_ms * 1000000u);
+}
+
+static struct evtimer *timer_new(struct evloop *loop, uint64_t delay_ns,
 				 evloop_timer_cb cb, void *arg)
 {
 	struct evtimer *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
+	t->idx = -1;
 	t->cb = cb;
 	t->arg = arg;
-	arm(loop, t, delay_ms);
+	arm_ns(loop, t, delay_ns);
 	if (heap_push(loop, t)) {
 		free(t);
 		return NULL;
 	}
 	return t;
+}
+
+struct evtimer *evloop_timer_add_us(struct evloop *loop, uint64_t delay_us,
+				    evloop_timer_cb cb, void *arg)
+{
+	return timer_new(loop, delay_us * 1000u, cb, arg);
+}
+
+struct evtimer *evloop_timer_add(struct evloop *loop, uint64_t delay_ms,
+				 evloop_timer_cb cb, void *arg)
+{
+	return timer_new(loop, delay_ms * 1000000u, cb, arg);
 }
 
 void evloop_timer_cancel(struct evloop *loop, struct evtimer *t)
@@ -348,18 +366,22 @@ static void run_timers(struct evloop *loop)
 	}
 }
 
-static int next_timeout(struct evloop *loop)
+/* How long epoll may wait for the first timer: -1 (none), 0, or the time
+ * left, which epoll_pwait2 takes to the nanosecond (a sub-millisecond
+ * timer must not be rounded up to a whole one). */
+static bool next_timeout(struct evloop *loop, struct timespec *ts)
 {
 	uint64_t now, wait;
 
 	if (!loop->nheap)
-		return -1;
+		return false;
 	now = now_ns();
-	if (loop->heap[0]->deadline_ns <= now)
-		return 0;
-	/* Round up so that a timer is never woken for before its deadline. */
-	wait = (loop->heap[0]->deadline_ns - now + 999999u) / 1000000u;
-	return wait > INT_MAX ? INT_MAX : (int)wait;
+	wait = loop->heap[0]->deadline_ns > now
+		       ? loop->heap[0]->deadline_ns - now
+		       : 0;
+	ts->tv_sec = (time_t)(wait / 1000000000u);
+	ts->tv_nsec = (long)(wait % 1000000000u);
+	return true;
 }
 
 void evloop_defer(struct evloop *loop, struct evdefer *d)
@@ -408,13 +430,19 @@ int evloop_run(struct evloop *loop)
 
 	loop->stop = false;
 	while (!loop->stop) {
+		struct timespec ts;
+		bool timed;
 		int n;
 
 		run_deferred(loop);
 		if (loop->stop)
 			break;
-		n = epoll_wait(loop->epfd, evs, EVLOOP_BATCH,
-			       loop->defer_head ? 0 : next_timeout(loop));
+		if (loop->defer_head)
+			timed = true, ts = (struct timespec){ 0 };
+		else
+			timed = next_timeout(loop, &ts);
+		n = epoll_pwait2(loop->epfd, evs, EVLOOP_BATCH,
+				 timed ? &ts : NULL, NULL);
 
 		if (n < 0) {
 			if (errno == EINTR)

@@ -53,6 +53,10 @@ int evloop_del(struct evloop *loop, int fd);
  * were added.  NULL on allocation failure. */
 struct evtimer *evloop_timer_add(struct evloop *loop, uint64_t delay_ms,
 				 evloop_timer_cb cb, void *arg);
+/* The same with a delay in microseconds (a wait shorter than a
+ * millisecond, e.g. one round trip). */
+struct evtimer *evloop_timer_add_us(struct evloop *loop, uint64_t delay_us,
+				    evloop_timer_cb cb, void *arg);
 /* Cancels and frees a pending timer.  Called from the timer's own callback
  * it only undoes an evloop_timer_mod made there. */
 void evloop_timer_cancel(struct evloop *loop, struct evtimer *t);

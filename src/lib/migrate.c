@@ -97,3 +97,14 @@ int migrate_thaw(int fd, const struct tcpr_state *st, const uint8_t *outq)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	return 0;
 }
+
+void migrate_queue_as_pending(struct tcpr_state *st)
+{
+	uint32_t win = st->rcv_wup + st->rcv_wnd - st->rcv_seq;
+
+	if ((int32_t)win < 0)
+		win = 0;
+	st->rcv_wup = st->rcv_seq;
+	st->rcv_wnd = win + st->inq_len;
+	st->inq_len = 0;
+}

@@ -30,3 +30,11 @@ int migrate_restore(const struct tcpr_state *st, const uint8_t *inq,
 		    const uint8_t *outq, const struct in_addr *local,
 		    int *fd_out);
 int migrate_thaw(int fd, const struct tcpr_state *st, const uint8_t *outq);
+
+/* The receive queue moves out of the socket state into the new owner's
+ * application buffer: the socket starts empty at the same rcv_nxt (those
+ * bytes were acknowledged), as if they had been read, offering the window
+ * that reading them would have re-opened.  For a queue that travels
+ * apart (a split hand-off) or that the new owner wants parsed before its
+ * socket is live (a hand-back with pipelined requests). */
+void migrate_queue_as_pending(struct tcpr_state *st);

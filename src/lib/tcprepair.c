@@ -695,6 +695,29 @@ int tcpr_window_update_build(const struct tcpr_state *st, uint8_t tos,
 	return build_seg(&g, pkt, len);
 }
 
+/* Appends one payload byte to a segment built by build_seg (LEN bytes):
+ * lengths and checksums follow. */
+static int append_byte(uint8_t *pkt, int len, uint8_t byte)
+{
+	uint8_t *tcp = pkt + 20;
+	size_t tcplen = (size_t)len - 20 + 1;
+	uint16_t v16;
+	uint32_t sum;
+
+	pkt[len] = byte;
+	v16 = htons((uint16_t)(len + 1));
+	memcpy(pkt + 2, &v16, 2);
+	memset(pkt + 10, 0, 2);
+	v16 = csum_fold(csum_add(0, pkt, 20));
+	memcpy(pkt + 10, &v16, 2);
+	memset(tcp + 16, 0, 2);
+	sum = csum_add(0, pkt + 12, 8);
+	sum += IPPROTO_TCP + (uint32_t)tcplen;
+	v16 = csum_fold(csum_add(sum, tcp, tcplen));
+	memcpy(tcp + 16, &v16, 2);
+	return 0;
+}
+
 static int send_raw(int raw_fd, const uint8_t *pkt, int len, uint32_t daddr)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET,
@@ -716,6 +739,33 @@ int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st,
 		return fail(len, "%s: window update", tuple(st));
 	len = send_raw(raw_fd, pkt, len, st->remote_ip);
 	return len ? fail(len, "%s: send window update", tuple(st)) : 0;
+}
+
+int tcpr_tail_probe_send(int raw_fd, const struct tcpr_state *st,
+			 const uint8_t *outq)
+{
+	uint8_t pkt[TCPR_WU_MAX + 1];
+	uint32_t sent = st->outq_len - st->unsent_len;
+	struct seg g = {
+		.saddr = st->local_ip, .daddr = st->remote_ip,
+		.sport = st->local_port, .dport = st->remote_port,
+		.seq = st->snd_seq - st->outq_len, .ack = st->rcv_seq,
+		.flags = 0x18, /* PSH, ACK */
+		.window = 0,
+		.tsval = st->flags & TCPR_F_TS ? &st->ts_val : NULL,
+	};
+	int len;
+
+	if (!sent)
+		return fail(-EINVAL, "%s: tail probe: nothing unacked", tuple(st));
+	len = build_seg(&g, pkt, sizeof(pkt) - 1);
+	if (len < 0)
+		return fail(len, "%s: tail probe", tuple(st));
+	/* One byte of payload: the first unacknowledged one. */
+	if (append_byte(pkt, len, outq[0]))
+		return fail(-EINVAL, "%s: tail probe", tuple(st));
+	len = send_raw(raw_fd, pkt, len + 1, st->remote_ip);
+	return len ? fail(len, "%s: send tail probe", tuple(st)) : 0;
 }
 
 int tcpr_peer_fin_build(const struct tcpr_state *st, uint8_t *pkt, size_t len)

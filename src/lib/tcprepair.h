@@ -141,6 +141,13 @@ int tcpr_send_window_update(int raw_fd, int fd);
  * from st, whose state is st, this spares the repair round trip. */
 int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st,
 			    uint8_t tos, bool zero);
+/* Sends the first unacknowledged byte of st's send queue again (outq:
+ * the dumped queue), from st's local to remote address, advertising a
+ * zero window: a peer that has it already must answer at once with its
+ * current ACK (a duplicate: RFC 9293 3.10.7.4), where an ACK it sent
+ * earlier may have been lost.  -EINVAL when nothing is unacknowledged. */
+int tcpr_tail_probe_send(int raw_fd, const struct tcpr_state *st,
+			 const uint8_t *outq);
 /* The peer's FIN, as the peer would send it (from st's remote to local
  * address, seq = rcv_seq, ack = our snd_una, no options), for a socket
  * restored from a peer_fin state: delivered locally (the socket's own

@@ -4,8 +4,10 @@
 #include "lib/evloop.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void stop_cb(struct evloop *loop, struct evtimer *t, void *arg)
@@ -347,6 +349,46 @@ static void test_timer_many(void)
 	evloop_free(loop);
 }
 
+/* ---- sub-millisecond timers ---- */
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t fired_us;
+
+static void us_cb(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	fired_us = mono_us();
+	evloop_stop(loop);
+}
+
+/* A 300 us timer fires after 300 us and well before a whole millisecond
+ * rounding would have let it (best of 5: the machine is shared). */
+static void test_timer_us(void)
+{
+	struct evloop *loop = evloop_new();
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 5; i++) {
+		uint64_t t0 = mono_us();
+
+		CHECK(evloop_timer_add_us(loop, 300, us_cb, NULL) != NULL);
+		CHECK_EQ(evloop_run(loop), 0);
+		CHECK(fired_us - t0 >= 300);
+		if (fired_us - t0 < best)
+			best = fired_us - t0;
+	}
+	CHECK(best < 900);
+	evloop_free(loop);
+}
+
 /* ---- deferred work ---- */
 
 struct defrec {
@@ -445,5 +487,6 @@ int main(void)
 	t_run("10k timers, cancel a third", test_timer_many);
 	t_run("deferred work: once per turn, before the wait; cancel",
 	      test_defer);
+	t_run("a 300 us timer: not early, not rounded to 1 ms", test_timer_us);
 	return t_done();
 }

@@ -1,5 +1,6 @@
 /* The backend's response side; see serve.h for routes and semantics. */
 #include "backend/serve.h"
+#include "backend/represent.h"
 #include "lib/http.h"
 #include "lib/log.h"
 
@@ -93,8 +94,9 @@ static int plan_head(const struct serve_config *cfg, enum serve_method m,
 
 	if (name && strpbrk(name, "\r\n"))
 		return -EINVAL;
-	/* RFC 9110 8.6: no Content-Length in a 204 */
-	if (h->status != 204)
+	/* RFC 9110 8.6: no Content-Length in a 204; a 304 has no body (one
+	 * would describe the representation, which the client has) */
+	if (h->status != 204 && h->status != 304)
 		snprintf(length, sizeof(length), "Content-Length: %llu\r\n",
 			 (unsigned long long)h->length);
 	n = snprintf(resp->head, sizeof(resp->head),
@@ -266,11 +268,14 @@ static bool has_dotdot(const char *path)
 	return false;
 }
 
-/* Opens rel (no leading slash) beneath root into *fd_out.  Returns 0, an
- * HTTP status (> 0) the client gets instead, or -errno for an internal
- * failure. */
+/* open_beneath found a directory. */
+#define OPEN_DIR 1
+
+/* Opens rel (no leading slash) beneath root into *fd_out.  Returns 0,
+ * OPEN_DIR, an HTTP status (> 1) the client gets instead, or -errno for an
+ * internal failure. */
 static int open_beneath(const char *root, const char *rel, int *fd_out,
-			uint64_t *size)
+			uint64_t *size, time_t *mtime)
 {
 	/* O_NONBLOCK: opening a FIFO must not hang; cleared again below */
 	struct open_how how = {
@@ -313,7 +318,7 @@ static int open_beneath(const char *root, const char *rel, int *fd_out,
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = 403;
+		ret = S_ISDIR(st.st_mode) ? OPEN_DIR : 403;
 		goto out;
 	}
 	/* O_NONBLOCK on a regular file may one day mean "EAGAIN on a page
@@ -324,6 +329,7 @@ static int open_beneath(const char *root, const char *rel, int *fd_out,
 		goto out;
 	}
 	*size = st.st_size;
+	*mtime = st.st_mtime;
 	*fd_out = fd;
 	fd = -1;
 	ret = 0;
@@ -334,61 +340,180 @@ out:
 	return ret;
 }
 
+/* The validator and range headers of REP into EXTRA (SIZE bytes). */
+static int rep_headers(const struct serve_rep *rep, char *extra, size_t size)
+{
+	char date[REP_DATE_LEN + 1] = "";
+	int n;
+
+	if (rep->mtime)
+		rep_format_date(rep->mtime, date);
+	n = snprintf(extra, size, "ETag: %s\r\n%s%s%sAccept-Ranges: bytes\r\n",
+		     rep->etag, rep->mtime ? "Last-Modified: " : "", date,
+		     rep->mtime ? "\r\n" : "");
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
+}
+
+/* The status (200, 206, 304, 416), the body's bytes [*FIRST, *END), and
+ * the headers that go with them appended to EXTRA. */
+static int rep_select(enum serve_method m, const struct http_request *req,
+		      const struct serve_rep *rep, char *extra, size_t size,
+		      uint64_t *first, uint64_t *end)
+{
+	size_t used = strlen(extra);
+	uint64_t a, b;
+	int st, r;
+
+	*first = 0;
+	*end = rep->size;
+	st = rep_check_read(req, rep->etag, rep->mtime);
+	if (st) {
+		*end = 0; /* 304: no body */
+		return st;
+	}
+	r = m == SERVE_GET ? rep_range(req, rep->size, rep->etag, rep->mtime,
+				       &a, &b)
+			   : 0;
+	if (r < 0) {
+		snprintf(extra + used, size - used,
+			 "Content-Range: bytes */%llu\r\n",
+			 (unsigned long long)rep->size);
+		*end = 0;
+		return 416;
+	}
+	if (r == 0)
+		return 200;
+	snprintf(extra + used, size - used,
+		 "Content-Range: bytes %llu-%llu/%llu\r\n",
+		 (unsigned long long)a, (unsigned long long)b,
+		 (unsigned long long)rep->size);
+	*first = a;
+	*end = b + 1;
+	return 206;
+}
+
+/* REP's answer; REP's fd (-1: the /bytes pattern) belongs to RESP or is
+ * closed. */
+static int plan_rep(const struct serve_config *cfg, enum serve_method m,
+		    bool keep_alive, const struct http_request *req,
+		    const struct serve_rep *rep, struct serve_response *resp)
+{
+	char extra[320];
+	struct head_spec h = { .extra = extra };
+	uint64_t first, end;
+	int ret = rep_headers(rep, extra, sizeof(extra));
+
+	if (ret >= 0) {
+		h.status = rep_select(m, req, rep, extra, sizeof(extra), &first,
+				      &end);
+		h.type = h.status == 304 || h.status == 416
+				 ? NULL
+				 : rep->type ? rep->type
+					     : "application/octet-stream";
+		h.length = end - first;
+		ret = plan_head(cfg, m, keep_alive, &h, resp);
+	}
+	if (ret < 0 || m == SERVE_HEAD || end == first) {
+		if (rep->fd >= 0)
+			close(rep->fd);
+		return ret;
+	}
+	resp->body = rep->fd >= 0 ? SERVE_BODY_FILE : SERVE_BODY_PATTERN;
+	resp->file_fd = rep->fd;
+	resp->body_start = resp->body_off = first;
+	resp->body_len = end;
+	return 0;
+}
+
+int serve_plan_rep(const struct serve_config *cfg, enum serve_method m,
+		   bool keep_alive, const struct http_request *req,
+		   const struct serve_rep *rep, struct serve_response *resp)
+{
+	*resp = (struct serve_response){ .body = SERVE_BODY_NONE,
+					 .file_fd = -1 };
+	return plan_rep(cfg, m, keep_alive, req, rep, resp);
+}
+
+/* 301 to the directory's own path with a '/': the raw target up to its
+ * query, so that what the client sent comes back as it was. */
+static int plan_dir_redirect(const struct serve_config *cfg,
+			     enum serve_method m, bool keep_alive,
+			     const char *target, size_t len,
+			     struct serve_response *resp)
+{
+	const char *q = memchr(target, '?', len);
+	size_t plen = q ? (size_t)(q - target) : len;
+	char extra[SERVE_HEAD_MAX / 2];
+	struct head_spec h = { .status = 301, .type = "text/plain",
+			       .length = 0, .extra = extra };
+	int n;
+
+	n = snprintf(extra, sizeof(extra), "Location: %.*s/%.*s\r\n",
+		     (int)plen, target, (int)(len - plen), target + plen);
+	if (n < 0 || (size_t)n >= sizeof(extra) || memchr(target, '\r', len) ||
+	    memchr(target, '\n', len))
+		return plan_error(cfg, m, keep_alive, 414, resp);
+	return plan_head(cfg, m, keep_alive, &h, resp);
+}
+
 static int plan_file(const struct serve_config *cfg, enum serve_method m,
-		     bool keep_alive, const char *path,
+		     bool keep_alive, const char *target, size_t target_len,
+		     char *path, const struct http_request *req,
 		     struct serve_response *resp)
 {
-	struct head_spec h = { .status = 200,
-			       .type = "application/octet-stream",
-			       .extra = "" };
-	int fd = -1, ret;
+	char etag[REP_ETAG_MAX];
+	struct serve_rep rep = { .etag = etag, .fd = -1 };
+	size_t n = strlen(path);
+	int ret;
 
 	if (!cfg->root)
 		return plan_error(cfg, m, keep_alive, 404, resp);
 	if (has_dotdot(path))
 		return plan_error(cfg, m, keep_alive, 403, resp);
 	while (*path == '/')
-		path++;
-	ret = open_beneath(cfg->root, path, &fd, &h.length);
+		path++, n--;
+	ret = open_beneath(cfg->root, path, &rep.fd, &rep.size, &rep.mtime);
+	if (ret == OPEN_DIR && (!n || path[n - 1] == '/')) {
+		if (n + sizeof("index.html") > PATH_MAX)
+			return plan_error(cfg, m, keep_alive, 414, resp);
+		memcpy(path + n, "index.html", sizeof("index.html"));
+		ret = open_beneath(cfg->root, path, &rep.fd, &rep.size,
+				   &rep.mtime);
+		if (ret == OPEN_DIR || ret == 404)
+			ret = 403; /* no index: nothing to list */
+	} else if (ret == OPEN_DIR) {
+		return plan_dir_redirect(cfg, m, keep_alive, target, target_len,
+					 resp);
+	}
 	if (ret < 0)
 		return ret;
 	if (ret > 0)
 		return plan_error(cfg, m, keep_alive, ret, resp);
-	ret = plan_head(cfg, m, keep_alive, &h, resp);
-	if (ret < 0 || m == SERVE_HEAD) {
-		close(fd);
-		return ret;
-	}
-	resp->body = SERVE_BODY_FILE;
-	resp->file_fd = fd;
-	resp->body_len = h.length;
-	return 0;
+	snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
+		 (unsigned long long)rep.mtime, (unsigned long long)rep.size);
+	rep.type = rep_mime_type(path);
+	return plan_rep(cfg, m, keep_alive, req, &rep, resp);
 }
 
 static int plan_bytes(const struct serve_config *cfg, enum serve_method m,
 		      bool keep_alive, const char *count,
+		      const struct http_request *req,
 		      struct serve_response *resp)
 {
-	struct head_spec h = { .status = 200,
-			       .type = "application/octet-stream",
-			       .extra = "" };
-	int ret;
+	char etag[REP_ETAG_MAX];
+	struct serve_rep rep = { .etag = etag, .fd = -1,
+				 .type = "application/octet-stream" };
 
-	if (parse_count(count, &h.length) < 0)
+	if (parse_count(count, &rep.size) < 0)
 		return plan_error(cfg, m, keep_alive, 400, resp);
-	ret = plan_head(cfg, m, keep_alive, &h, resp);
-	if (ret < 0 || m == SERVE_HEAD)
-		return ret;
-	if (h.length) {
-		resp->body = SERVE_BODY_PATTERN;
-		resp->body_len = h.length;
-	}
-	return 0;
+	snprintf(etag, sizeof(etag), "\"b%llx\"", (unsigned long long)rep.size);
+	return plan_rep(cfg, m, keep_alive, req, &rep, resp);
 }
 
 int serve_plan(const struct serve_config *cfg, enum serve_method m,
 	       const char *target, size_t target_len, int minor_version,
-	       bool keep_alive, struct serve_response *resp)
+	       bool keep_alive, const struct http_request *req,
+	       struct serve_response *resp)
 {
 	char path[PATH_MAX];
 
@@ -404,8 +529,9 @@ int serve_plan(const struct serve_config *cfg, enum serve_method m,
 	if (!strcmp(path, "/health"))
 		return plan_short(cfg, m, keep_alive, 200, "ok\n", resp);
 	if (!strncmp(path, "/bytes/", 7))
-		return plan_bytes(cfg, m, keep_alive, path + 7, resp);
-	return plan_file(cfg, m, keep_alive, path, resp);
+		return plan_bytes(cfg, m, keep_alive, path + 7, req, resp);
+	return plan_file(cfg, m, keep_alive, target, target_len, path, req,
+			 resp);
 }
 
 /* Fills iov with up to PATTERN_IOV pattern buffers covering body offset off
@@ -508,5 +634,5 @@ void serve_response_release(struct serve_response *resp)
 
 uint64_t serve_bytes_total(const struct serve_response *resp)
 {
-	return resp->head_len + resp->body_len;
+	return resp->head_len + resp->body_len - resp->body_start;
 }

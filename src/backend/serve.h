@@ -16,10 +16,18 @@
  *                 zeros allowed, 0 <= N <= 2^40; anything else after /bytes/
  *                 (sign, letters, a trailing slash, N > 2^40) is 400.  These
  *                 two routes take precedence over files of the same name.
- *   /PATH         the regular file PATH under cfg->root, sent with sendfile;
- *                 403 for directories, non-regular files, ".." segments and
- *                 anything that resolves outside the root (symlinks included:
- *                 openat2 RESOLVE_BENEATH); 404 when missing or no root.
+ *   /PATH         the regular file PATH under cfg->root, sent with sendfile,
+ *                 its Content-Type from its extension (represent.h); a
+ *                 directory: PATH/index.html when PATH ends in '/', else
+ *                 301 to PATH/; 403 for non-regular files, ".." segments,
+ *                 anything that resolves outside the root (symlinks
+ *                 included: openat2 RESOLVE_BENEATH) and a directory
+ *                 without index.html; 404 when missing or no root.
+ * Files and /bytes/N carry an ETag (files: "<mtime>-<size>" in hex, as
+ * nginx; /bytes/N: "b<N>"), files a Last-Modified, both Accept-Ranges:
+ * bytes.  GET and HEAD honour If-None-Match and If-Modified-Since (304);
+ * GET honours a single byte Range (206 with Content-Range; 416 when it
+ * cannot be satisfied) and If-Range; several ranges get the whole body.
  * The target may be origin-form or absolute-form (http://host/path); the
  * query string is ignored everywhere.  %XX escapes are decoded before routing;
  * a bad escape, %00 or a control byte is 400.
@@ -33,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct serve_config {
 	const char *root; /* document root; NULL: no files are served */
@@ -47,7 +56,7 @@ enum serve_body {
 	SERVE_BODY_FILE,    /* file_fd, sent with sendfile */
 };
 
-#define SERVE_HEAD_MAX 512
+#define SERVE_HEAD_MAX 768
 #define SERVE_BYTES_MAX (1ULL << 40)
 
 /* Filled by serve_plan, advanced by serve_write.  Callers read status and
@@ -57,7 +66,9 @@ struct serve_response {
 	enum serve_body body;
 	int file_fd; /* owned; -1 unless body == SERVE_BODY_FILE */
 	uint32_t head_len, head_off;
-	uint64_t body_len, body_off;
+	/* The body is bytes [body_start, body_len) of the representation
+	 * (a range); body_off runs from body_start to body_len. */
+	uint64_t body_start, body_len, body_off;
 	char head[SERVE_HEAD_MAX];
 };
 
@@ -67,9 +78,26 @@ struct serve_response {
  * nothing to release.  minor_version is the request's HTTP/1.x minor; the
  * reply is always HTTP/1.1 with a Content-Length, which 1.0 clients read
  * fine; keep-alive defaults per version are the caller's to apply. */
+struct http_request;
+/* REQ (may be NULL) supplies the preconditions and the Range. */
 int serve_plan(const struct serve_config *cfg, enum serve_method m,
 	       const char *target, size_t target_len, int minor_version,
-	       bool keep_alive, struct serve_response *resp);
+	       bool keep_alive, const struct http_request *req,
+	       struct serve_response *resp);
+
+/* A representation served from outside this file (the object store). */
+struct serve_rep {
+	uint64_t size;
+	const char *type;  /* Content-Type, or NULL for the default */
+	const char *etag;  /* quoted */
+	time_t mtime;      /* 0: no Last-Modified */
+	int fd;            /* the bytes; owned by the plan from the call on */
+};
+/* Plans the answer to GET or HEAD of REP with REQ's preconditions and
+ * Range (200, 206, 304, 416), as for files. */
+int serve_plan_rep(const struct serve_config *cfg, enum serve_method m,
+		   bool keep_alive, const struct http_request *req,
+		   const struct serve_rep *rep, struct serve_response *resp);
 
 /* Plans an error response (status >= 400) with a short text body. */
 int serve_plan_error(const struct serve_config *cfg, enum serve_method m,

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "backend/bmetrics.h"
+#include "backend/represent.h"
 #include "backend/serve.h"
 #include "backend/store.h"
 #include "backend/takeover.h"
@@ -210,13 +211,37 @@ static int plan_etag(struct bconn *b, int status, const char *etag, int fd,
 				 status, extra, fd, size, &b->resp);
 }
 
-/* GET, HEAD and DELETE are answered at once. */
-static int object_now(struct bconn *b, enum http_method m, const char *key)
+/* The current object's validators for a PUT's or DELETE's preconditions
+ * (RFC 9110 13.1): 412 or 0. */
+static int object_preconditions(struct bconn *b, const struct http_request *req,
+				const char *key)
 {
+	char etag[STORE_ETAG_LEN + 3];
 	struct store_obj o;
-	int err;
+	int err = store_get(&b->srv->store, key, &o);
 
-	if (m == HTTP_DELETE) {
+	if (err && err != -ENOENT)
+		return 0; /* the operation itself will report it */
+	if (!err) {
+		snprintf(etag, sizeof(etag), "\"%s\"", o.etag);
+		close(o.fd);
+	}
+	return rep_check_write(req, !err, err ? "" : etag, err ? 0 : o.mtime);
+}
+
+/* GET, HEAD and DELETE are answered at once. */
+static int object_now(struct bconn *b, const struct http_request *req,
+		      const char *key)
+{
+	char etag[STORE_ETAG_LEN + 3];
+	struct serve_rep rep = { .etag = etag };
+	struct store_obj o;
+	int err, st;
+
+	if (req->method == HTTP_DELETE) {
+		st = object_preconditions(b, req, key);
+		if (st)
+			return plan_error(b, st);
 		err = store_delete(&b->srv->store, key);
 		if (err)
 			return plan_error(b, store_status(err));
@@ -227,26 +252,46 @@ static int object_now(struct bconn *b, enum http_method m, const char *key)
 	err = store_get(&b->srv->store, key, &o);
 	if (err)
 		return plan_error(b, store_status(err));
-	return plan_etag(b, 200, o.etag, o.fd, o.size);
+	snprintf(etag, sizeof(etag), "\"%s\"", o.etag);
+	rep.size = o.size;
+	rep.type = o.type[0] ? o.type : NULL;
+	rep.mtime = o.mtime;
+	rep.fd = o.fd;
+	return serve_plan_rep(&b->srv->serve, b->method, b->keep_alive, req,
+			      &rep, &b->resp);
 }
 
 /* Plans the answer, or for PUT/POST opens the upload (answered once the
- * body is in). */
-static int route_object(struct bconn *b, enum http_method m, const char *key)
+ * body is in), with the PUT's Content-Type to keep. */
+static int route_object(struct bconn *b, const struct http_request *req,
+			const char *key)
 {
-	int err;
+	enum http_method m = req->method;
+	const struct http_str *type;
+	int err, st;
 
 	if (!key[0])
 		return plan_error(b, 400);
 	if (m == HTTP_GET || m == HTTP_HEAD || m == HTTP_DELETE)
-		return object_now(b, m, key);
+		return object_now(b, req, key);
 	if (m != HTTP_PUT && m != HTTP_POST)
 		return serve_plan_status(&b->srv->serve, b->method,
 					 b->keep_alive, 405,
 					 "Allow: GET, HEAD, PUT, POST, DELETE\r\n",
 					 -1, 0, &b->resp);
+	st = object_preconditions(b, req, key);
+	if (st)
+		return plan_error(b, st); /* the body is read and dropped */
 	err = store_put_begin(&b->srv->store, key, &b->put);
-	return err ? plan_error(b, store_status(err)) : 0;
+	if (err)
+		return plan_error(b, store_status(err));
+	type = http_header_get(req, "Content-Type");
+	if (type && store_put_set_type(b->put, type->p, type->len)) {
+		store_put_abort(b->put);
+		b->put = NULL;
+		return plan_error(b, 400);
+	}
+	return 0;
 }
 
 /* ---- request bodies ---- */
@@ -461,10 +506,10 @@ static int plan_request(struct bconn *b, const struct http_request *req)
 		b->body_left = 0;
 		r = plan_error(b, 413);
 	} else if (b->srv->have_store && object_key(&req->target, key)) {
-		r = route_object(b, req->method, key);
+		r = route_object(b, req, key);
 	} else {
 		r = serve_plan(&b->srv->serve, b->method, req->target.p,
-			       req->target.len, req->minor, b->keep_alive,
+			       req->target.len, req->minor, b->keep_alive, req,
 			       &b->resp);
 	}
 	if (r < 0)

@@ -15,6 +15,7 @@
 #include "lib/log.h"
 
 #define ETAG_XATTR "user.prism.sha256"
+#define TYPE_XATTR "user.prism.type"
 #define TMP_PREFIX ".tmp."
 
 struct store_put {
@@ -24,6 +25,7 @@ struct store_put {
 	EVP_MD_CTX *md;
 	char key[STORE_KEY_MAX + 1];
 	char tmp[64];
+	char type[STORE_TYPE_MAX + 1];
 };
 
 bool store_key_valid(const char *key, size_t len)
@@ -165,8 +167,11 @@ int store_get(struct store *s, const char *key, struct store_obj *obj)
 		obj->etag[STORE_ETAG_LEN] = '\0';
 	else if ((err = etag_compute(fd, obj->etag)) < 0)
 		goto out;
+	n = fgetxattr(fd, TYPE_XATTR, obj->type, STORE_TYPE_MAX);
+	obj->type[n > 0 ? n : 0] = '\0';
 	obj->fd = fd;
 	obj->size = (uint64_t)st.st_size;
+	obj->mtime = st.st_mtime;
 	return 0;
 out:
 	close(fd);
@@ -291,12 +296,27 @@ static int publish(struct store_put *p, bool *created)
 	return -errno;
 }
 
+int store_put_set_type(struct store_put *p, const char *type, size_t len)
+{
+	if (!len || len > STORE_TYPE_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)type[i] < 0x20 || type[i] == 0x7f)
+			return -EINVAL;
+	memcpy(p->type, type, len);
+	p->type[len] = '\0';
+	return 0;
+}
+
 int store_put_commit(struct store_put *p, bool *created,
 		     char etag[STORE_ETAG_LEN + 1])
 {
 	int err = digest_final(p->md, etag);
 
 	if (!err && fsetxattr(p->fd, ETAG_XATTR, etag, STORE_ETAG_LEN, 0) < 0)
+		err = -errno;
+	if (!err && p->type[0] &&
+	    fsetxattr(p->fd, TYPE_XATTR, p->type, strlen(p->type), 0) < 0)
 		err = -errno;
 	if (!err && p->s->durable && fsync(p->fd) < 0)
 		err = -errno;

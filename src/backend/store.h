@@ -11,6 +11,8 @@
  *
  * Keys: 1..STORE_KEY_MAX bytes of [A-Za-z0-9._-], not starting with '.'
  * (temporary files start with ".tmp."; "." and ".." are excluded too).
+ * Content-Type: what the PUT said, kept in "user.prism.type" (none: the
+ * default type).
  * ETag: the SHA-256 of the object's bytes, lower-case hex, computed while
  * the body streams in and kept in the file's "user.prism.sha256" extended
  * attribute (recomputed and cached for a file that lacks it).
@@ -23,10 +25,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define STORE_KEY_MAX 200
 #define STORE_ETAG_LEN 64 /* hex digits of SHA-256 */
 #define STORE_MAX_OBJECT_DEFAULT (1ULL << 30)
+#define STORE_TYPE_MAX 127 /* a stored Content-Type */
 
 struct store {
 	int dir_fd;
@@ -40,6 +44,8 @@ struct store_obj {
 	int fd; /* read-only, owned by the caller */
 	uint64_t size;
 	char etag[STORE_ETAG_LEN + 1];
+	char type[STORE_TYPE_MAX + 1]; /* the PUT's Content-Type, or "" */
+	time_t mtime;                  /* when it was stored */
 };
 
 struct store_put;
@@ -61,6 +67,10 @@ int store_put_begin(struct store *s, const char *key, struct store_put **out);
  * still open: abort it). */
 int store_put_write(struct store_put *p, const void *data, size_t len);
 uint64_t store_put_size(const struct store_put *p);
+/* The Content-Type the object is returned with (kept in the file's
+ * "user.prism.type" attribute): 1..STORE_TYPE_MAX printable bytes, else
+ * -EINVAL (and nothing is kept). */
+int store_put_set_type(struct store_put *p, const char *type, size_t len);
 /* Makes the object visible.  *created: no object of that key existed. */
 int store_put_commit(struct store_put *p, bool *created,
 		     char etag[STORE_ETAG_LEN + 1]);

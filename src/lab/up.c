@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -32,6 +33,7 @@
 #define UP_HANDOFF_PORT 7800
 #define UP_READY_MS 10000
 #define UP_MAX_ARGS 96
+#define UP_ARG_MAX 256 /* the longest argument (a --root path) */
 
 struct run {
 	char name[TESTBED_NAME_MAX + 1];
@@ -39,6 +41,7 @@ struct run {
 	struct testbed tb;
 	bool debug;
 	bool store, no_fsync; /* up --store [--no-fsync] */
+	char root[PATH_MAX];  /* up --root DIR: every backend serves DIR */
 };
 
 static void run_path(const struct run *r, const char *comp, const char *ext,
@@ -187,7 +190,7 @@ static int wait_ready(const struct run *r, const char *comp, pid_t pid)
 
 struct args {
 	char *v[UP_MAX_ARGS];
-	char store[UP_MAX_ARGS][128];
+	char store[UP_MAX_ARGS][UP_ARG_MAX];
 	int n;
 };
 
@@ -274,6 +277,10 @@ static int start_backend(const struct run *r, int i)
 	arg(&a, "%s/key", r->dir);
 	arg(&a, "--peer-id");
 	arg(&a, "%d", 100 + i);
+	if (r->root[0]) {
+		arg(&a, "--root");
+		arg(&a, "%s", r->root);
+	}
 	if (r->store) {
 		arg(&a, "--store");
 		arg(&a, "%s/store-%s", r->dir, host);
@@ -397,7 +404,17 @@ static int run_open(struct run *r, int argc, char **argv)
 			r->store = true;
 		else if (!strcmp(argv[i], "--no-fsync"))
 			r->no_fsync = true;
-		else {
+		else if (!strcmp(argv[i], "--root") && i + 1 < argc) {
+			/* absolute: the backends run from another folder */
+			errno = 0;
+			if (!realpath(argv[++i], r->root) ||
+			    strlen(r->root) >= UP_ARG_MAX) {
+				fprintf(stderr, "prism: --root %s: %s\n",
+					argv[i],
+					errno ? strerror(errno) : "too long");
+				return -EINVAL;
+			}
+		} else {
 			fprintf(stderr, "prism: unknown option '%s'\n", argv[i]);
 			return -EINVAL;
 		}
@@ -440,7 +457,8 @@ static int up(struct run *r)
 static void usage(FILE *out, const char *cmd)
 {
 	fprintf(out, "Usage: prism %s [--name NAME]%s\n", cmd,
-		!strcmp(cmd, "up") ? " [--debug] [--store [--no-fsync]]" : "");
+		!strcmp(cmd, "up") ? " [--debug] [--store [--no-fsync]] [--root DIR]"
+				   : "");
 	if (!strcmp(cmd, "up"))
 		fprintf(out, "Starts the switch agent, one backend per backend "
 			     "host and the controller\ninside testbed NAME; "
@@ -448,7 +466,9 @@ static void usage(FILE *out, const char *cmd)
 			     "--store: an object store (PUT/GET/DELETE /obj/KEY), "
 			     "each backend storing\nin RUN/store-bI, keys placed "
 			     "by --policy hash-uri; --no-fsync: faster,\n"
-			     "not durable.\n", TESTBED_VIP);
+			     "not durable.\n"
+			     "--root DIR: every backend also serves the files "
+			     "under DIR.\n", TESTBED_VIP);
 	else if (!strcmp(cmd, "down"))
 		fprintf(out, "Stops what 'prism up' started.\n");
 	else

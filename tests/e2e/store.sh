@@ -137,6 +137,28 @@ code=$(tb_exec client curl -s -o /dev/null -w '%{http_code}' -T "$E2E_TMP/up-500
 code2=$(tb_exec client curl -s -o /dev/null -w '%{http_code}' -T "$E2E_TMP/up-5000" "http://$VIP/obj/a%20b")
 [[ "$code $code2" == "400 400" ]] && ok "bad keys get 400" || not_ok "bad keys get 400" "$code $code2"
 
+# What object stores return: the PUT's Content-Type; conditional writes
+# (412) and reads (304); a range of an object.
+cu() { tb_exec client curl -s -o /dev/null -w '%{http_code}' "$@"; }
+code=$(cu -T "$E2E_TMP/up-5000" -H 'Content-Type: image/png' "http://$VIP/obj/typed")
+t=$(tb_exec client curl -s -o /dev/null -D - "http://$VIP/obj/typed" | tr -d '\r' | awk 'tolower($1)=="content-type:"{print $2}')
+[[ $code == 201 && $t == image/png ]] && ok "PUT with Content-Type: image/png, GET returns it" ||
+	not_ok "PUT with Content-Type: image/png, GET returns it" "PUT $code, Content-Type $t"
+etag=$(tb_exec client curl -s -o /dev/null -D - "http://$VIP/obj/typed" | tr -d '\r' | awk 'tolower($1)=="etag:"{print $2}')
+c1=$(cu -H "If-None-Match: $etag" "http://$VIP/obj/typed")
+c2=$(cu -T "$E2E_TMP/up-5000" -H 'If-Match: "not-it"' "http://$VIP/obj/typed")
+c3=$(cu -T "$E2E_TMP/up-5000" -H 'If-None-Match: *' "http://$VIP/obj/typed")
+c4=$(cu -X DELETE -H 'If-Match: "not-it"' "http://$VIP/obj/typed")
+c5=$(cu -T "$E2E_TMP/up-5000" -H "If-Match: $etag" "http://$VIP/obj/typed")
+c6=$(cu -T "$E2E_TMP/up-5000" -H 'If-Match: *' "http://$VIP/obj/never-stored")
+[[ "$c1 $c2 $c3 $c4 $c5 $c6" == "304 412 412 412 200 412" ]] &&
+	ok "If-None-Match GET 304; If-Match / If-None-Match: * on PUT and DELETE: 412, or the write when they hold" ||
+	not_ok "If-None-Match GET 304; If-Match / If-None-Match: * on PUT and DELETE: 412, or the write when they hold" "$c1 $c2 $c3 $c4 $c5 $c6 (ETag $etag)"
+tb_exec client curl -s -r 100-199 -o "$E2E_TMP/orange" "http://$VIP/obj/typed"
+tail -c +101 "$E2E_TMP/up-5000" | head -c 100 | cmp -s - "$E2E_TMP/orange" &&
+	ok "a range of an object: its bytes" || not_ok "a range of an object: its bytes" "$(stat -c %s "$E2E_TMP/orange") bytes"
+cu -X DELETE "http://$VIP/obj/typed" >/dev/null
+
 # Interrupted uploads.  A reset reaches the backend, which drops the
 # temporary file at once.
 client interrupt cut-rst 3000000 10000000 >/dev/null

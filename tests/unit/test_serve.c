@@ -3,7 +3,9 @@
  * byte.  Runs over TCP on a loopback in a private network namespace
  * (198.18.0.1) when it may create one (root), else over a unix socketpair. */
 #include "t.h"
+#include "backend/represent.h"
 #include "backend/serve.h"
+#include "lib/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -230,15 +232,16 @@ static void reply_split(struct reply *rp)
 
 /* Plans and writes one response, reading it on the other end between
  * EAGAINs (one thread: the writer's buffer only drains when we read). */
-static void fetch(const struct serve_config *cfg, enum serve_method m,
-		  const char *target, bool keep_alive, struct reply *rp)
+static void fetch_with(const struct serve_config *cfg, enum serve_method m,
+		       const char *target, bool keep_alive,
+		       const struct http_request *req, struct reply *rp)
 {
 	struct serve_response resp;
 	int w, r;
 
 	memset(rp, 0, sizeof(*rp));
 	rp->plan_ret = serve_plan(cfg, m, target, strlen(target), 1,
-				  keep_alive, &resp);
+				  keep_alive, req, &resp);
 	if (rp->plan_ret < 0)
 		return;
 	rp->total = serve_bytes_total(&resp);
@@ -260,6 +263,24 @@ static void fetch(const struct serve_config *cfg, enum serve_method m,
 	close(w);
 	close(r);
 	reply_split(rp);
+}
+
+static void fetch(const struct serve_config *cfg, enum serve_method m,
+		  const char *target, bool keep_alive, struct reply *rp)
+{
+	fetch_with(cfg, m, target, keep_alive, NULL, rp);
+}
+
+/* A GET of TARGET with header lines HDRS ("Name: v\r\n"...). */
+static void fetch_hdrs(const char *target, const char *hdrs, struct reply *rp)
+{
+	static char head[2048];
+	struct http_request req;
+	int n = snprintf(head, sizeof(head),
+			 "GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n", target, hdrs);
+
+	CHECK(http_parse_request(head, (size_t)n, NULL, &req) == n);
+	fetch_with(&cfg_b1, SERVE_GET, target, true, &req, rp);
 }
 
 /* The value of header name, copied into out ("" when absent). */
@@ -482,6 +503,10 @@ static int tree_setup(void)
 #define PATH(fmt, ...) (snprintf(p, sizeof(p), fmt, __VA_ARGS__), p)
 	if (mkdir(root_dir, 0755) < 0 ||
 	    mkdir(PATH("%s/sub", root_dir), 0755) < 0 ||
+	    mkdir(PATH("%s/site", root_dir), 0755) < 0 ||
+	    write_file(PATH("%s/site/index.html", root_dir), "<p>hi</p>\n",
+		       10) < 0 ||
+	    write_file(PATH("%s/site/a.PNG", root_dir), "\x89PNG", 4) < 0 ||
 	    write_file(PATH("%s/outside.txt", tmp_dir), OUTSIDE_MARK,
 		       strlen(OUTSIDE_MARK)) < 0 ||
 	    write_file(PATH("%s/hello.txt", root_dir), "hello\n", 6) < 0 ||
@@ -507,7 +532,8 @@ static void tree_cleanup(void)
 		"root/hello.txt", "root/with space", "root/empty", "root/sub/inner.bin",
 		"root/shrinks", "root/link-in", "root/link-out",
 		"root/link-rel-out", "root/link-dir-out", "root/link-passwd",
-		"root/fifo", "outside.txt",
+		"root/fifo", "outside.txt", "root/site/index.html",
+		"root/site/a.PNG",
 	};
 	char p[256];
 	size_t i;
@@ -520,11 +546,14 @@ static void tree_cleanup(void)
 	}
 	snprintf(p, sizeof(p), "%s/root/sub", tmp_dir);
 	rmdir(p);
+	snprintf(p, sizeof(p), "%s/root/site", tmp_dir);
+	rmdir(p);
 	rmdir(root_dir);
 	rmdir(tmp_dir);
 }
 
-static void check_file(const char *target, const void *data, size_t len)
+static void check_typed(const char *target, const void *data, size_t len,
+			const char *type)
 {
 	struct reply rp;
 	char v[64];
@@ -534,11 +563,19 @@ static void check_file(const char *target, const void *data, size_t len)
 	CHECK_EQ(rp.status, 200);
 	CHECK_EQ(content_length(&rp), len);
 	CHECK(rp.body_len == len && !memcmp(rp.body, data, len));
-	CHECK(!strcmp(header(&rp, "Content-Type", v, sizeof(v)),
-		      "application/octet-stream"));
+	if (strcmp(header(&rp, "Content-Type", v, sizeof(v)), type))
+		printf("#   %s: Content-Type %s, want %s\n", target, v, type);
+	CHECK(!strcmp(v, type));
 	if (rp.status != 200)
 		printf("#   %s: status %d\n", target, rp.status);
 	free(rp.body);
+}
+
+static void check_file(const char *target, const void *data, size_t len)
+{
+	check_typed(target, data, len,
+		    strstr(target, ".txt") ? "text/plain"
+						: "application/octet-stream");
 }
 
 static void test_files(void)
@@ -555,8 +592,8 @@ static void test_files(void)
 	check_file("/sub/inner.bin", inner, INNER_LEN);
 	check_file("/link-in", "hello\n", 6); /* symlink inside the root */
 	check_file("http://vip/hello.txt", "hello\n", 6);
-	check_status(&cfg_b1, SERVE_GET, "/sub", 403);
-	check_status(&cfg_b1, SERVE_GET, "/sub/", 403);
+	check_status(&cfg_b1, SERVE_GET, "/sub", 301);
+	check_status(&cfg_b1, SERVE_GET, "/sub/", 403); /* no index.html */
 	check_status(&cfg_b1, SERVE_GET, "/", 403);
 	check_status(&cfg_b1, SERVE_GET, "/fifo", 403); /* and no hang */
 	check_status(&cfg_b1, SERVE_GET, "/missing", 404);
@@ -567,6 +604,149 @@ static void test_files(void)
 	check_status(&cfg_b1, SERVE_GET, "hello.txt", 400);
 	check_status(&cfg_b1, SERVE_GET, "*", 400);
 	check_status(&cfg_b1, SERVE_GET, "", 400);
+}
+
+/* Types from the extension; a directory's index.html, or a 301 to its
+ * path with a slash. */
+static void test_types_and_dirs(void)
+{
+	struct reply rp;
+	char v[64];
+
+	check_typed("/site/", "<p>hi</p>\n", 10, "text/html");
+	check_typed("/site/index.html", "<p>hi</p>\n", 10, "text/html");
+	check_typed("/site/a.PNG", "\x89PNG", 4, "image/png");
+	fetch(&cfg_b1, SERVE_GET, "/site?q=1", true, &rp);
+	CHECK_EQ(rp.status, 301);
+	CHECK(!strcmp(header(&rp, "Location", v, sizeof(v)), "/site/?q=1"));
+	free(rp.body);
+	check_status(&cfg_b1, SERVE_GET, "/", 403);
+	CHECK(!strcmp(rep_mime_type("x/y.css"), "text/css"));
+	CHECK(!strcmp(rep_mime_type("x.d/noext"), "application/octet-stream"));
+	CHECK(!strcmp(rep_mime_type(".hidden"), "application/octet-stream") ||
+	      rep_mime_type(".hidden")[0]);
+}
+
+static bool is_pattern_from(const unsigned char *p, size_t n, uint64_t off)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (off + i) % 251)
+			return false;
+	return true;
+}
+
+/* One byte range: 206 with its bytes and Content-Range; unsatisfiable
+ * 416; several ranges, another unit, a stale If-Range: the whole 200. */
+static void test_ranges(void)
+{
+	struct reply rp;
+	char v[96], etag[64];
+
+	fetch_hdrs("/bytes/3000000", "Range: bytes=0-99\r\n", &rp);
+	CHECK_EQ(rp.status, 206);
+	CHECK_EQ(content_length(&rp), 100);
+	CHECK(rp.body_len == 100 && is_pattern_from(rp.body, 100, 0));
+	CHECK(!strcmp(header(&rp, "Content-Range", v, sizeof(v)),
+		      "bytes 0-99/3000000"));
+	header(&rp, "ETag", etag, sizeof(etag));
+	free(rp.body);
+	fetch_hdrs("/bytes/3000000", "Range: bytes=2999000-\r\n", &rp);
+	CHECK_EQ(rp.status, 206);
+	CHECK(rp.body_len == 1000 && is_pattern_from(rp.body, 1000, 2999000));
+	CHECK_EQ(rp.total, rp.head_len + 1000);
+	free(rp.body);
+	fetch_hdrs("/bytes/3000000", "Range: bytes=-10\r\n", &rp);
+	CHECK(rp.status == 206 && rp.body_len == 10 &&
+	      is_pattern_from(rp.body, 10, 2999990));
+	free(rp.body);
+	fetch_hdrs("/bytes/3000000", "Range: bytes=3000000-\r\n", &rp);
+	CHECK_EQ(rp.status, 416);
+	CHECK(!strcmp(header(&rp, "Content-Range", v, sizeof(v)),
+		      "bytes */3000000"));
+	CHECK_EQ(rp.body_len, 0);
+	free(rp.body);
+	fetch_hdrs("/bytes/300", "Range: bytes=0-9,20-29\r\n", &rp);
+	CHECK(rp.status == 200 && rp.body_len == 300);
+	free(rp.body);
+	fetch_hdrs("/bytes/300", "Range: lines=0-9\r\n", &rp);
+	CHECK(rp.status == 200 && rp.body_len == 300);
+	free(rp.body);
+	snprintf(v, sizeof(v), "Range: bytes=10-19\r\nIf-Range: %s\r\n", etag);
+	fetch_hdrs("/bytes/3000000", v, &rp);
+	CHECK_EQ(rp.status, 206);
+	free(rp.body);
+	fetch_hdrs("/bytes/300", "Range: bytes=10-19\r\nIf-Range: \"old\"\r\n",
+		   &rp);
+	CHECK(rp.status == 200 && rp.body_len == 300);
+	free(rp.body);
+	/* a file: sendfile from the offset */
+	fetch_hdrs("/sub/inner.bin", "Range: bytes=1000-1999\r\n", &rp);
+	CHECK(rp.status == 206 && rp.body_len == 1000 &&
+	      !memcmp(rp.body, inner + 1000, 1000));
+	free(rp.body);
+}
+
+/* ETag and Last-Modified, and the 304s they allow. */
+static void test_conditional(void)
+{
+	struct reply rp;
+	char etag[64], lm[64], h[160];
+
+	fetch(&cfg_b1, SERVE_GET, "/hello.txt", true, &rp);
+	header(&rp, "ETag", etag, sizeof(etag));
+	header(&rp, "Last-Modified", lm, sizeof(lm));
+	CHECK(etag[0] == '"' && lm[0]);
+	free(rp.body);
+	snprintf(h, sizeof(h), "If-None-Match: \"x\", %s\r\n", etag);
+	fetch_hdrs("/hello.txt", h, &rp);
+	CHECK_EQ(rp.status, 304);
+	CHECK_EQ(rp.body_len, 0);
+	CHECK_EQ(content_length(&rp), -1);
+	if (content_length(&rp) != -1)
+		printf("#   %s\n", rp.head);
+	free(rp.body);
+	snprintf(h, sizeof(h), "If-None-Match: W/%s\r\n", etag);
+	fetch_hdrs("/hello.txt", h, &rp);
+	CHECK_EQ(rp.status, 304); /* weak comparison */
+	free(rp.body);
+	fetch_hdrs("/hello.txt", "If-None-Match: \"other\"\r\n", &rp);
+	CHECK(rp.status == 200 && rp.body_len == 6);
+	free(rp.body);
+	snprintf(h, sizeof(h), "If-Modified-Since: %s\r\n", lm);
+	fetch_hdrs("/hello.txt", h, &rp);
+	CHECK_EQ(rp.status, 304);
+	free(rp.body);
+	fetch_hdrs("/hello.txt",
+		   "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n", &rp);
+	CHECK_EQ(rp.status, 200);
+	free(rp.body);
+	/* If-None-Match wins over If-Modified-Since */
+	snprintf(h, sizeof(h),
+		 "If-None-Match: \"other\"\r\nIf-Modified-Since: %s\r\n", lm);
+	fetch_hdrs("/hello.txt", h, &rp);
+	CHECK_EQ(rp.status, 200);
+	free(rp.body);
+	fetch_hdrs("/bytes/10", "If-None-Match: \"ba\"\r\n", &rp);
+	CHECK_EQ(rp.status, 304);
+	free(rp.body);
+}
+
+static void test_dates(void)
+{
+	static const char *forms[] = { "Sun, 06 Nov 1994 08:49:37 GMT",
+				       "Sunday, 06-Nov-94 08:49:37 GMT",
+				       "Sun Nov  6 08:49:37 1994" };
+	char buf[REP_DATE_LEN + 1];
+	time_t t;
+
+	for (size_t i = 0; i < 3; i++) {
+		CHECK_EQ(rep_parse_date(forms[i], strlen(forms[i]), &t), 0);
+		CHECK_EQ(t, 784111777);
+	}
+	rep_format_date(784111777, buf);
+	CHECK(!strcmp(buf, forms[0]));
+	CHECK(rep_parse_date("yesterday", 9, &t) < 0);
+	CHECK(rep_parse_date("Sun, 06 Foo 1994 08:49:37 GMT", 29, &t) < 0);
 }
 
 /* Never the outside file, never /etc/passwd: 400, 403 or 404 only. */
@@ -608,7 +788,7 @@ static void test_traversal(void)
 		struct serve_response resp;
 
 		CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/hello.txt\0x", 12, 1,
-				    true, &resp), 0);
+				    true, NULL, &resp), 0);
 		CHECK_EQ(resp.status, 400);
 		serve_response_release(&resp);
 	}
@@ -671,7 +851,7 @@ static void test_partial_writes(void)
 	struct serve_response resp;
 	int blocked, head_partial = 0;
 
-	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/bytes/1048577", 14, 1, true,
+	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/bytes/1048577", 14, 1, true, NULL,
 			    &resp), 0);
 	blocked = write_slowly(&resp, &s, &head_partial);
 	printf("# /bytes/1048577: serve_write blocked %d times\n", blocked);
@@ -683,7 +863,7 @@ static void test_partial_writes(void)
 	free(s.rp.body);
 
 	s.chunk = 777;
-	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/sub/inner.bin", 14, 1, true,
+	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/sub/inner.bin", 14, 1, true, NULL,
 			    &resp), 0);
 	blocked = write_slowly(&resp, &s, &head_partial);
 	printf("# /sub/inner.bin: serve_write blocked %d times\n", blocked);
@@ -717,7 +897,7 @@ static void test_pipelined_partial(void)
 	for (i = 0; i < rounds; i++) {
 		const char *t = targets[i % 5];
 
-		CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, t, strlen(t), 1, true,
+		CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, t, strlen(t), 1, true, NULL,
 				    &resp), 0);
 		while ((ret = serve_write(w, &resp)) == 0) {
 			struct pollfd pfd = { .fd = w, .events = POLLOUT };
@@ -766,7 +946,7 @@ static void check_injected(const char *target, const void *body, size_t len,
 
 	memset(&rp, 0, sizeof(rp));
 	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, target, strlen(target), 1,
-			    true, &resp), 0);
+			    true, NULL, &resp), 0);
 	if (make_pair(&w, &r, 0, 0) < 0) {
 		CHECK(!"socket pair");
 		return;
@@ -814,7 +994,7 @@ static void test_file_shrinks(void)
 	char p[256];
 	int w, r, ret;
 
-	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/shrinks", 8, 1, true, &resp),
+	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/shrinks", 8, 1, true, NULL, &resp),
 		 0);
 	CHECK_EQ(resp.body_len, INNER_LEN);
 	snprintf(p, sizeof(p), "%s/shrinks", root_dir);
@@ -839,7 +1019,7 @@ static void test_peer_gone(void)
 	struct serve_response resp;
 	int w, r, ret;
 
-	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/bytes/1048577", 14, 1, true,
+	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/bytes/1048577", 14, 1, true, NULL,
 			    &resp), 0);
 	if (make_pair(&w, &r, 0, 0) < 0) {
 		CHECK(!"socket pair");
@@ -859,14 +1039,14 @@ static void test_config(void)
 	struct serve_config c = { .root = root_dir, .name = "b1\r\nX: y" };
 	struct serve_response resp;
 	struct reply rp;
-	char longname[600], v[32];
+	char longname[900], v[32];
 
-	CHECK_EQ(serve_plan(&c, SERVE_GET, "/health", 7, 1, true, &resp),
+	CHECK_EQ(serve_plan(&c, SERVE_GET, "/health", 7, 1, true, NULL, &resp),
 		 -EINVAL);
 	memset(longname, 'b', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	c.name = longname;
-	CHECK_EQ(serve_plan(&c, SERVE_GET, "/health", 7, 1, true, &resp),
+	CHECK_EQ(serve_plan(&c, SERVE_GET, "/health", 7, 1, true, NULL, &resp),
 		 -ENAMETOOLONG);
 	serve_response_release(&resp);
 	c.name = NULL;
@@ -875,7 +1055,7 @@ static void test_config(void)
 	CHECK(!*header(&rp, "X-Prism-Backend", v, sizeof(v)));
 	free(rp.body);
 	/* an HTTP/1.0 request still gets an HTTP/1.1 status line */
-	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/health", 7, 0, false,
+	CHECK_EQ(serve_plan(&cfg_b1, SERVE_GET, "/health", 7, 0, false, NULL,
 			    &resp), 0);
 	CHECK(!strncmp(resp.head, "HTTP/1.1 200 OK\r\n", 17));
 	serve_response_release(&resp);
@@ -919,6 +1099,12 @@ int main(void)
 	t_run("Connection: close when not keep-alive", test_connection_close);
 	t_run("files under the root", test_files);
 	t_run("nothing outside the root", test_traversal);
+	t_run("content types; index.html; 301 to a directory's slash",
+	      test_types_and_dirs);
+	t_run("single byte ranges: 206, 416, If-Range", test_ranges);
+	t_run("ETag, Last-Modified, If-None-Match, If-Modified-Since: 304",
+	      test_conditional);
+	t_run("HTTP dates: the three forms, formatted back", test_dates);
 	t_run("partial writes with a slow reader", test_partial_writes);
 	t_run("pipelined responses through small buffers",
 	      test_pipelined_partial);

@@ -58,6 +58,7 @@ struct e2e_opts {
 	int duration;
 	int initcwnd;
 	bool put; /* --workload put */
+	int pipeline; /* --pipeline N: h2load -m N (and -m 1 for the ratio) */
 	struct bench_common c; /* name, link_mbit, json, out */
 };
 
@@ -66,6 +67,7 @@ struct point {
 	uint64_t size;
 	double gbps, rps, p50_us, p99_us;
 	double secs; /* the longest wrk run of the point */
+	double rps1; /* --pipeline: the same clients without pipelining */
 	uint64_t requests, errors;
 	struct bench_tcp tcp; /* client counters, delta over the run */
 };
@@ -126,8 +128,8 @@ static void usage(FILE *out)
 		"[--connections C]\n"
 		"                       [--duration S] [--link-mbit M] "
 		"[--initcwnd W] [--name NAME]\n"
-		"                       [--workload get|put] [--json] "
-		"[--out DIR]\n"
+		"                       [--workload get|put] [--pipeline N] "
+		"[--json] [--out DIR]\n"
 		"  --sizes LIST     object sizes, e.g. 1k,64k,2m (default "
 		"1k,4k,16k,64k,256k,1m,4m,16m,64m)\n"
 		"  --backends LIST  backend counts, one testbed each (default 2; "
@@ -145,6 +147,10 @@ static void usage(FILE *out)
 		"                   /obj/KEY, %d keys per wrk thread, Prism as "
 		"an object store\n"
 		"                   (backends --store --no-fsync: not durable)\n"
+		"  --pipeline N     GETs with h2load --h1 -m N (N requests in "
+		"flight per\n"
+		"                   connection), each point again with -m 1: "
+		"pipe/1 is the ratio\n"
 		"  --json           JSON array on stdout (the table goes to "
 		"stderr)\n"
 		"  --out DIR        CSV + PNG (default "
@@ -289,6 +295,120 @@ static int run_wrk(const struct bench_env *e, const struct e2e_opts *o,
 	return 0;
 }
 
+/* ---- pipelining clients: h2load --h1 -m N ---- */
+
+struct h2_job {
+	pid_t pid;
+	int fd;
+	char out[8192];
+};
+
+/* "582us", "2.32ms", "1.18s" -> microseconds. */
+static double h2_time_us(const char *s)
+{
+	char unit[4] = "";
+	double v = 0;
+
+	if (sscanf(s, "%lf%3s", &v, unit) < 1)
+		return 0;
+	return !strcmp(unit, "ms") ? v * 1e3 : !strcmp(unit, "s") ? v * 1e6 : v;
+}
+
+/* Adds one h2load's figures to PT (requests, failures, req/s, Gbit/s,
+ * mean and max time per request). */
+static int parse_h2load(const char *out, struct point *pt)
+{
+	const char *f = strstr(out, "finished in "), *q, *t;
+	unsigned long long total, started, done, ok, failed;
+	char min[16], max[16], mean[16], unit[8] = "";
+	double secs, rps, rate;
+
+	q = strstr(out, "requests: ");
+	t = strstr(out, "time for request:");
+	if (!f || !q || !t ||
+	    sscanf(f, "finished in %lfs, %lf req/s, %lf%7s", &secs, &rps, &rate,
+		   unit) != 4 ||
+	    sscanf(q, "requests: %llu total, %llu started, %llu done, %llu "
+		      "succeeded, %llu failed",
+		   &total, &started, &done, &ok, &failed) != 5 ||
+	    sscanf(t, "time for request: %15s %15s %15s", min, max, mean) != 3)
+		return -EINVAL;
+	rate *= !strncmp(unit, "GB", 2)	  ? 1e9
+		: !strncmp(unit, "MB", 2) ? 1e6
+		: !strncmp(unit, "KB", 2) ? 1e3
+					  : 1;
+	pt->requests += ok;
+	pt->errors += failed + (total - done);
+	pt->rps += rps;
+	pt->gbps += rate * 8 / 1e9;
+	pt->secs = fmax(pt->secs, secs);
+	pt->p50_us = fmax(pt->p50_us, h2_time_us(mean));
+	pt->p99_us = fmax(pt->p99_us, h2_time_us(max));
+	return 0;
+}
+
+/* h2load against the targets of CFG in parallel, DEPTH requests in flight
+ * on each connection. */
+static int run_h2load(const struct bench_env *e, const struct e2e_opts *o,
+		      int cfg, uint64_t size, int depth, struct point *pt)
+{
+	static struct h2_job jobs[TESTBED_BACKENDS_MAX];
+	int n = cfg == CFG_DIRECT ? e->tb.backends : 1, started = 0, err = 0;
+	char c[16], m[16], d[16], url[96], ip[32];
+	char *argv[] = { "h2load", "--h1", "-c", c, "-m", m, "-D", d, url,
+			 NULL };
+
+	snprintf(m, sizeof(m), "%d", depth);
+	snprintf(d, sizeof(d), "%d", o->duration);
+	for (int i = 0; i < n && !err; i++) {
+		int conns = o->conns;
+
+		if (cfg == CFG_DIRECT) {
+			conns = o->conns / n + (i < o->conns % n);
+			conns = conns < 1 ? 1 : conns;
+			bench_backend_ip(i + 1, ip, sizeof(ip));
+		} else
+			snprintf(ip, sizeof(ip), "%s",
+				 cfg == CFG_PROXY ? BENCH_PROXY_IP
+						  : TESTBED_VIP);
+		snprintf(c, sizeof(c), "%d", conns);
+		snprintf(url, sizeof(url), "http://%s/bytes/%llu", ip,
+			 (unsigned long long)size);
+		jobs[i].pid = bench_spawn(e, "client", argv, &jobs[i].fd);
+		if (jobs[i].pid < 0)
+			err = (int)jobs[i].pid;
+		else
+			started++;
+	}
+	for (int i = 0; i < started; i++) {
+		struct h2_job *j = &jobs[i];
+		int rc = bench_collect(j->pid, j->fd, j->out, sizeof(j->out));
+
+		if (!err && (rc != 0 || parse_h2load(j->out, pt))) {
+			fprintf(stderr, "prism bench e2e: h2load %s %llu B -m "
+					"%d: exit %d:\n%s\n", cfg_names[cfg],
+				(unsigned long long)size, depth, rc, j->out);
+			err = -EIO;
+		}
+	}
+	return err;
+}
+
+/* The pipelined run, then the same without pipelining for the ratio. */
+static int run_pipelined(const struct bench_env *e, const struct e2e_opts *o,
+			 int cfg, uint64_t size, struct point *pt)
+{
+	struct point one = { 0 };
+	int err = run_h2load(e, o, cfg, size, o->pipeline, pt);
+
+	if (!err) {
+		usleep(SETTLE_MS * 1000);
+		err = run_h2load(e, o, cfg, size, 1, &one);
+	}
+	pt->rps1 = one.rps;
+	return err;
+}
+
 static int run_point(const struct bench_env *e, const struct e2e_opts *o,
 		     int cfg, uint64_t size, struct point *pt)
 {
@@ -301,7 +421,8 @@ static int run_point(const struct bench_env *e, const struct e2e_opts *o,
 	pt->size = size;
 	err = bench_tcp_read(e, "client", &before);
 	if (!err)
-		err = run_wrk(e, o, cfg, size, pt);
+		err = o->pipeline ? run_pipelined(e, o, cfg, size, pt)
+				  : run_wrk(e, o, cfg, size, pt);
 	if (!err)
 		err = bench_tcp_read(e, "client", &after);
 	if (err)
@@ -359,7 +480,7 @@ static double ratio(double a, double b)
 
 static const char *workload(const struct e2e_opts *o)
 {
-	return o->put ? "put" : "get";
+	return o->put ? "put" : o->pipeline ? "pipeline" : "get";
 }
 
 static void print_header(FILE *f, int n, const struct e2e_opts *o)
@@ -374,9 +495,15 @@ static void print_header(FILE *f, int n, const struct e2e_opts *o)
 			   "after every point;\n   Gbit/s: bytes the client "
 			   "sent (IP layer), retransmissions excluded\n",
 			PUT_KEYS);
-	fprintf(f, "%-8s %-7s %8s %10s %9s %9s %5s %4s %5s %5s %4s %15s\n",
+	if (o->pipeline)
+		fprintf(f, "   h2load --h1 -m %d on each connection, then -m 1 "
+			   "(pipe/1: the ratio of the two request rates); "
+			   "latency columns: h2load's mean and max\n",
+			o->pipeline);
+	fprintf(f, "%-8s %-7s %8s %10s %9s %9s %5s %4s %5s %5s %4s %15s%s\n",
 		"size", "config", "Gbit/s", "req/s", "p50 us", "p99 us",
-		"retr", "rto", "dup", "wprb", "errs", "prism/proxy,dir");
+		"retr", "rto", "dup", "wprb", "errs", "prism/proxy,dir",
+		o->pipeline ? "  pipe/1" : "");
 }
 
 static void print_point(FILE *f, const struct e2e *r, const struct point *p)
@@ -390,13 +517,16 @@ static void print_point(FILE *f, const struct e2e *r, const struct point *p)
 		snprintf(rat, sizeof(rat), "%.2f %.2f", ratio(p->gbps, px->gbps),
 			 ratio(p->gbps, d->gbps));
 	fprintf(f, "%-8s %-7s %8.3f %10.0f %9.0f %9.0f %5llu %4llu %5llu "
-		   "%5llu %4llu %15s\n",
+		   "%5llu %4llu %15s",
 		label, cfg_names[p->cfg], p->gbps, p->rps, p->p50_us,
 		p->p99_us, (unsigned long long)p->tcp.retrans,
 		(unsigned long long)p->tcp.timeouts,
 		(unsigned long long)p->tcp.dups,
 		(unsigned long long)p->tcp.winprobes,
 		(unsigned long long)p->errors, rat);
+	if (p->rps1 > 0)
+		fprintf(f, "  %6.2f", ratio(p->rps, p->rps1));
+	fprintf(f, "\n");
 	fflush(f);
 }
 
@@ -412,7 +542,8 @@ static void print_json(const struct e2e *r, const struct e2e_opts *o)
 		       "\"client_retrans\": %llu, \"client_timeouts\": %llu, "
 		       "\"client_resets\": %llu, \"client_dup_segs\": %llu, "
 		       "\"client_winprobes\": %llu, \"requests\": %llu, "
-		       "\"errors\": %llu, \"workload\": \"%s\"}",
+		       "\"errors\": %llu, \"workload\": \"%s\", "
+		       "\"rps_unpipelined\": %.1f}",
 		       i ? "," : "", cfg_names[p->cfg], p->backends,
 		       (unsigned long long)p->size, p->gbps, p->rps, p->p50_us,
 		       p->p99_us, (unsigned long long)p->tcp.retrans,
@@ -421,7 +552,7 @@ static void print_json(const struct e2e *r, const struct e2e_opts *o)
 		       (unsigned long long)p->tcp.dups,
 		       (unsigned long long)p->tcp.winprobes,
 		       (unsigned long long)p->requests,
-		       (unsigned long long)p->errors, workload(o));
+		       (unsigned long long)p->errors, workload(o), p->rps1);
 	}
 	printf("\n]\n");
 	fflush(stdout);
@@ -689,6 +820,7 @@ static int e2e_opt(int c, const char *arg, void *ctx)
 	case 'W':
 		o->put = !strcmp(arg, "put");
 		return o->put || !strcmp(arg, "get") ? 0 : -EINVAL;
+	case 'P': return num_parse_int(arg, 2, 64, &o->pipeline);
 	}
 	return -EINVAL;
 }
@@ -702,6 +834,7 @@ static int parse_opts(int argc, char **argv, struct e2e_opts *o)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "initcwnd", required_argument, NULL, 'w' },
 		{ "workload", required_argument, NULL, 'W' },
+		{ "pipeline", required_argument, NULL, 'P' },
 		{ 0 },
 	};
 	const struct bench_cli cli = {
@@ -735,6 +868,10 @@ int bench_e2e(int argc, char **argv)
 	rc = parse_opts(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? 0 : rc;
+	if (o.put && o.pipeline) {
+		fprintf(stderr, "prism bench e2e: --pipeline is for GETs\n");
+		return 2;
+	}
 	if (bench_start("e2e", NULL, NULL, 0))
 		return 1;
 	tbl = o.c.json ? stderr : stdout;

@@ -37,6 +37,25 @@ EOF
 check "bench e2e wrote CSV with a header and 3 rows" \
 	bash -c "[[ \$(wc -l <'$E2E_TMP/e2e/e2e.csv') -eq 4 ]]"
 
+pipe=$E2E_TMP/pipe.json
+if command -v h2load >/dev/null &&
+	timeout 120 "$PRISM" bench e2e --pipeline 2 --sizes 1k --duration 1 \
+		--json --name $NAME --out "$E2E_TMP/pipe" >"$pipe" \
+		2>"$E2E_TMP/pipe.err"; then
+	ok "bench e2e --pipeline runs"
+	check "bench e2e --pipeline JSON: three configs, pipelined and unpipelined rates" \
+		python3 - "$pipe" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert {r["config"] for r in rows} == {"direct", "proxy", "prism"}, rows
+for r in rows:
+    assert r["workload"] == "pipeline", r
+    assert r["rps"] > 0 and r["rps_unpipelined"] > 0 and r["errors"] == 0, r
+EOF
+else
+	not_ok "bench e2e --pipeline runs" "$(tail -n 15 "$E2E_TMP/pipe.err" 2>/dev/null)"
+fi
+
 put=$E2E_TMP/put.json
 if timeout 120 "$PRISM" bench e2e --workload put --sizes 4096 --duration 1 \
 	--json --name $NAME --out "$E2E_TMP/put" >"$put" \

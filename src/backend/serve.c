@@ -400,7 +400,7 @@ static int plan_rep(const struct serve_config *cfg, enum serve_method m,
 {
 	char extra[320];
 	struct head_spec h = { .extra = extra };
-	uint64_t first, end;
+	uint64_t first = 0, end = 0;
 	int ret = rep_headers(rep, extra, sizeof(extra));
 
 	if (ret >= 0) {

@@ -28,9 +28,10 @@ LDLIBS  += -lbpf -lelf -lz -lcrypto -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall \
               -Werror -Isrc/include -I/usr/include/$(MULTIARCH)
 
-BPF_SRC  := $(wildcard src/bpf/*.bpf.c)
-BPF_OBJ  := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRC))
-BPF_SKEL := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRC))
+# The data plane (src/bpf) and the lab's own programs (src/lab: loss).
+BPF_SRC  := $(wildcard src/bpf/*.bpf.c src/lab/*.bpf.c)
+BPF_OBJ  := $(patsubst %.bpf.c,$(BUILD)/bpf/%.bpf.o,$(notdir $(BPF_SRC)))
+BPF_SKEL := $(patsubst %.bpf.c,$(BUILD)/bpf/%.skel.h,$(notdir $(BPF_SRC)))
 
 # The product (the daemons and their library) and the lab (testbed, up,
 # benchmarks, packet builder) are two archives: the product never links the
@@ -38,7 +39,7 @@ BPF_SKEL := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRC))
 LIB_SRC  := $(wildcard src/lib/*.c src/switch/*.c src/controller/*.c \
              src/backend/*.c)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
-LAB_SRC  := $(wildcard src/lab/*.c)
+LAB_SRC  := $(filter-out %.bpf.c,$(wildcard src/lab/*.c))
 LAB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LAB_SRC))
 TEST_SRC := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TEST_BIN := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
@@ -54,6 +55,11 @@ FUZZ_LIB := $(wildcard src/lib/*.c) src/switch/ctl.c
 all: $(BUILD)/prism $(BPF_OBJ) $(TEST_BIN)
 
 $(BUILD)/bpf/%.tmp.bpf.o: src/bpf/%.bpf.c $(wildcard src/bpf/*.h src/include/*.h)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.tmp.bpf.o: src/lab/%.bpf.c
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -129,7 +135,7 @@ fmt:
 install: all
 	install -D -m 0755 $(BUILD)/prism $(DESTDIR)/usr/local/bin/prism
 	install -d $(DESTDIR)/usr/local/lib/prism
-	install -m 0644 $(BPF_OBJ) $(DESTDIR)/usr/local/lib/prism/
+	install -m 0644 $(filter-out $(BUILD)/bpf/loss.bpf.o,$(BPF_OBJ)) $(DESTDIR)/usr/local/lib/prism/
 
 clean:
 	rm -rf build

@@ -31,6 +31,17 @@
  * dropped tail of a 64 KB body then waited for the RTO (200 ms) instead of
  * the probe (~7 ms). */
 #define PB_WINDOW_ACKS 1
+/* The RTT probe (tcpr_rtt_probe_send) goes PB_PROBE_FIRST_US after the
+ * restore, unless the connection is on its way back by then: a small
+ * response has left, and its tail is the controller's to recover (two
+ * packets per request cost the 1 KB rate a third).  Then again while the
+ * socket has no round-trip sample, after 5, 10 and 20 ms: with the probe
+ * or its answer lost, the socket kept the kernel's 1-3 s timers until its
+ * response was acknowledged, and then took a first sample as long as the
+ * time since the restore (a retransmitted segment's original, SACKed). */
+#define PB_PROBE_FIRST_US 1000
+#define PB_PROBE_TRIES 4
+#define PB_PROBE_RETRY_MS 5
 
 struct pb {
 	struct pb_config cfg;
@@ -75,6 +86,10 @@ struct pb_conn {
 	uint8_t *pending, *outq;
 	size_t pending_len;
 	struct tcpr_state st;
+	/* The RTT probe: its socket (the server's), tries, retry timer. */
+	int probe_fd;
+	uint8_t probe_tos, probes;
+	struct evtimer *probe_timer;
 	struct pb_conn *next, *prev;
 };
 
@@ -148,6 +163,8 @@ static void pc_free(struct pb_conn *pc)
 		pb->unacked = NULL;
 	if (pc->sw_op)
 		switch_async_cancel(pb->sw, pc->sw_op);
+	if (pc->probe_timer)
+		evloop_timer_cancel(pb->loop, pc->probe_timer);
 	if (pc->fd >= 0)
 		close(pc->fd); /* in repair mode or never thawed: silent */
 	pb->stats.active--;
@@ -208,6 +225,52 @@ static void refuse(struct pb *pb, struct hochan *ch, uint64_t id,
 	pb->stats.refused++;
 }
 
+static void rtt_probe_send(struct pb_conn *pc)
+{
+	struct pb *pb = pc->pb;
+
+	if (tcpr_rtt_probe_send(pb->raw_fd, &pc->st, &pb->cfg.self,
+				pc->probe_tos))
+		log_debug("%s: %s", pb->cfg.name, tcpr_errmsg());
+	else
+		pb->stats.rtt_probes++;
+	pc->probes++;
+}
+
+static void on_probe_timer(struct evloop *loop, struct evtimer *t, void *arg)
+{
+	struct pb_conn *pc = arg;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	(void)t;
+	pc->probe_timer = NULL;
+	/* Handing back: the socket is frozen or closed by now. */
+	if (pc->handing_back || pc->returned ||
+	    getsockopt(pc->probe_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ||
+	    ti.tcpi_rtt)
+		return;
+	rtt_probe_send(pc);
+	if (pc->probes < PB_PROBE_TRIES)
+		pc->probe_timer = evloop_timer_add(
+			loop, PB_PROBE_RETRY_MS << (pc->probes - 1),
+			on_probe_timer, pc);
+}
+
+/* The restored socket FD's first RTT sample (tcpr_rtt_probe_send): without
+ * it a segment lost in the response's first flight waited 1-3 s for its
+ * retransmission.  TOS PRISM_TOS_MARK: a probe that finds the flow still
+ * locked is the claim. */
+static void rtt_probe(struct pb_conn *pc, int fd, int tos)
+{
+	if (pc->pb->raw_fd < 0)
+		return;
+	pc->probe_fd = fd;
+	pc->probe_tos = (uint8_t)tos;
+	pc->probe_timer = evloop_timer_add_us(pc->pb->loop, PB_PROBE_FIRST_US,
+					      on_probe_timer, pc);
+}
+
 /* OWN answered (a take-over without the in-band claim): thaw, serve. */
 static void on_owned(void *arg, int status)
 {
@@ -216,6 +279,7 @@ static void on_owned(void *arg, int status)
 
 	pc->sw_op = 0;
 	if (!status && !migrate_thaw(pc->fd, &pc->st, pc->outq)) {
+		rtt_probe(pc, pc->fd, 0);
 		start_serving(pc, pc->pending, pc->pending_len);
 		return;
 	}
@@ -265,7 +329,8 @@ static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 		refuse(pb, ch, m->conn_id, HO_ERR_OVERLOAD);
 		return;
 	}
-	err = migrate_restore(&m->tcp, m->inq, m->outq, &pb->cfg.self, &fd);
+	err = migrate_restore(&m->tcp, m->inq, m->outq, &pb->cfg.self,
+			      pb->raw_fd >= 0 ? TCPR_RTT_PROBE : 0, &fd);
 	if (err) {
 		log_warn("%s: conn %llu: restore: %s", pb->cfg.name,
 			 (unsigned long long)m->conn_id, strerror(-err));
@@ -291,6 +356,8 @@ static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 		pc_free(pc);
 		return;
 	}
+	pc->st = m->tcp;
+	rtt_probe(pc, fd, tos);
 	start_serving(pc, m->pending, m->pending_len);
 }
 
@@ -377,7 +444,7 @@ static void chan_close(struct hochan *ch, long err, void *arg)
 static void on_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
 {
 	struct pb *pb = arg;
-	int fd, one = 1, slot = -1;
+	int fd, err, slot = -1;
 
 	(void)events;
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -392,7 +459,10 @@ static void on_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
 		close(fd);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	err = net_tune_channel(fd);
+	if (err)
+		log_debug("%s: channel timers: %s", pb->cfg.name,
+			  strerror(-err));
 	pb->chans[slot] = hochan_new(loop, fd, &pb->key, chan_msg, chan_close,
 				     pb);
 	if (!pb->chans[slot])
@@ -486,6 +556,12 @@ int pb_handback(struct pb_conn *pc, int fd, const void *leftover, size_t len,
 	if (!pc->ch)
 		goto fail;
 	pc->handing_back = true;
+	/* The probe is the controller's business now (the tail goes with
+	 * the connection); a timer left to fire would wake us for nothing. */
+	if (pc->probe_timer) {
+		evloop_timer_cancel(pb->loop, pc->probe_timer);
+		pc->probe_timer = NULL;
+	}
 	/* Unmarked from now on: nothing the frozen socket might still send
 	 * can claim the flow again at its next hand-off to us. */
 	setsockopt(fd, IPPROTO_IP, IP_TOS, &(int){ 0 }, sizeof(int));
@@ -612,7 +688,7 @@ static void on_window(void *arg, int status)
 	     i++) {
 		/* Best effort: EAGAIN means data is arriving while the state
 		 * is read, so the client is sending already. */
-		if (tcpr_send_window_update(pb->raw_fd, pc->win_fd)) {
+		if (tcpr_send_window_update(pb->raw_fd, pc->win_fd, 0)) {
 			log_debug("%s: conn %llu: window update: %s",
 				  pb->cfg.name, (unsigned long long)pc->conn_id,
 				  tcpr_errmsg());

@@ -72,7 +72,8 @@ typedef void (*pb_window_cb)(struct pb_conn *pc, bool open, int err,
 	X(handbacks, "handback")                                             \
 	X(handback_failures, "handback_failure")                             \
 	X(aborted, "aborted")                                                \
-	X(bad_msgs, "bad_message")
+	X(bad_msgs, "bad_message")                                           \
+	X(rtt_probes, "rtt_probe") /* tcpr_rtt_probe_send, one per restore */
 
 struct pb_stats {
 #define PB_EVENT_FIELD(field, label) uint64_t field;

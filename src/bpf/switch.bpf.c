@@ -191,7 +191,8 @@ static __always_inline int unlock(struct __sk_buff *skb,
 		*reason = PRISM_STAT_DROP_REWRITE;
 		return TC_ACT_SHOT;
 	}
-	*reason = PRISM_STAT_UNLOCK;
+	*reason = c.action == PRISM_FLOW_KEEP ? PRISM_STAT_UNLOCK_REPEAT
+					      : PRISM_STAT_UNLOCK;
 	return forward(skb, p->saddr, p->daddr);
 }
 

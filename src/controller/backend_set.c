@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/net.h"
 
 static void schedule_retry(struct ctrl_backend *b);
 
@@ -70,7 +71,7 @@ static void connect_done(struct evloop *loop, int fd, uint32_t events,
 			 void *arg)
 {
 	struct ctrl_backend *b = arg;
-	int err = 0, one = 1;
+	int err = 0;
 	socklen_t len = sizeof(err);
 	char a[32];
 
@@ -86,7 +87,10 @@ static void connect_done(struct evloop *loop, int fd, uint32_t events,
 		schedule_retry(b);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	err = net_tune_channel(fd);
+	if (err)
+		log_debug("backend %s: channel timers: %s", b->cfg.name,
+			  strerror(-err));
 	b->ch = hochan_new(loop, fd, b->key, chan_msg, chan_close, b);
 	if (!b->ch) {
 		close(fd);

@@ -71,6 +71,7 @@ void conn_free(struct conn *k)
 	c->conns[slot] = NULL;
 	c->free_slots[c->n_free++] = slot;
 	c->stats.closed++;
+	free(k->tail);
 	free(k->buf);
 	free(k);
 }

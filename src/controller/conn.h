@@ -36,6 +36,13 @@ struct conn {
 	/* Handed back and unlocked in band; nothing from the client yet to
 	 * prove that the marked window update reached the switch. */
 	bool unlock_unconfirmed;
+	uint8_t unlock_resends; /* copies of that update sent since */
+	/* Restored with an unacknowledged tail: our copy of the queue it is
+	 * part of, sent again with tcpr_resend_unacked while the client is
+	 * silent (the restored socket's own timers would take 1-3 s). */
+	uint8_t *tail;
+	uint32_t tail_seq, tail_len;
+	uint32_t client_rtt_us; /* our socket's srtt before its first freeze */
 	bool in_switch; /* may have a switch entry: DELETE before forgetting */
 	/* The client has half-closed (its FIN arrived): its requests are
 	 * served, then the connection is closed.  The FIN is not in our

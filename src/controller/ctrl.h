@@ -49,6 +49,12 @@ struct conn;
 	  "Connections that ended at a backend (client reset or error).")    \
 	X(client_closed, "client_closed_total",                              \
 	  "Requests whose client had half-closed: not handed off.")          \
+	X(unlock_resends, "unlock_resends_total",                            \
+	  "Window updates sent again after a hand-back because the client "  \
+	  "had not sent anything yet (a copy may have been lost).")          \
+	X(tail_resends, "tail_resends_total",                                \
+	  "Unacknowledged tails of a hand-back sent again from the "         \
+	  "controller's copy (tcpr_resend_unacked).")                        \
 	X(unlock_fallbacks, "unlock_fallbacks_total",                        \
 	  "Hand-backs whose client stayed silent for 200 ms, unlocked "      \
 	  "again through the switch agent.")                                 \

@@ -138,6 +138,69 @@ static void on_unlock_check(struct evloop *loop, struct evtimer *t, void *arg)
 		conn_close(k);
 }
 
+static void drop_tail(struct conn *k)
+{
+	free(k->tail);
+	k->tail = NULL;
+	k->tail_len = 0;
+}
+
+/* What of the restored tail the client has not acknowledged, again. */
+static void resend_tail(struct conn *k)
+{
+	int n;
+
+	if (!k->tail || k->fd < 0)
+		return;
+	n = tcpr_resend_unacked(k->ctrl->raw_fd, k->fd, k->tail_seq, k->tail,
+				k->tail_len);
+	if (n > 0) {
+		k->ctrl->stats.tail_resends++;
+		return;
+	}
+	if (n < 0)
+		log_debug("conn %llu: %s", (unsigned long long)k->id,
+			  tcpr_errmsg());
+	drop_tail(k);
+}
+
+static void on_unlock_resend(struct evloop *loop, struct evtimer *t,
+			     void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	k->unlock_resends++;
+	if (k->state == CONN_READING)
+		resend_tail(k);
+	/* Bytes waiting (pipelined) are on their way to the next hand-off,
+	 * whose zero window must not be re-opened here. */
+	if (k->state == CONN_READING && k->fd >= 0 && !k->len &&
+	    !k->quiescing) {
+		if (tcpr_send_window_update(k->ctrl->raw_fd, k->fd,
+					    PRISM_TOS_MARK))
+			log_debug("conn %llu: window update again: %s",
+				  (unsigned long long)k->id, tcpr_errmsg());
+		else
+			k->ctrl->stats.unlock_resends++;
+	}
+	if (arm_idle(k))
+		conn_close(k);
+}
+
+static int arm_unlock_check(struct conn *k)
+{
+	uint64_t ms = 2 * (uint64_t)k->client_rtt_us / 1000 + 1;
+
+	if (k->unlock_resends >= CONN_UNLOCK_RESENDS)
+		return arm(k, CONN_UNLOCK_CHECK_MS, on_unlock_check);
+	if (ms < CONN_UNLOCK_RESEND_MS)
+		ms = CONN_UNLOCK_RESEND_MS;
+	return arm(k, ms << k->unlock_resends, on_unlock_resend);
+}
+
 /* Idle timeout between requests; once a request has started, also the
  * header timeout, which more bytes do not extend (slowloris).  Right after
  * a hand-back, first the unlock check. */
@@ -146,7 +209,7 @@ static int arm_idle(struct conn *k)
 	uint64_t now = evloop_now_ms(), delay = k->ctrl->cfg->idle_timeout_ms;
 
 	if (k->unlock_unconfirmed)
-		return arm(k, CONN_UNLOCK_CHECK_MS, on_unlock_check);
+		return arm_unlock_check(k);
 	if (!k->len) {
 		k->head_deadline = 0;
 	} else {
@@ -626,7 +689,8 @@ static void start_handoff(struct conn *k, const struct http_request *req,
 	note_request(k, req);
 	/* ESTABLISHED, or half-closed by the client (CLOSE_WAIT, dumped as
 	 * if its FIN had not come yet); anything else is gone. */
-	tcp_state = conn_tcp_state(k, NULL);
+	tcp_state = conn_tcp_state(k, k->client_rtt_us ? NULL
+							: &k->client_rtt_us);
 	if (tcp_state != TCP_ESTABLISHED && tcp_state != TCP_CLOSE_WAIT) {
 		c->stats.client_closed++;
 		conn_close(k);
@@ -646,6 +710,7 @@ static void start_handoff(struct conn *k, const struct http_request *req,
 		       (req->content_length > 0 || req->chunked);
 	pause_conn(k);
 	k->unlock_unconfirmed = false;
+	drop_tail(k); /* the next owner gets what is left in the dump */
 	drop_switch_op(k); /* an unlock check's DELETE goes first anyway */
 	set_state(k, CONN_LOCKING);
 	/* Locked for the backend's address as we reach it: the backend
@@ -730,6 +795,24 @@ static bool request_waiting(const struct conn *k)
 	return k->len && http_parse_request(k->buf, k->len, NULL, &req) != 0;
 }
 
+static void drop_tail(struct conn *k);
+
+/* A copy of the restored send queue while its sent part is unacked: the
+ * client cannot ask for more before it has it all (tcpr_resend_unacked). */
+static void keep_tail(struct conn *k, const struct tcpr_state *st,
+		      const uint8_t *outq)
+{
+	drop_tail(k);
+	if (st->outq_len <= st->unsent_len)
+		return;
+	k->tail = malloc(st->outq_len);
+	if (!k->tail)
+		return; /* the kernel's own recovery, slower */
+	memcpy(k->tail, outq, st->outq_len);
+	k->tail_len = st->outq_len;
+	k->tail_seq = st->snd_seq - st->outq_len;
+}
+
 static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
 {
 	/* The backend's state, on our address: what the restored socket is. */
@@ -742,7 +825,8 @@ static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
 	if (err)
 		return err;
 	queued = st.inq_len != 0;
-	err = migrate_restore(&st, queued ? m->inq : NULL, m->outq, NULL, fd);
+	err = migrate_restore(&st, queued ? m->inq : NULL, m->outq, NULL, 0,
+			      fd);
 	if (err)
 		return err;
 	err = migrate_thaw(*fd, &st, m->outq);
@@ -759,8 +843,10 @@ static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
 		err = tcpr_window_update_send(k->ctrl->raw_fd, &st,
 					      PRISM_TOS_MARK,
 					      !queued && request_waiting(k));
-	if (!err)
+	if (!err) {
 		k->st0 = st;
+		keep_tail(k, &st, m->outq);
+	}
 	if (err)
 		close(*fd);
 	return err;
@@ -823,6 +909,7 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 	}
 	k->fd = fd;
 	k->unlock_unconfirmed = true;
+	k->unlock_resends = 0;
 	if ((m->flags & HO_F_CLOSE) || !k->keep_alive) {
 		if (k->peer_fin) {
 			close_half_closed(k);
@@ -861,7 +948,7 @@ static void on_unlocked(void *arg, int status)
 	k->sw_op = 0;
 	if (status || k->state != CONN_READING || k->fd < 0)
 		return;
-	if (tcpr_send_window_update(k->ctrl->raw_fd, k->fd))
+	if (tcpr_send_window_update(k->ctrl->raw_fd, k->fd, 0))
 		log_debug("conn %llu: window update: %s",
 			  (unsigned long long)k->id, tcpr_errmsg());
 }

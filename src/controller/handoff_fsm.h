@@ -15,9 +15,10 @@
  *           (HO_F_CLOSE or no keep-alive: --> CLOSING)
  *           --CLOSED from B, channel lost--> closed (client reset)
  *   CLOSING --EOF or CONN_LINGER_MS--> closed
- *   READING after a hand-back, client silent for CONN_UNLOCK_CHECK_MS:
- *           DELETE the entry; once done, window update again (a lost
- *           in-band unlock)
+ *   READING after a hand-back, client silent: the window update again
+ *           after CONN_UNLOCK_RESEND_MS, doubling, CONN_UNLOCK_RESENDS
+ *           times; then, still silent for CONN_UNLOCK_CHECK_MS: DELETE the
+ *           entry; once done, window update again (a lost in-band unlock)
  *
  * "closed" frees the connection and DELETEs its switch entry.  Switch
  * operations never block the loop (switch/async.h): a connection waits
@@ -51,6 +52,16 @@ enum conn_state {
  * switch entry removed by the agent too, and a second window update: the
  * in-band unlock may have been lost with its packet. */
 #define CONN_UNLOCK_CHECK_MS 200
+/* The window update that unlocks a handed-back flow is lost with 1 in 50
+ * hand-backs on a fabric that drops 1% per link; the client then sits at
+ * the zero window the switch gave it until its persist timer fires
+ * (>= 200 ms, backing off), with its next request ready.  So while the
+ * client has sent nothing, the update goes again (marked: it unlocks if
+ * the first copy died before the switch) after CONN_UNLOCK_RESEND_MS or
+ * two of the client's round trips if longer, doubling: 5, 10, 20, 40 ms.
+ * A client that answers at once never sees a copy. */
+#define CONN_UNLOCK_RESENDS 4
+#define CONN_UNLOCK_RESEND_MS 5
 
 const char *conn_state_name(enum conn_state s);
 

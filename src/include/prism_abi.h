@@ -144,7 +144,8 @@ struct prism_rev_key {
 	X(FAST_BAD, fast_bad) /* bad tag or fields: dropped */ \
 	X(FAST_UNKNOWN_PEER, fast_unknown_peer) /* source not allowed: dropped */ \
 	X(FAST_TABLE_FULL, fast_table_full) /* fast LOCK answered ENOSPC */ \
-	X(TAIL, tail) /* owner's segment sent before its LOCK */
+	X(TAIL, tail) /* owner's segment sent before its LOCK */ \
+	X(UNLOCK_REPEAT, unlock_repeat) /* in-band unlock of a flow HOME already */
 
 enum prism_stat {
 #define PRISM_STAT_ENUM(e, name) PRISM_STAT_##e,

@@ -181,11 +181,16 @@ prism_next_claim(const struct prism_flow_value *old,
 
 /* In band: the controller's marked window update after a hand-back makes
  * a LOCKED flow without a pending claim HOME; the last owner's reverse
- * entry and tail stay, so that its late segments are still translated. */
+ * entry and tail stay, so that its late segments are still translated.
+ * On a flow HOME already it changes nothing and is no error: the
+ * controller resends the update until the client shows it arrived, and
+ * the first copy may have unlocked the flow and been lost after. */
 static inline __attribute__((always_inline)) void
 prism_next_unlock(const struct prism_flow_value *old,
 		  struct prism_flow_change *c)
 {
+	if (old && old->state == PRISM_FLOW_HOME)
+		return;
 	if (!old || old->state != PRISM_FLOW_LOCKED ||
 	    (old->flags & PRISM_FLOW_F_CLAIM)) {
 		c->status = PRISM_EPERM;

@@ -19,6 +19,7 @@ struct bench_common {
 	int link_mbit;    /* --link-mbit M */
 	bool json;        /* --json: JSON on stdout, the table on stderr */
 	const char *out;  /* --out DIR */
+	double loss;      /* --loss PCT: random loss on every host's links */
 };
 
 /* Which of the common options a benchmark takes (--help always). */
@@ -27,6 +28,7 @@ struct bench_common {
 #define BENCH_OPT_LINK 0x4u
 #define BENCH_OPT_JSON 0x8u
 #define BENCH_OPT_OUT 0x10u
+#define BENCH_OPT_LOSS 0x20u
 
 struct bench_cli {
 	const char *bench;         /* "e2e": for messages */

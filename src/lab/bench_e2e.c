@@ -129,7 +129,8 @@ static void usage(FILE *out)
 		"                       [--duration S] [--link-mbit M] "
 		"[--initcwnd W] [--name NAME]\n"
 		"                       [--workload get|put] [--pipeline N] "
-		"[--json] [--out DIR]\n"
+		"[--loss PCT] [--json]\n"
+		"                       [--out DIR]\n"
 		"  --sizes LIST     object sizes, e.g. 1k,64k,2m (default "
 		"1k,4k,16k,64k,256k,1m,4m,16m,64m)\n"
 		"  --backends LIST  backend counts, one testbed each (default 2; "
@@ -151,6 +152,8 @@ static void usage(FILE *out)
 		"flight per\n"
 		"                   connection), each point again with -m 1: "
 		"pipe/1 is the ratio\n"
+		"  --loss PCT       random loss on every host's links, both "
+		"ways (0..100)\n"
 		"  --json           JSON array on stdout (the table goes to "
 		"stderr)\n"
 		"  --out DIR        CSV + PNG (default "
@@ -489,6 +492,9 @@ static void print_header(FILE *f, int n, const struct e2e_opts *o)
 		   "(client %d), %d s per point, workload %s\n",
 		n, o->conns, o->c.link_mbit, n * o->c.link_mbit, o->duration,
 		workload(o));
+	if (o->c.loss > 0)
+		fprintf(f, "   random loss %g%% on every host's links, both "
+			   "ways\n", o->c.loss);
 	if (o->put)
 		fprintf(f, "   PUT /obj/KEY, %d keys per wrk thread; backends "
 			   "--store --no-fsync (not durable), stores emptied "
@@ -756,6 +762,8 @@ static int run_n(struct e2e *r, const struct e2e_opts *o, int n, FILE *tbl)
 	err = bench_env_up_opt(&e, o->c.name, n, o->c.link_mbit, o->initcwnd,
 			       o->put ? BENCH_ENV_STORE : 0);
 	if (!err)
+		err = bench_env_loss(&e, o->c.loss);
+	if (!err)
 		err = write_script(&e);
 	if (!err)
 		print_header(tbl, n, o);
@@ -840,7 +848,8 @@ static int parse_opts(int argc, char **argv, struct e2e_opts *o)
 	const struct bench_cli cli = {
 		.bench = "e2e", .opts = own, .opt = e2e_opt, .usage = usage,
 		.ctx = o, .common = BENCH_OPT_NAME | BENCH_OPT_LINK |
-				    BENCH_OPT_JSON | BENCH_OPT_OUT,
+				    BENCH_OPT_JSON | BENCH_OPT_OUT |
+				    BENCH_OPT_LOSS,
 	};
 
 	return bench_parse_args(&cli, argc, argv, &o->c);

@@ -401,6 +401,19 @@ static int wipe_dir(const char *dir)
 	return err;
 }
 
+int bench_env_loss(struct bench_env *e, double pct)
+{
+	int err;
+
+	if (pct <= 0)
+		return 0;
+	err = testbed_loss_all(&e->tb, pct);
+	if (err)
+		fprintf(stderr, "prism bench: loss %g%%: %s\n", pct,
+			strerror(-err));
+	return err;
+}
+
 int bench_store_wipe(const struct bench_env *e)
 {
 	char dir[256];

@@ -61,6 +61,11 @@ int bench_env_up(struct bench_env *e, const char *name, int backends,
 int bench_env_up_opt(struct bench_env *e, const char *name, int backends,
 		     int link_mbit, int initcwnd, unsigned int flags);
 
+/* PCT percent random loss on every host of the testbed but the fabric,
+ * both ways (prism testbed loss all PCT), once everything is up; 0 does
+ * nothing. */
+int bench_env_loss(struct bench_env *e, double pct);
+
 /* Removes every object (and temporary file) from the backends' stores,
  * so that a benchmark's uploads do not pile up between its points. */
 int bench_store_wipe(const struct bench_env *e);

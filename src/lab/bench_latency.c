@@ -62,9 +62,16 @@ struct stat1 {
 	double *v; /* the samples, for the median */
 };
 
+/* The slowest requests, both kinds together: what a lost packet costs. */
+struct lat_tail {
+	double p99, max; /* us */
+	int over_200ms, over_1s;
+};
+
 struct lat_result {
 	struct stat1 spaced, b2b;
 	double spaced_p50, b2b_p50; /* medians, us */
+	struct lat_tail tail;
 };
 
 static void usage(FILE *out)
@@ -73,13 +80,16 @@ static void usage(FILE *out)
 		"Usage: prism bench latency [--requests N] [--size S] "
 		"[--gap-us G] [--backends N]\n"
 		"                           [--link-mbit M] [--name NAME] "
-		"[--json] [--out DIR]\n"
+		"[--loss PCT] [--json]\n"
+		"                           [--out DIR]\n"
 		"  --requests N  requests of each kind per configuration "
 		"(default 1000)\n"
 		"  --size S      object size (default 1k)\n"
 		"  --gap-us G    idle time before a spaced request (default "
 		"2000)\n"
 		"  --backends N  testbed backends (default 2; direct uses b1)\n"
+		"  --loss PCT    random loss on every host's links, both ways "
+		"(0..100)\n"
 		"Startup = time to first byte of a request on an idle "
 		"persistent connection;\nteardown = extra time to first byte "
 		"of a request sent the moment the previous\nresponse ended.  "
@@ -272,6 +282,29 @@ static double median(struct stat1 *s)
 	return n & 1 ? s->v[n / 2] : (s->v[n / 2 - 1] + s->v[n / 2]) / 2;
 }
 
+/* After median(): both sample sets are sorted. */
+static void tail_of(struct lat_result *r)
+{
+	int na = r->spaced.n < r->spaced.cap ? r->spaced.n : r->spaced.cap;
+	int nb = r->b2b.n < r->b2b.cap ? r->b2b.n : r->b2b.cap;
+	int n = na + nb, i = 0, j = 0, k = 0, at = n - 1 - n / 100;
+	struct lat_tail *t = &r->tail;
+
+	memset(t, 0, sizeof(*t));
+	while (k < n) { /* merge: the value of rank k */
+		double v = j >= nb || (i < na && r->spaced.v[i] <= r->b2b.v[j])
+				   ? r->spaced.v[i++]
+				   : r->b2b.v[j++];
+
+		if (k == at)
+			t->p99 = v;
+		t->max = v;
+		t->over_200ms += v > 200e3;
+		t->over_1s += v > 1e6;
+		k++;
+	}
+}
+
 static void stat_free(struct stat1 *s)
 {
 	free(s->v);
@@ -379,6 +412,9 @@ static void print_table(FILE *f, const struct lat_result *r,
 	fprintf(f, "\nper-request latency, %s objects, %d requests of each "
 		   "kind, gap %d us (mean +- sd, us)\n",
 		label, o->requests, o->gap_us);
+	if (o->c.loss > 0)
+		fprintf(f, "loss %g%% on every host's links, both ways\n",
+			o->c.loss);
 	fprintf(f, "%-7s %18s %18s %18s %13s | %22s %22s\n", "config",
 		"startup (ttfb)", "b2b ttfb", "teardown", "p50 st/b2b",
 		"startup over direct", "teardown over direct");
@@ -393,6 +429,21 @@ static void print_table(FILE *f, const struct lat_result *r,
 			mean(&x->spaced) - mean(&d->spaced), sd(&x->spaced),
 			teardown(x) - teardown(d), teardown_sd(x));
 	}
+	fprintf(f, "\nslowest requests (both kinds)\n%-7s %10s %10s %9s %7s "
+		   "| %13s %13s\n",
+		"config", "p99 (us)", "max (us)", "> 200 ms", "> 1 s",
+		"p99 / direct", "max / direct");
+	for (int c = 0; c < NCFG; c++) {
+		const struct lat_tail *t = &r[c].tail,
+				      *d = &r[CFG_DIRECT].tail;
+
+		fprintf(f, "%-7s %10.0f %10.0f %9d %7d | %13.2f %13.2f\n",
+			cfg_names[c], t->p99, t->max, t->over_200ms,
+			t->over_1s, d->p99 > 0 ? t->p99 / d->p99 : 0,
+			d->max > 0 ? t->max / d->max : 0);
+	}
+	if (o->c.loss > 0)
+		return; /* the targets are for a clean fabric */
 	fprintf(f, "targets: prism startup overhead %.1f us (<= 100: %s), "
 		   "teardown overhead %.1f us (<= 50: %s)\n",
 		mean(&r[CFG_PRISM].spaced) - mean(&r[CFG_DIRECT].spaced),
@@ -417,14 +468,17 @@ static void print_json(FILE *f, const struct lat_result *r,
 			   "\"b2b_sd_us\": %.1f, \"teardown_us\": %.1f, "
 			   "\"teardown_sd_us\": %.1f, "
 			   "\"startup_overhead_us\": %.1f, "
-			   "\"teardown_overhead_us\": %.1f}",
+			   "\"teardown_overhead_us\": %.1f, \"p99_us\": %.1f, "
+			   "\"max_us\": %.1f, \"over_200ms\": %d, "
+			   "\"over_1s\": %d, \"loss_pct\": %g}",
 			c ? "," : "", cfg_names[c],
 			(unsigned long long)o->size, x->spaced.n,
 			mean(&x->spaced), sd(&x->spaced), x->spaced_p50,
 			mean(&x->b2b), x->b2b_p50, sd(&x->b2b), teardown(x),
 			teardown_sd(x),
 			mean(&x->spaced) - mean(&d->spaced),
-			teardown(x) - teardown(d));
+			teardown(x) - teardown(d), x->tail.p99, x->tail.max,
+			x->tail.over_200ms, x->tail.over_1s, o->c.loss);
 	}
 	fprintf(f, "\n]\n");
 }
@@ -473,7 +527,8 @@ static int parse_opts(int argc, char **argv, struct lat_opts *o)
 		.bench = "latency", .opts = own, .opt = lat_opt,
 		.usage = usage, .ctx = o, .hint = "sizes up to 32k; ",
 		.common = BENCH_OPT_NAME | BENCH_OPT_BACKENDS |
-			  BENCH_OPT_LINK | BENCH_OPT_JSON | BENCH_OPT_OUT,
+			  BENCH_OPT_LINK | BENCH_OPT_JSON | BENCH_OPT_OUT |
+			  BENCH_OPT_LOSS,
 	};
 
 	return bench_parse_args(&cli, argc, argv, &o->c);
@@ -487,6 +542,8 @@ static int run(const struct lat_opts *o, struct lat_result *r, FILE *raw)
 	fprintf(stderr, "prism bench latency: testbed %s, %d backends ...\n",
 		o->c.name, o->c.backends);
 	err = bench_env_up(&e, o->c.name, o->c.backends, o->c.link_mbit, 0);
+	if (!err)
+		err = bench_env_loss(&e, o->c.loss);
 	/* Rounds, each with a fresh connection per configuration, so that
 	 * the machine's drift hits all three alike. */
 	for (int i = 0; !err && i < LAT_ROUNDS; i++) {
@@ -503,6 +560,7 @@ static int run(const struct lat_opts *o, struct lat_result *r, FILE *raw)
 	for (int c = 0; !err && c < NCFG; c++) {
 		r[c].spaced_p50 = median(&r[c].spaced);
 		r[c].b2b_p50 = median(&r[c].b2b);
+		tail_of(&r[c]);
 	}
 	return err;
 }

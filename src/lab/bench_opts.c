@@ -11,7 +11,7 @@
 #include "lib/num.h"
 
 enum { OPT_NAME = 0x1000, OPT_BACKENDS, OPT_LINK, OPT_JSON, OPT_OUT,
-       OPT_HELP };
+       OPT_LOSS, OPT_HELP };
 
 static const struct option common_opts[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -19,6 +19,7 @@ static const struct option common_opts[] = {
 	{ "link-mbit", required_argument, NULL, OPT_LINK },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "out", required_argument, NULL, OPT_OUT },
+	{ "loss", required_argument, NULL, OPT_LOSS },
 	{ "help", no_argument, NULL, OPT_HELP },
 };
 #define N_COMMON (sizeof(common_opts) / sizeof(common_opts[0]))
@@ -58,6 +59,8 @@ static int common_opt(int c, const char *arg, struct bench_common *b)
 	case OPT_OUT:
 		b->out = arg;
 		return 0;
+	case OPT_LOSS:
+		return testbed_parse_pct(arg, &b->loss);
 	}
 	return -EINVAL;
 }

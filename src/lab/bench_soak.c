@@ -23,11 +23,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "lab/bench.h"
 #include "lab/bench_env.h"
 #include "lab/bench_soak.h"
 #include "lab/loadgen.h"
 #include "lib/num.h"
+#include "prism_abi.h"
 
 #define MAX_DAEMONS 10
 #define MAX_SAMPLES 4096
@@ -283,15 +286,23 @@ static int verdict(bool ok, const char *fmt, ...)
 	return ok ? 0 : 1;
 }
 
-static int tcp_verdicts(const struct bench_tcp *a, const struct bench_tcp *b)
+/* Under LOSS the client's own retransmission timeouts are the loss's
+ * (a lost request waits for one, with any server): counted, not judged. */
+static int tcp_verdicts(const struct bench_tcp *a, const struct bench_tcp *b,
+			double loss)
 {
 	int fail = 0;
 
 	printf("client TCP: retransmitted segments +%llu\n",
 	       (unsigned long long)(b->retrans - a->retrans));
-	fail |= verdict(b->timeouts == a->timeouts,
-			"client RTO expiries (TCPTimeouts) +%llu",
-			(unsigned long long)(b->timeouts - a->timeouts));
+	if (loss > 0)
+		printf("client TCP: RTO expiries (TCPTimeouts) +%llu at %g%% "
+		       "loss\n",
+		       (unsigned long long)(b->timeouts - a->timeouts), loss);
+	else
+		fail |= verdict(b->timeouts == a->timeouts,
+				"client RTO expiries (TCPTimeouts) +%llu",
+				(unsigned long long)(b->timeouts - a->timeouts));
 	fail |= verdict(b->resets == a->resets,
 			"client connections reset (EstabResets) +%llu",
 			(unsigned long long)(b->resets - a->resets));
@@ -351,6 +362,41 @@ static int flat_verdicts(const struct sampler *s)
 	return fail;
 }
 
+/* Entries in the switch's flow table (the pinned map), or -errno. */
+static long flow_entries(const struct bench_env *e)
+{
+	struct prism_flow_key k, next;
+	char dir[200], path[256];
+	long n = 0;
+	int fd, err = testbed_pin_dir(e->name, dir, sizeof(dir));
+
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/flows", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	for (void *at = NULL; !bpf_map_get_next_key(fd, at, &next); at = &k) {
+		k = next;
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
+/* The client is gone: so are its connections' switch entries, once the
+ * controller has closed them (asynchronously: up to 5 s here). */
+static int flows_verdict(const struct bench_env *e)
+{
+	long n = flow_entries(e);
+
+	for (int i = 0; i < 50 && n > 0; i++) {
+		usleep(100000);
+		n = flow_entries(e);
+	}
+	return verdict(n == 0, "switch flow entries after the client: %ld", n);
+}
+
 /* ---- the two benchmarks ---- */
 
 static int run(const struct soak_opts *o, bool soak)
@@ -367,6 +413,8 @@ static int run(const struct soak_opts *o, bool soak)
 	err = raise_nofile(o->conns);
 	if (!err)
 		err = bench_env_up(&e, o->c.name, o->c.backends, 1000, 0);
+	if (!err)
+		err = bench_env_loss(&e, o->c.loss);
 	if (!err)
 		err = sampler_init(&s, o);
 	if (err)
@@ -401,7 +449,8 @@ static int run(const struct soak_opts *o, bool soak)
 		fail |= flat_verdicts(&s);
 	}
 	fail |= client_verdicts(&r);
-	fail |= tcp_verdicts(&t0, &t1);
+	fail |= tcp_verdicts(&t0, &t1, o->c.loss);
+	fail |= flows_verdict(&e);
 out:
 	bench_env_down(&e);
 	return err ? 1 : fail;
@@ -412,7 +461,8 @@ static void usage(FILE *f, bool soak)
 	if (soak)
 		fprintf(f, "Usage: prism bench soak [--requests N] [--conns N] "
 			   "[--size S] [--interval S]\n"
-			   "                        [--backends N] [--name TB]\n"
+			   "                        [--backends N] [--name TB] "
+			   "[--loss PCT]\n"
 			   "N requests (1000000) over CONNS (16) keep-alive "
 			   "connections, GET /bytes/SIZE (1k);\nsamples every "
 			   "daemon's VmRSS and fds every INTERVAL (10) s: they "
@@ -421,7 +471,7 @@ static void usage(FILE *f, bool soak)
 		fprintf(f, "Usage: prism bench load [--conns N] [--active N] "
 			   "[--duration S] [--size S]\n"
 			   "                        [--backends N] [--name TB] "
-			   "[--no-sweep]\n"
+			   "[--no-sweep] [--loss PCT]\n"
 			   "Holds CONNS (10000) keep-alive connections at the "
 			   "controller, requests on ACTIVE (100)\nof them for "
 			   "DURATION (10) s, then one request on every "
@@ -472,7 +522,8 @@ static int parse(int argc, char **argv, struct soak_opts *o, bool soak)
 	const struct bench_cli cli = {
 		.bench = soak ? "soak" : "load", .opts = own, .opt = soak_opt,
 		.usage = soak ? usage_soak : usage_load, .ctx = o,
-		.common = BENCH_OPT_NAME | BENCH_OPT_BACKENDS,
+		.common = BENCH_OPT_NAME | BENCH_OPT_BACKENDS |
+			  BENCH_OPT_LOSS,
 		.hint = "up to 8 backends, ACTIVE <= CONNS; ",
 	};
 	int rc = bench_parse_args(&cli, argc, argv, &o->c);

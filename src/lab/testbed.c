@@ -13,7 +13,8 @@
 
 static const char usage_text[] =
 	"Usage: prism testbed up [--backends N] [--link-mbit M] "
-	"[--client-mbit M] [--name NAME]\n"
+	"[--client-mbit M] [--loss PCT] [--name NAME]\n"
+	"       prism testbed loss [--name NAME] HOST|all PCT\n"
 	"       prism testbed down [--name NAME]\n"
 	"       prism testbed status [--name NAME]\n"
 	"       prism testbed addr [--name NAME] HOST\n"
@@ -22,7 +23,12 @@ static const char usage_text[] =
 	"Hosts: client, fabric, controller, proxy, b1..bN (each a network\n"
 	"namespace NAME-HOST); addr also knows vip.  NAME: --name, else\n"
 	"$PRISM_TESTBED, else \"prism\".  Defaults: N = 2 backends, backend,\n"
-	"controller and proxy links M = 1000 Mbit/s, client link N*M.\n";
+	"controller and proxy links M = 1000 Mbit/s, client link N*M.\n"
+	"--loss PCT / loss: every link of HOST (all: of every host but the\n"
+	"fabric) loses PCT percent (0..100, fractions allowed) of its packets\n"
+	"each way, at random: a tc program at the host's ingress (no netem\n"
+	"here) draws once for the link the packet arrives on and once for the\n"
+	"sender's, unless the fabric sent it.\n";
 
 /* Exit codes: 0 ok, 1 failed, 2 bad usage. */
 #define EXIT_USAGE 2
@@ -88,10 +94,38 @@ static const struct option up_opts[] = {
 	{ "backends", required_argument, NULL, 'b' },
 	{ "link-mbit", required_argument, NULL, 'l' },
 	{ "client-mbit", required_argument, NULL, 'c' },
+	{ "loss", required_argument, NULL, 'L' },
 	{ "name", required_argument, NULL, 'n' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* A loss rate: a number of percent in 0..100. */
+int testbed_parse_pct(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno || end == s || *end || !(*out >= 0 && *out <= 100)
+		       ? -EINVAL
+		       : 0;
+}
+
+static int parse_pct(const char *s, double *out)
+{
+	if (testbed_parse_pct(s, out)) {
+		fprintf(stderr, "prism testbed: loss '%s': a percentage in "
+				"0..100 (try 'prism testbed --help')\n",
+			s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static double up_loss;
+
+static int load_or_say(const char *name, struct testbed *tb);
 
 /* Fills TB from up's options; returns -1 to go on, else the exit code. */
 static int parse_up(int argc, char **argv, struct testbed *tb)
@@ -113,6 +147,8 @@ static int parse_up(int argc, char **argv, struct testbed *tb)
 		else if (c == 'c')
 			err = parse_count("--client-mbit", optarg,
 					  TESTBED_MBIT_MAX, &tb->client_mbit);
+		else if (c == 'L')
+			err = parse_pct(optarg, &up_loss);
 		else if (c == 'n')
 			name = optarg;
 		else if (c == 'h') {
@@ -159,10 +195,52 @@ static int do_up(int argc, char **argv)
 		return rc;
 	if (testbed_up(&tb))
 		return 1;
+	if (up_loss > 0 && testbed_loss_all(&tb, up_loss)) {
+		testbed_down(tb.name);
+		return 1;
+	}
 	printf("testbed %s up: %d backend%s, links %d Mbit/s, client link "
-	       "%d Mbit/s (%.1f s)\n",
+	       "%d Mbit/s%s (%.1f s)\n",
 	       tb.name, tb.backends, tb.backends == 1 ? "" : "s", tb.link_mbit,
-	       tb.client_mbit, now_s() - t0);
+	       tb.client_mbit, up_loss > 0 ? ", random loss" : "",
+	       now_s() - t0);
+	return 0;
+}
+
+static int do_loss(int argc, char **argv)
+{
+	char name[TESTBED_NAME_MAX + 1];
+	struct testbed tb;
+	struct in_addr a;
+	const char *host;
+	double pct;
+	int rc;
+
+	rc = parse_name_opts(argc, argv, name, sizeof(name));
+	if (rc >= 0)
+		return rc;
+	if (argc - optind != 2)
+		return usage_error("loss takes HOST|all and PCT%s", "");
+	host = argv[optind];
+	if (parse_pct(argv[optind + 1], &pct))
+		return EXIT_USAGE;
+	if (testbed_check_root() || load_or_say(name, &tb))
+		return 1;
+	if (strcmp(host, "all") &&
+	    (!strcmp(host, "vip") || !strcmp(host, "fabric") ||
+	     testbed_host_ip(&tb, host, &a))) {
+		fprintf(stderr,
+			"prism testbed: loss: unknown host '%s' (client, "
+			"controller, proxy, b1..b%d, all)\n",
+			host, tb.backends);
+		return EXIT_USAGE;
+	}
+	rc = strcmp(host, "all") ? testbed_loss_set(name, host, pct)
+				 : testbed_loss_all(&tb, pct);
+	if (rc)
+		return 1;
+	printf("testbed %s: %s drops %g%% of its packets each way\n", name,
+	       host, pct);
 	return 0;
 }
 
@@ -280,11 +358,25 @@ static void rate_cell(const char *ns, const char *dev, int want, char *buf,
 	*bad += got != want;
 }
 
+/* "1% (dropped/seen)", or "-" without a loss program. */
+static void loss_cell(const char *name, const char *host, char *buf,
+		      size_t len)
+{
+	uint64_t seen, dropped;
+	double pct;
+
+	snprintf(buf, len, "-");
+	if (!testbed_loss_get(name, host, &pct, &seen, &dropped) &&
+	    (seen || pct > 0))
+		snprintf(buf, len, "%g%% (%llu/%llu)", pct,
+			 (unsigned long long)dropped, (unsigned long long)seen);
+}
+
 /* One status row; returns the number of problems found. */
 static int status_row(const struct testbed *tb, const char *host, int mbit)
 {
 	char path[256], ns[64], fabric[64], ip[16] = "?";
-	char here[32] = "-", there[32] = "-";
+	char here[32] = "-", there[32] = "-", loss[48] = "-";
 	bool exists;
 	int bad = 0;
 
@@ -299,8 +391,10 @@ static int status_row(const struct testbed *tb, const char *host, int mbit)
 		rate_cell(ns, "eth0", mbit, here, sizeof(here), &bad);
 		rate_cell(fabric, host, mbit, there, sizeof(there), &bad);
 	}
-	printf("%-11s %-14s %-24s %-7s %-15s %-15s\n", host, ip, ns,
-	       exists ? "yes" : "MISSING", here, there);
+	if (exists)
+		loss_cell(tb->name, host, loss, sizeof(loss));
+	printf("%-11s %-14s %-24s %-7s %-15s %-15s %s\n", host, ip, ns,
+	       exists ? "yes" : "MISSING", here, there, loss);
 	return bad;
 }
 
@@ -323,8 +417,9 @@ static int do_status(int argc, char **argv)
 	       name, tb.ready ? "up" : "INCOMPLETE (up did not finish)",
 	       tb.backends, tb.backends == 1 ? "" : "s", tb.link_mbit,
 	       tb.client_mbit);
-	printf("%-11s %-14s %-24s %-7s %-15s %-15s\n", "HOST", "ADDRESS",
-	       "NETNS", "EXISTS", "RATE (eth0)", "RATE (fabric)");
+	printf("%-11s %-14s %-24s %-7s %-15s %-15s %s\n", "HOST", "ADDRESS",
+	       "NETNS", "EXISTS", "RATE (eth0)", "RATE (fabric)",
+	       "LOSS (dropped/seen)");
 	bad += status_row(&tb, "client", tb.client_mbit);
 	bad += status_row(&tb, "fabric", 0);
 	bad += status_row(&tb, "controller", tb.link_mbit);
@@ -349,7 +444,7 @@ int cmd_testbed(int argc, char **argv)
 		int (*run)(int argc, char **argv);
 	} subs[] = {
 		{ "up", do_up },     { "down", do_down }, { "status", do_status },
-		{ "addr", do_addr }, { "exec", do_exec },
+		{ "addr", do_addr }, { "exec", do_exec }, { "loss", do_loss },
 	};
 	const char *sub = argc > 1 ? argv[1] : NULL;
 

@@ -15,6 +15,7 @@
 #pragma once
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #define TESTBED_NAME_MAX 32      /* [A-Za-z0-9][A-Za-z0-9_-]* */
@@ -77,6 +78,22 @@ int testbed_up(const struct testbed *tb);
  * the namespaces (and so the veths), the pin directory, the state file.
  * 0 when there was nothing to remove. */
 int testbed_down(const char *name);
+
+/* Random loss (testbed_loss.c): a packet arriving at HOST's eth0 is
+ * dropped with probability PCT percent for each link it crossed (two from
+ * another host, one from the fabric), from now on: the loss of links that
+ * drop PCT percent each way, without a drop on any sender's own interface
+ * (which its TCP would take for local congestion).  The first
+ * nonzero rate attaches the program; 0 keeps it attached, dropping
+ * nothing.  testbed_loss_all sets every host but the fabric.  0 or -errno
+ * (said on stderr). */
+int testbed_loss_set(const char *name, const char *host, double pct);
+/* "1", "0.5": a percentage in 0..100, or -EINVAL. */
+int testbed_parse_pct(const char *s, double *out);
+int testbed_loss_all(const struct testbed *tb, double pct);
+/* HOST's rate and what its program saw and dropped (all 0 without). */
+int testbed_loss_get(const char *name, const char *host, double *pct,
+		     uint64_t *seen, uint64_t *dropped);
 
 /* The tbf rate of the root qdisc on DEV in namespace NS, read from tc, in
  * Mbit/s (0: no tbf there).  NS "" is the caller's namespace. */

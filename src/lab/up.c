@@ -34,6 +34,7 @@
 #define UP_READY_MS 10000
 #define UP_MAX_ARGS 96
 #define UP_ARG_MAX 256 /* the longest argument (a --root path) */
+#define UP_CTRL_ARGS 16
 
 struct run {
 	char name[TESTBED_NAME_MAX + 1];
@@ -42,6 +43,9 @@ struct run {
 	bool debug;
 	bool store, no_fsync; /* up --store [--no-fsync] */
 	char root[PATH_MAX];  /* up --root DIR: every backend serves DIR */
+	/* up --controller-arg ARG...: appended to the controller's options */
+	const char *ctrl_args[UP_CTRL_ARGS];
+	int n_ctrl_args;
 };
 
 static void run_path(const struct run *r, const char *comp, const char *ext,
@@ -319,6 +323,8 @@ static int start_controller(const struct run *r)
 		arg(&a, "--policy");
 		arg(&a, "hash-uri");
 	}
+	for (int i = 0; i < r->n_ctrl_args; i++)
+		arg(&a, "%s", r->ctrl_args[i]);
 	arg(&a, "--ready-file");
 	arg(&a, "%s/controller.ready", r->dir);
 	return start(r, "controller", "controller", &a);
@@ -404,6 +410,10 @@ static int run_open(struct run *r, int argc, char **argv)
 			r->store = true;
 		else if (!strcmp(argv[i], "--no-fsync"))
 			r->no_fsync = true;
+		else if (!strcmp(argv[i], "--controller-arg") && i + 1 < argc &&
+			 r->n_ctrl_args < UP_CTRL_ARGS &&
+			 strlen(argv[i + 1]) < UP_ARG_MAX)
+			r->ctrl_args[r->n_ctrl_args++] = argv[++i];
 		else if (!strcmp(argv[i], "--root") && i + 1 < argc) {
 			/* absolute: the backends run from another folder */
 			errno = 0;
@@ -457,7 +467,8 @@ static int up(struct run *r)
 static void usage(FILE *out, const char *cmd)
 {
 	fprintf(out, "Usage: prism %s [--name NAME]%s\n", cmd,
-		!strcmp(cmd, "up") ? " [--debug] [--store [--no-fsync]] [--root DIR]"
+		!strcmp(cmd, "up") ? " [--debug] [--store [--no-fsync]] [--root DIR]\n"
+				     "                [--controller-arg ARG]..."
 				   : "");
 	if (!strcmp(cmd, "up"))
 		fprintf(out, "Starts the switch agent, one backend per backend "
@@ -468,7 +479,11 @@ static void usage(FILE *out, const char *cmd)
 			     "by --policy hash-uri; --no-fsync: faster,\n"
 			     "not durable.\n"
 			     "--root DIR: every backend also serves the files "
-			     "under DIR.\n", TESTBED_VIP);
+			     "under DIR.\n"
+			     "--controller-arg ARG: ARG goes on the controller's "
+			     "command line (up to %d),\ne.g. --controller-arg "
+			     "--health-fall --controller-arg 5.\n", TESTBED_VIP,
+		UP_CTRL_ARGS);
 	else if (!strcmp(cmd, "down"))
 		fprintf(out, "Stops what 'prism up' started.\n");
 	else

@@ -70,10 +70,11 @@ void migrate_frozen_free(struct frozen *f)
 
 int migrate_restore(const struct tcpr_state *st, const uint8_t *inq,
 		    const uint8_t *outq, const struct in_addr *local,
-		    int *fd_out)
+		    unsigned flags, int *fd_out)
 {
 	int err = tcpr_restore(st, inq, outq, local,
-			       TCPR_STAY_IN_REPAIR | TCPR_NONBLOCK, fd_out);
+			       flags | TCPR_STAY_IN_REPAIR | TCPR_NONBLOCK,
+			       fd_out);
 
 	if (err)
 		log_warn("restore: %s", tcpr_errmsg());

@@ -26,9 +26,11 @@ int migrate_freeze(int fd, struct frozen *f);
 int migrate_dump(int fd, struct frozen *f);
 void migrate_frozen_free(struct frozen *f);
 
+/* flags: TCPR_RTT_PROBE or 0; the socket stays in repair mode until
+ * migrate_thaw. */
 int migrate_restore(const struct tcpr_state *st, const uint8_t *inq,
 		    const uint8_t *outq, const struct in_addr *local,
-		    int *fd_out);
+		    unsigned flags, int *fd_out);
 int migrate_thaw(int fd, const struct tcpr_state *st, const uint8_t *outq);
 
 /* The receive queue moves out of the socket state into the new owner's

@@ -311,9 +311,16 @@ static int set_queue_seq(int fd, int q, uint32_t seq,
 		   : 0;
 }
 
+/* The bytes before snd_una that TCPR_RTT_PROBE puts back in the send
+ * queue.  One: with two, the sample came from the skb's send time, which
+ * the repair path takes from a clock cache some milliseconds old. */
+#define PROBE_LEN 1
+
 static int bind_connect(int fd, const struct tcpr_state *st,
-			const struct in_addr *local_override)
+			const struct in_addr *local_override, unsigned flags)
 {
+	uint32_t una = st->snd_seq - st->outq_len;
+
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	int err;
 
@@ -326,7 +333,8 @@ static int bind_connect(int fd, const struct tcpr_state *st,
 	err = set_queue_seq(fd, TCP_RECV_QUEUE, st->rcv_seq - st->inq_len, st);
 	if (!err)
 		err = set_queue_seq(fd, TCP_SEND_QUEUE,
-				    st->snd_seq - st->outq_len, st);
+				    flags & TCPR_RTT_PROBE ? una - PROBE_LEN : una,
+				    st);
 	if (err)
 		return err;
 	/* connect() sizes segments from the MSS clamp it finds; without
@@ -416,14 +424,22 @@ static int unlock_sndbuf(int fd, const struct tcpr_state *st)
 }
 
 static int restore_queues(int fd, const struct tcpr_state *st,
-			  const uint8_t *inq, const uint8_t *outq)
+			  const uint8_t *inq, const uint8_t *outq,
+			  unsigned flags)
 {
+	static const uint8_t seen[PROBE_LEN]; /* the peer has them: any value */
 	int err = st->outq_len ? raise_sndbuf(fd, st) : 0;
 
 	if (!err && st->inq_len) {
 		err = select_queue(fd, TCP_RECV_QUEUE, st);
 		if (!err)
 			err = send_all(fd, inq, st->inq_len, "recv queue", st);
+	}
+	if (!err && (flags & TCPR_RTT_PROBE)) {
+		err = select_queue(fd, TCP_SEND_QUEUE, st);
+		if (!err)
+			err = send_all(fd, seen, PROBE_LEN,
+				       "send queue (probe bytes)", st);
 	}
 	if (!err && st->outq_len > st->unsent_len) {
 		err = select_queue(fd, TCP_SEND_QUEUE, st);
@@ -465,11 +481,11 @@ int tcpr_restore(const struct tcpr_state *st, const uint8_t *inq,
 		return fail(-errno, "%s: socket", tuple(st));
 	err = tcpr_repair_on(fd);
 	if (!err)
-		err = bind_connect(fd, st, local_override);
+		err = bind_connect(fd, st, local_override, flags);
 	if (!err)
 		err = restore_options(fd, st);
 	if (!err)
-		err = restore_queues(fd, st, inq, outq);
+		err = restore_queues(fd, st, inq, outq, flags);
 	if (!err)
 		err = restore_window(fd, st);
 	if (err)
@@ -695,17 +711,18 @@ int tcpr_window_update_build(const struct tcpr_state *st, uint8_t tos,
 	return build_seg(&g, pkt, len);
 }
 
-/* Appends one payload byte to a segment built by build_seg (LEN bytes):
- * lengths and checksums follow. */
-static int append_byte(uint8_t *pkt, int len, uint8_t byte)
+/* Appends N payload bytes to a segment built by build_seg (LEN bytes, in
+ * a buffer with room for them): lengths and checksums follow. */
+static int append_payload(uint8_t *pkt, int len, const uint8_t *data,
+			  size_t n)
 {
 	uint8_t *tcp = pkt + 20;
-	size_t tcplen = (size_t)len - 20 + 1;
+	size_t tcplen = (size_t)len - 20 + n;
 	uint16_t v16;
 	uint32_t sum;
 
-	pkt[len] = byte;
-	v16 = htons((uint16_t)(len + 1));
+	memcpy(pkt + len, data, n);
+	v16 = htons((uint16_t)(len + n));
 	memcpy(pkt + 2, &v16, 2);
 	memset(pkt + 10, 0, 2);
 	v16 = csum_fold(csum_add(0, pkt, 20));
@@ -762,10 +779,33 @@ int tcpr_tail_probe_send(int raw_fd, const struct tcpr_state *st,
 	if (len < 0)
 		return fail(len, "%s: tail probe", tuple(st));
 	/* One byte of payload: the first unacknowledged one. */
-	if (append_byte(pkt, len, outq[0]))
+	if (append_payload(pkt, len, outq, 1))
 		return fail(-EINVAL, "%s: tail probe", tuple(st));
 	len = send_raw(raw_fd, pkt, len + 1, st->remote_ip);
 	return len ? fail(len, "%s: send tail probe", tuple(st)) : 0;
+}
+
+int tcpr_rtt_probe_send(int raw_fd, const struct tcpr_state *st,
+			const struct in_addr *local, uint8_t tos)
+{
+	uint8_t pkt[TCPR_WU_MAX + 1];
+	struct seg g = {
+		.saddr = local ? local->s_addr : st->local_ip,
+		.daddr = st->remote_ip,
+		.sport = st->local_port, .dport = st->remote_port,
+		.seq = st->snd_seq - st->outq_len - PROBE_LEN, .ack = st->rcv_seq,
+		.flags = 0x18, /* PSH, ACK */
+		.tos = tos,
+		.window = advertised_window(st),
+		.tsval = st->flags & TCPR_F_TS ? &st->ts_val : NULL,
+	};
+	static const uint8_t seen;
+	int len = build_seg(&g, pkt, sizeof(pkt) - 1);
+
+	if (len < 0 || append_payload(pkt, len, &seen, 1))
+		return fail(-EINVAL, "%s: RTT probe", tuple(st));
+	len = send_raw(raw_fd, pkt, len + 1, st->remote_ip);
+	return len ? fail(len, "%s: send RTT probe", tuple(st)) : 0;
 }
 
 int tcpr_peer_fin_build(const struct tcpr_state *st, uint8_t *pkt, size_t len)
@@ -797,27 +837,83 @@ int tcpr_peer_fin_send(int raw_fd, const struct tcpr_state *st)
 	return len ? fail(len, "%s: send peer FIN", tuple(st)) : 0;
 }
 
-int tcpr_send_window_update(int raw_fd, int fd)
+/* FD's state now (briefly in repair mode), for segments sent on its
+ * behalf. */
+static int fresh_state(int fd, struct tcpr_state *st)
 {
-	struct tcpr_state st;
 	int err, off;
 
 	err = tcpr_repair_on(fd);
 	if (err)
 		return err;
-	err = tcpr_dump(fd, &st);
+	err = tcpr_dump(fd, st);
 	/* tcpr_dump put ts_val ahead of the socket's clock; move the clock
 	 * there too, or the socket's next segments would carry an older
 	 * TSval than this update and the peer would drop them (PAWS). */
-	if (!err && (st.flags & TCPR_F_TS)) {
-		err = set_int(fd, TCP_TIMESTAMP, (int)st.ts_val);
+	if (!err && (st->flags & TCPR_F_TS)) {
+		err = set_int(fd, TCP_TIMESTAMP, (int)st->ts_val);
 		if (err)
-			fail(err, "%s: TCP_TIMESTAMP", tuple(&st));
+			fail(err, "%s: TCP_TIMESTAMP", tuple(st));
 	}
 	off = tcpr_repair_off(fd, false);
 	if (err || off)
 		return err ? err : off;
-	if (st.peer_fin) /* a live CLOSE_WAIT socket acknowledges the FIN */
-		st.rcv_seq++;
-	return tcpr_window_update_send(raw_fd, &st, 0, false);
+	if (st->peer_fin) /* a live CLOSE_WAIT socket acknowledges the FIN */
+		st->rcv_seq++;
+	return 0;
+}
+
+int tcpr_send_window_update(int raw_fd, int fd, uint8_t tos)
+{
+	struct tcpr_state st;
+	int err = fresh_state(fd, &st);
+
+	return err ? err : tcpr_window_update_send(raw_fd, &st, tos, false);
+}
+
+static bool seq_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+int tcpr_resend_unacked(int raw_fd, int fd, uint32_t data_seq,
+			const uint8_t *data, uint32_t len)
+{
+	uint8_t pkt[TCPR_WU_MAX + 65536];
+	struct tcpr_state st;
+	uint32_t seq, end, mss, sent = 0;
+	int err = fresh_state(fd, &st);
+
+	if (err)
+		return err;
+	seq = st.snd_seq - st.outq_len; /* snd_una */
+	end = st.snd_seq - st.unsent_len; /* snd_nxt */
+	if (seq_before(data_seq + len, end))
+		end = data_seq + len;
+	if (seq_before(seq, data_seq))
+		seq = data_seq;
+	mss = st.mss - (st.flags & TCPR_F_TS ? 12 : 0);
+	if (!mss || mss > 65536)
+		return fail(-EINVAL, "%s: resend: MSS %u", tuple(&st), st.mss);
+	while (seq_before(seq, end)) {
+		uint32_t n = end - seq < mss ? end - seq : mss;
+		struct seg g = {
+			.saddr = st.local_ip, .daddr = st.remote_ip,
+			.sport = st.local_port, .dport = st.remote_port,
+			.seq = seq, .ack = st.rcv_seq,
+			.flags = 0x18, /* PSH, ACK */
+			.window = advertised_window(&st),
+			.tsval = st.flags & TCPR_F_TS ? &st.ts_val : NULL,
+		};
+		int l = build_seg(&g, pkt, TCPR_WU_MAX);
+
+		if (l < 0 || append_payload(pkt, l, data + (seq - data_seq), n))
+			return fail(-EINVAL, "%s: resend", tuple(&st));
+		err = send_raw(raw_fd, pkt, l + (int)n, st.remote_ip);
+		if (err)
+			return fail(err, "%s: resend", tuple(&st));
+		seq += n;
+		sent += n;
+	}
+	return (int)sent;
 }

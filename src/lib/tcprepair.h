@@ -86,6 +86,10 @@ struct tcpr_state {
 #define TCPR_PROBE          0x1 /* repair off with TCP_REPAIR_OFF */
 #define TCPR_STAY_IN_REPAIR 0x2 /* restore only; call tcpr_restore_finish */
 #define TCPR_NONBLOCK       0x4 /* the new socket is O_NONBLOCK */
+/* The send queue starts one byte early, at the last byte the peer
+ * acknowledged (value 0: the peer discards it), so that the socket holds
+ * one sent, unacknowledged byte; see tcpr_rtt_probe_send(). */
+#define TCPR_RTT_PROBE      0x8
 
 int tcpr_repair_on(int fd);
 /* probe: TCP_REPAIR_OFF (sends a window probe), else TCP_REPAIR_OFF_NO_WP */
@@ -135,8 +139,8 @@ int tcpr_window_update_build(const struct tcpr_state *st, uint8_t tos,
 			     bool zero, uint8_t *pkt, size_t len);
 /* Builds it from fd's current state (fd briefly in repair mode, left with
  * TCP_REPAIR_OFF_NO_WP; fd must not be in repair mode) and sends it on
- * raw_fd, a socket(AF_INET, SOCK_RAW, IPPROTO_RAW). */
-int tcpr_send_window_update(int raw_fd, int fd);
+ * raw_fd, a socket(AF_INET, SOCK_RAW, IPPROTO_RAW), with IP TOS TOS. */
+int tcpr_send_window_update(int raw_fd, int fd, uint8_t tos);
 /* Builds it from st and sends it on raw_fd: for a socket just restored
  * from st, whose state is st, this spares the repair round trip. */
 int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st,
@@ -148,6 +152,28 @@ int tcpr_window_update_send(int raw_fd, const struct tcpr_state *st,
  * earlier may have been lost.  -EINVAL when nothing is unacknowledged. */
 int tcpr_tail_probe_send(int raw_fd, const struct tcpr_state *st,
 			 const uint8_t *outq);
+/* A restored socket has no round-trip sample: the kernel gives it a 3 s
+ * retransmission timeout and a 1 s tail loss probe (tcp_init_metrics(),
+ * RFC 6298 5.7), where the socket it replaces had ~200 ms, and no socket
+ * option or BPF hook sets either (BPF_SOCK_OPS_TIMEOUT_INIT is overwritten
+ * there).  For a socket restored with TCPR_RTT_PROBE this sends its
+ * probe byte (seq snd_una - 1, from LOCAL or st's local address, IP TOS
+ * TOS): data the peer already has, which it must acknowledge at once (a
+ * duplicate, with a D-SACK), and that ACK covers the byte the socket holds
+ * as sent at restore: its first RTT sample, one round trip after the
+ * restore, whatever becomes of the data sent after it. */
+int tcpr_rtt_probe_send(int raw_fd, const struct tcpr_state *st,
+			const struct in_addr *local, uint8_t tos);
+/* FD, a live socket whose send queue held the LEN bytes of DATA from
+ * sequence number DATA_SEQ on (a restored queue), sends again from
+ * raw_fd, in segments of its MSS, whatever of them it has sent and the
+ * peer not acknowledged.  Where the kernel's own recovery of a restored
+ * queue waits for its retransmission timeout (its first RTT sample has
+ * the timestamp clock's 1 ms resolution, and a SACK of a retransmission
+ * that comes back sooner is ignored), this takes a round trip.  Returns
+ * the bytes sent (0: all acknowledged) or -errno. */
+int tcpr_resend_unacked(int raw_fd, int fd, uint32_t data_seq,
+			const uint8_t *data, uint32_t len);
 /* The peer's FIN, as the peer would send it (from st's remote to local
  * address, seq = rcv_seq, ack = our snd_una, no options), for a socket
  * restored from a peer_fin state: delivered locally (the socket's own

@@ -88,6 +88,7 @@ int switch_client_open_addr(struct switch_client *c,
 	fast_key_derive(key, &c->fast_key);
 	c->peer_id = peer_id;
 	c->next_seq = now_ns(CLOCK_REALTIME);
+	c->next_fast_seq = c->next_seq;
 	return fd;
 out:
 	free(c->pending);
@@ -261,7 +262,7 @@ int switch_client_fast_send(struct switch_client *c, const struct switch_op *op,
 {
 	uint8_t buf[FAST_MSG_LEN];
 
-	*seq = c->next_seq++;
+	*seq = c->next_fast_seq++;
 	fast_encode_op(op, c->peer_id, *seq, &c->fast_key, buf);
 	if (send(c->fd, buf, FAST_MSG_LEN, 0) != FAST_MSG_LEN)
 		return -errno;

@@ -36,7 +36,12 @@ struct switch_pending;
 struct switch_client {
 	int fd;
 	uint32_t peer_id;
-	uint64_t next_seq;
+	/* One sequence space per path: each path's replay window (64) then
+	 * spans its own requests.  Shared, the fast path's thousands per
+	 * second pushed an agent request that was being retransmitted
+	 * (its answer lost) out of the agent's window within milliseconds:
+	 * dropped as a replay until the op timed out. */
+	uint64_t next_seq, next_fast_seq;
 	struct sockaddr_in agent;
 	struct auth_key key;
 	struct switch_pending *pending; /* SWITCH_CLIENT_PENDING slots */

@@ -390,6 +390,11 @@ static void test_known_rows(void)
 	CHECK_EQ(c.status, 0);
 	CHECK_EQ(c.state, PRISM_FLOW_HOME);
 	CHECK_EQ(c.flags, PRISM_FLOW_F_TAIL);
+	owned.state = PRISM_FLOW_HOME; /* a resent update: nothing to do */
+	prism_flow_next(&owned, &unlock, &c);
+	CHECK_EQ(c.status, 0);
+	CHECK_EQ(c.action, PRISM_FLOW_KEEP);
+	owned.state = PRISM_FLOW_LOCKED;
 	prism_flow_next(&owned, &claim, &c); /* no claim pending */
 	CHECK_EQ(c.status, PRISM_EPERM);
 	owned.flags = PRISM_FLOW_F_CLAIM;

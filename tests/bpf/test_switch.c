@@ -385,9 +385,9 @@ static const struct sw_case cases[] = {
 	{ "v2c_marked_unlocks_tail_flow", V2C, .tos = MARK, .setup = TAIL_B1,
 	  .verdict = OK, .expect = MARK_CLEARED, .stat = S(UNLOCK),
 	  .after = PRISM_FLOW_HOME },
-	{ "v2c_marked_home_again_refused", V2C, .tos = MARK, .setup = HOME_B1,
-	  .verdict = OK, .stat = S(MISS), .stat2 = S(MARK_REFUSED),
-	  .after = PRISM_FLOW_HOME },
+	{ "v2c_marked_home_again_mark_cleared", V2C, .tos = MARK,
+	  .setup = HOME_B1, .verdict = OK, .expect = MARK_CLEARED,
+	  .stat = S(UNLOCK_REPEAT), .after = PRISM_FLOW_HOME },
 	/* The owner's segments sent before its LOCK (tail). */
 	{ "b2c_tail_within_lock_seq_translated", B1_TO_C, .payload = 1448,
 	  .setup = TAIL_B1, .verdict = OK, .expect = TO_CLIENT,

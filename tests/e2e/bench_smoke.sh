@@ -109,7 +109,30 @@ for r in rows:
     assert r["startup_us"] > 0 and r["b2b_us"] > 0, r
     for k in ("startup_overhead_us", "teardown_overhead_us", "teardown_us"):
         assert isinstance(r[k], (int, float)), (k, r)
+    assert 0 < r["p99_us"] <= r["max_us"], r
+    assert r["over_1s"] <= r["over_200ms"] <= 2 * r["requests"], r
+    assert r["loss_pct"] == 0, r
 EOF
+
+# Under loss: the testbed's loss program on every host, the same figures.
+latl=$E2E_TMP/latl.json
+if timeout 120 "$PRISM" bench latency --requests 20 --loss 1 --json \
+	--name $NAME --out "$E2E_TMP/latl" >"$latl" 2>"$E2E_TMP/latl.err"; then
+	ok "bench latency --loss 1 runs"
+	check "bench latency --loss JSON: three configs at 1% loss" python3 - "$latl" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["config"] for r in rows] == ["direct", "proxy", "prism"], rows
+for r in rows:
+    assert r["requests"] == 20 and r["loss_pct"] == 1, r
+    assert 0 < r["p99_us"] <= r["max_us"], r
+EOF
+	check "bench latency --loss says so in its table" \
+		grep -q "loss 1% on every host's links" "$E2E_TMP/latl.err"
+else
+	not_ok "bench latency --loss 1 runs" "$(tail -n 15 "$E2E_TMP/latl.err")"
+fi
+check_rc "bench latency refuses --loss 150" 2 "$PRISM" bench latency --loss 150
 
 check "no testbed left behind" \
 	bash -c "! ls /run/netns 2>/dev/null | grep -q '^$NAME-'"

@@ -22,6 +22,7 @@ struct fake {
 	bool hold;       /* keep answers back until released */
 	int fast_status; /* status in fast answers (positive errno) */
 	int seen_fast, seen_agent;
+	uint64_t agent_seq; /* of the last agent request */
 	uint8_t order[16]; /* ops in the order they arrived (either path) */
 	int n_order;
 	uint8_t held[4][CTL_RESP_MAX_LEN];
@@ -88,6 +89,7 @@ static void fake_agent(struct fake *f, const uint8_t *buf, size_t n,
 	if (ctl_decode(buf, n, &key, CTL_REQUEST, &req, &why))
 		return;
 	f->seen_agent++;
+	f->agent_seq = req.seq;
 	if (f->n_order < 16 && req.count)
 		f->order[f->n_order++] = req.ops[0].op;
 	if (!f->agent)
@@ -231,6 +233,43 @@ static void test_agent_fallback(void)
 	teardown(loop, &f, sa);
 }
 
+/* Each path numbers its own requests: thousands of fast-path ops between
+ * two agent requests must not age the first out of the agent's replay
+ * window (64), or its retransmission, after a lost answer, is dropped as
+ * a replay until the op times out. */
+static void test_agent_seq_own_space(void)
+{
+	struct evloop *loop = evloop_new();
+	struct fake f = { .fast = true, .agent = true,
+			  .fast_status = EALREADY };
+	struct switch_async *sa = setup(loop, &f, 500);
+	struct done_rec d = { 0 };
+	uint64_t first;
+
+	/* EALREADY from the fast path: the agent decides. */
+	struct switch_op o = op_on(PRISM_OP_DELETE, 40020);
+	CHECK(switch_async_op(sa, &o, on_done, &d) > 0);
+	run_for(loop, 20);
+	CHECK_EQ(f.seen_agent, 1);
+	first = f.agent_seq;
+	f.fast_status = 0;
+	for (int i = 0; i < 200; i++) {
+		struct switch_op x = op_on(PRISM_OP_DELETE, (uint16_t)(41000 + i));
+
+		CHECK(switch_async_op(sa, &x, on_done, &d) > 0);
+	}
+	run_for(loop, 50);
+	CHECK_EQ(f.seen_agent, 1);
+	CHECK_EQ(d.calls, 201);
+	f.fast_status = EALREADY;
+	o = op_on(PRISM_OP_DELETE, 40021);
+	CHECK(switch_async_op(sa, &o, on_done, &d) > 0);
+	run_for(loop, 20);
+	CHECK_EQ(f.seen_agent, 2);
+	CHECK_EQ(f.agent_seq - first, 1);
+	teardown(loop, &f, sa);
+}
+
 /* Nothing answers: -ETIMEDOUT once, after the retransmissions. */
 static void test_timeout(void)
 {
@@ -310,6 +349,8 @@ int main(void)
 	      test_agent_fallback);
 	t_run("async: no answer at all: one -ETIMEDOUT after retries",
 	      test_timeout);
+	t_run("async: agent requests numbered apart from the fast path's",
+	      test_agent_seq_own_space);
 	t_run("async: ops on one flow in order; cancel keeps the op",
 	      test_flow_order_and_cancel);
 	t_run("async: a malformed op is refused at once", test_bad_op);

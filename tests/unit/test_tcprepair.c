@@ -593,7 +593,7 @@ static void test_window_update(void)
 		goto out;
 	was_closed = peer_window_closed(p.cli);
 	t0 = now_ms();
-	CHECK_EQ(tcpr_send_window_update(raw, fd), 0);
+	CHECK_EQ(tcpr_send_window_update(raw, fd, 0), 0);
 	CHECK(wait_until(peer_window_open, p.cli, 1000));
 	dt = now_ms() - t0;
 	/* The peer's persist timer could re-open the window too (our socket
@@ -608,6 +608,111 @@ static void test_window_update(void)
 	CHECK_EQ(read_pattern(fd, had, written - had, 8, 5000, &bad),
 		 written - had);
 	CHECK_EQ(bad, 0);
+	check_peer_alive(p.cli);
+out:
+	if (raw >= 0)
+		close(raw);
+	if (fd >= 0)
+		close(fd);
+	free(inq);
+	free(outq);
+	pair_close(&p);
+}
+
+/* ---- loss: the restored socket's timers ---- */
+
+/* A restored socket has no RTT sample (the kernel gives it 1 s for a tail
+ * loss probe and 3 s for a retransmission); TCPR_RTT_PROBE and the probe
+ * byte give it one within a round trip, and the peer's application sees
+ * nothing of it. */
+static void test_rtt_probe(void)
+{
+	struct pair p;
+	struct tcpr_state st;
+	uint8_t *inq = NULL, *outq = NULL;
+	struct tcp_info ti;
+	int fd = -1, raw = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	size_t bad;
+	char c;
+
+	CHECK_EQ(pair_open(&p), 0);
+	CHECK_EQ(write_pattern(p.srv, 0, 1000, 3), 1000);
+	CHECK_EQ(read_pattern(p.cli, 0, 1000, 3, 2000, &bad), 1000);
+	CHECK_EQ(freeze(p.srv, &st, &inq, &outq), 0);
+	p.srv = -1;
+	CHECK_EQ(tcpr_restore(&st, inq, outq, NULL, TCPR_RTT_PROBE, &fd), 0);
+	CHECK(fd >= 0 && raw >= 0);
+	if (fd < 0 || raw < 0)
+		goto out;
+	/* (Its RTO may come from the namespace's TCP metrics cache.) */
+	info(fd, &ti);
+	CHECK_EQ(ti.tcpi_rtt, 0);
+	CHECK_EQ(tcpr_rtt_probe_send(raw, &st, NULL, 0), 0);
+	for (int i = 0; i < 100 && (info(fd, &ti), !ti.tcpi_rtt); i++)
+		usleep(1000);
+	CHECK(ti.tcpi_rtt > 0);
+	CHECK(ti.tcpi_rto < 1000000);
+	CHECK_EQ(ti.tcpi_unacked, 0); /* the probe byte is acknowledged */
+	printf("# after the probe: rtt %u us, rto %u us\n", ti.tcpi_rtt,
+	       ti.tcpi_rto);
+	/* The peer discarded the byte as a duplicate: its stream goes on
+	 * where it was, both ways. */
+	CHECK(recv(p.cli, &c, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	CHECK_EQ(write_pattern(fd, 1000, 5000, 3), 5000);
+	CHECK_EQ(read_pattern(p.cli, 1000, 5000, 3, 2000, &bad), 5000);
+	CHECK_EQ(bad, 0);
+	check_peer_alive(p.cli);
+out:
+	if (raw >= 0)
+		close(raw);
+	if (fd >= 0)
+		close(fd);
+	free(inq);
+	free(outq);
+	pair_close(&p);
+}
+
+/* A restored send queue the peer never got: tcpr_resend_unacked delivers
+ * it within milliseconds, where the restored socket would wait a second
+ * for its own probe; once it is acknowledged there is nothing to send. */
+static void test_resend_unacked(void)
+{
+	enum { N = 30000 };
+	struct pair p;
+	struct tcpr_state st;
+	uint8_t *inq = NULL, *outq = NULL;
+	int fd = -1, raw = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	uint64_t t0;
+	size_t bad;
+	int sent;
+
+	CHECK_EQ(pair_open(&p), 0);
+	CHECK_EQ(drop_all(p.cli, true), 0);
+	CHECK_EQ(write_pattern(p.srv, 0, N, 4), N);
+	usleep(20000); /* sent, never acknowledged */
+	CHECK_EQ(freeze(p.srv, &st, &inq, &outq), 0);
+	p.srv = -1;
+	CHECK_EQ(st.outq_len, N);
+	CHECK_EQ(drop_all(p.cli, false), 0);
+	CHECK_EQ(tcpr_restore(&st, inq, outq, NULL, 0, &fd), 0);
+	CHECK(fd >= 0 && raw >= 0);
+	if (fd < 0 || raw < 0)
+		goto out;
+	/* What the socket had sent goes again; the kernel sends the rest as
+	 * the peer's ACKs open its window. */
+	t0 = now_ms();
+	sent = tcpr_resend_unacked(raw, fd, st.snd_seq - st.outq_len, outq,
+				   st.outq_len);
+	CHECK(sent > 0 && sent <= N);
+	CHECK_EQ(read_pattern(p.cli, 0, N, 4, 500, &bad), N);
+	CHECK_EQ(bad, 0);
+	CHECK(now_ms() - t0 < 500);
+	for (int i = 0; i < 100 && ioc(fd, SIOCOUTQ) > 0; i++)
+		usleep(1000);
+	CHECK_EQ(ioc(fd, SIOCOUTQ), 0);
+	CHECK_EQ(tcpr_resend_unacked(raw, fd, st.snd_seq - st.outq_len, outq,
+				     st.outq_len),
+		 0);
 	check_peer_alive(p.cli);
 out:
 	if (raw >= 0)
@@ -740,6 +845,8 @@ int main(void)
 		t_skip("(d) sequence numbers equal after restore", why);
 		t_skip("(e) megabyte queues, autotuning kept", why);
 		t_skip("window update re-opens the peer", why);
+		t_skip("RTT probe: a sample within a round trip", why);
+		t_skip("unacked queue sent again from a copy", why);
 		return t_done();
 	}
 	err = netns_setup();
@@ -756,5 +863,7 @@ int main(void)
 	      test_sequence_numbers);
 	t_run("(e) megabyte queues, autotuning kept", test_large_queues);
 	t_run("window update re-opens the peer", test_window_update);
+	t_run("RTT probe: a sample within a round trip", test_rtt_probe);
+	t_run("unacked queue sent again from a copy", test_resend_unacked);
 	return t_done();
 }

@@ -7,6 +7,9 @@
       it back and compare the SHA-256; reports the local ports used.
   store_client.py HOST put PREFIX COUNT SIZE
       one keep-alive connection, COUNT PUTs of SIZE bytes (upload volume).
+  store_client.py HOST fresh PREFIX COUNT SIZE
+      COUNT connections, each one PUT of SIZE bytes (head and body in one
+      write, on a window that has not grown yet) and a GET of it back.
   store_client.py HOST chunked KEY SIZE
       PUT with Transfer-Encoding: chunked (uneven chunks), then GET.
   store_client.py HOST pipeline KEY
@@ -71,6 +74,28 @@ def put_many(host, prefix, count, size):
             bad.append([i, r.status])
     return {"bytes": count * size, "bad": bad, "connections": len(ports),
             "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def fresh(host, prefix, count, size):
+    bad = []
+    for i in range(count):
+        key = "%s-%d" % (prefix, i)
+        data = body_of(size, i)
+        conn = http.client.HTTPConnection(host, 80, timeout=60)
+        conn.request("PUT", "/obj/" + key, body=data)
+        r = conn.getresponse()
+        r.read()
+        if r.status not in (200, 201) or not etag_ok(r, data):
+            bad.append([key, "put", r.status])
+            conn.close()
+            continue
+        conn.request("GET", "/obj/" + key)
+        r = conn.getresponse()
+        got = r.read()
+        if r.status != 200 or got != data:
+            bad.append([key, "get", r.status, len(got)])
+        conn.close()
+    return {"requests": 2 * count, "bad": bad}
 
 
 def chunked(host, key, size):
@@ -145,6 +170,8 @@ def main():
         out = roundtrip(host, args[0], [int(x) for x in args[1].split(",")])
     elif cmd == "put":
         out = put_many(host, args[0], int(args[1]), int(args[2]))
+    elif cmd == "fresh":
+        out = fresh(host, args[0], int(args[1]), int(args[2]))
     elif cmd == "chunked":
         out = chunked(host, args[0], int(args[1]))
     elif cmd == "pipeline":

@@ -3,7 +3,7 @@
 # Safe to re-run: does nothing when everything is already there.
 set -euo pipefail
 PKGS=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libssl-dev
-      pkg-config iproute2 iputils-ping ethtool nginx-light wrk curl tcpdump
+      pkg-config iproute2 iputils-ping ethtool nginx-light haproxy wrk curl tcpdump
       python3 libclang-rt-14-dev gnuplot-nox clang-tidy clang-format cppcheck
       procps psmisc iperf3 nghttp2-client chromium)
 if [[ $(id -u) -ne 0 ]]; then

@@ -1,4 +1,4 @@
-/* The testbed, Prism and nginx for the end-to-end benchmarks; see
+/* The testbed, Prism, nginx and HAProxy for the end-to-end benchmarks; see
  * bench_env.h.  Prism is started and stopped through the same functions
  * as `prism up` / `prism down`; the testbed through testbed_up/down, which
  * also kills whatever is left in its namespaces. */
@@ -20,7 +20,7 @@
 #include "lab/lab.h"
 #include "lib/proc.h"
 
-#define NGINX_READY_MS 5000
+#define PROXY_READY_MS 5000
 
 volatile sig_atomic_t bench_stop;
 
@@ -209,6 +209,34 @@ int bench_tcp_read(const struct bench_env *e, const char *host,
 	return rc;
 }
 
+int bench_link_bytes(const struct bench_env *e, const char *host,
+		     uint64_t *bytes)
+{
+	char *argv[] = { "cat", "/proc/net/dev", NULL };
+	static char text[16384];
+	unsigned long long rx, tx;
+	const char *p;
+	int fd, rc;
+	pid_t pid = bench_spawn(e, host, argv, &fd);
+
+	if (pid < 0)
+		return (int)pid;
+	rc = bench_collect(pid, fd, text, sizeof(text));
+	if (rc != 0)
+		return rc < 0 ? rc : -EIO;
+	/* "  eth0: rx_bytes packets errs drop fifo frame compressed
+	 * multicast tx_bytes ..." */
+	p = strstr(text, "eth0:");
+	if (!p || sscanf(p + 5, "%llu %*u %*u %*u %*u %*u %*u %*u %llu", &rx,
+			 &tx) != 2) {
+		fprintf(stderr, "prism bench: %s-%s: no eth0 in /proc/net/dev\n",
+			e->name, host);
+		return -ENOENT;
+	}
+	*bytes = rx + tx;
+	return 0;
+}
+
 /* ---- nginx ---- */
 
 static int write_nginx_conf(const struct bench_env *e, const char *path)
@@ -262,17 +290,15 @@ static int write_nginx_conf(const struct bench_env *e, const char *path)
 	return fclose(f) ? -errno : 0;
 }
 
-static int start_nginx(struct bench_env *e)
+/* Forks ARGV inside the proxy host, its output in LOG; ready once PIDF
+ * exists (both proxies write it after their listeners are open). */
+static int start_proxy(struct bench_env *e, const char *what,
+		       char *const argv[], const char *pidf, const char *log,
+		       pid_t *out)
 {
-	char conf[128], pidf[128], log[128];
 	int status, fd;
 	pid_t pid;
 
-	snprintf(conf, sizeof(conf), "%s/nginx.conf", e->tmp);
-	snprintf(pidf, sizeof(pidf), "%s/nginx.pid", e->tmp);
-	snprintf(log, sizeof(log), "%s/nginx.out", e->tmp);
-	if (write_nginx_conf(e, conf))
-		return -errno;
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
@@ -286,44 +312,106 @@ static int start_nginx(struct bench_env *e)
 		setsid(); /* stopped by us, not by the terminal's ^C */
 		if (testbed_enter(e->name, "proxy"))
 			_exit(126);
-		execlp("nginx", "nginx", "-c", conf, "-g", "daemon off;",
-		       (char *)NULL);
-		fprintf(stderr, "exec nginx: %s\n", strerror(errno));
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	e->nginx = pid;
-	/* nginx writes its pid file once its listeners are open. */
-	for (int ms = 0; ms < NGINX_READY_MS; ms += 20) {
+	*out = pid;
+	for (int ms = 0; ms < PROXY_READY_MS; ms += 20) {
 		if (!access(pidf, F_OK))
 			return 0;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
-			e->nginx = 0;
-			fprintf(stderr, "prism bench: nginx in %s-proxy exited "
-					"(see %s)\n", e->name, log);
+			*out = 0;
+			fprintf(stderr, "prism bench: %s in %s-proxy exited "
+					"(see %s)\n", what, e->name, log);
 			return -ECHILD;
 		}
 		sleep_ms(20);
 	}
-	fprintf(stderr, "prism bench: nginx not ready after %d ms\n",
-		NGINX_READY_MS);
+	fprintf(stderr, "prism bench: %s not ready after %d ms (see %s)\n",
+		what, PROXY_READY_MS, log);
 	return -ETIMEDOUT;
 }
 
-static void stop_nginx(struct bench_env *e)
+static int start_nginx(struct bench_env *e)
 {
-	if (e->nginx <= 0)
+	char conf[128], pidf[128], log[128];
+	char *argv[] = { "nginx", "-c", conf, "-g", "daemon off;", NULL };
+
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", e->tmp);
+	snprintf(pidf, sizeof(pidf), "%s/nginx.pid", e->tmp);
+	snprintf(log, sizeof(log), "%s/nginx.out", e->tmp);
+	if (write_nginx_conf(e, conf))
+		return -errno;
+	return start_proxy(e, "nginx", argv, pidf, log, &e->nginx);
+}
+
+static void stop_proxy(pid_t *pid)
+{
+	if (*pid <= 0)
 		return;
-	kill(e->nginx, SIGTERM);
+	kill(*pid, SIGTERM);
 	for (int i = 0; i < 300; i++) {
-		if (waitpid(e->nginx, NULL, WNOHANG) == e->nginx) {
-			e->nginx = 0;
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = 0;
 			return;
 		}
 		sleep_ms(10);
 	}
-	kill(e->nginx, SIGKILL);
-	waitpid(e->nginx, NULL, 0);
-	e->nginx = 0;
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	*pid = 0;
+}
+
+/* ---- HAProxy ---- */
+
+/* Like nginx: one thread, keep-alive to the backends with every idle
+ * server connection shared by all clients (http-reuse always), no
+ * logging, requests and responses streamed. */
+static int write_haproxy_conf(const struct bench_env *e, const char *path)
+{
+	char ip[INET_ADDRSTRLEN];
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f,
+		"global\n"
+		"  nbthread 1\n"
+		"  maxconn 4096\n"
+		"  pidfile %s/haproxy.pid\n"
+		"defaults\n"
+		"  mode http\n"
+		"  option http-keep-alive\n"
+		"  http-reuse always\n"
+		"  timeout connect 5s\n"
+		"  timeout client 60s\n"
+		"  timeout server 60s\n"
+		"  timeout http-keep-alive 60s\n"
+		"frontend web\n"
+		"  bind %s:%d\n"
+		"  default_backend backends\n"
+		"backend backends\n"
+		"  balance roundrobin\n",
+		e->tmp, BENCH_PROXY_IP, BENCH_HAPROXY_PORT);
+	for (int i = 1; i <= e->tb.backends; i++) {
+		bench_backend_ip(i, ip, sizeof(ip));
+		fprintf(f, "  server b%d %s:80\n", i, ip);
+	}
+	return fclose(f) ? -errno : 0;
+}
+
+static int start_haproxy(struct bench_env *e)
+{
+	char conf[128], pidf[128], log[128];
+	char *argv[] = { "haproxy", "-W", "-db", "-f", conf, NULL };
+
+	snprintf(conf, sizeof(conf), "%s/haproxy.cfg", e->tmp);
+	snprintf(pidf, sizeof(pidf), "%s/haproxy.pid", e->tmp);
+	snprintf(log, sizeof(log), "%s/haproxy.out", e->tmp);
+	if (write_haproxy_conf(e, conf))
+		return -errno;
+	return start_proxy(e, "haproxy", argv, pidf, log, &e->haproxy);
 }
 
 /* ---- the environment ---- */
@@ -510,7 +598,10 @@ int bench_env_up_opt(struct bench_env *e, const char *name, int backends,
 			name);
 		return -EIO;
 	}
-	return bench_stop ? -EINTR : start_nginx(e);
+	err = bench_stop ? -EINTR : start_nginx(e);
+	if (!err && (flags & BENCH_ENV_HAPROXY))
+		err = bench_stop ? -EINTR : start_haproxy(e);
+	return err;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int type,
@@ -525,7 +616,8 @@ static int rm_entry(const char *path, const struct stat *st, int type,
 
 void bench_env_down(struct bench_env *e)
 {
-	stop_nginx(e);
+	stop_proxy(&e->nginx);
+	stop_proxy(&e->haproxy);
 	if (e->prism_up) {
 		/* Like `prism down`, this keeps the daemons' logs. */
 		run_quiet(cmd_down, "down", e->name, false);

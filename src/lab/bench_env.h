@@ -1,6 +1,6 @@
 /* The environment shared by the end-to-end benchmarks (`prism bench e2e`,
- * `prism bench latency`): one testbed, Prism on it (`prism up`), nginx on
- * the proxy host as the traditional proxy, and helpers to run programs in
+ * `prism bench latency`): one testbed, Prism on it (`prism up`), nginx (and
+ * on request HAProxy) on the proxy host as the traditional proxies, and helpers to run programs in
  * a host and read a host's TCP counters.
  *
  *   struct bench_env e;
@@ -22,12 +22,13 @@
 #include "lab/testbed.h"
 
 #define BENCH_NGINX_PORT 80
+#define BENCH_HAPROXY_PORT 81
 
 struct bench_env {
 	char name[TESTBED_NAME_MAX + 1];
 	struct testbed tb;
-	char tmp[64]; /* nginx config, its temp files, wrk scripts */
-	pid_t nginx;
+	char tmp[64]; /* proxy configs, its temp files, wrk scripts */
+	pid_t nginx, haproxy;
 	bool tb_up, prism_up;
 	bool store; /* Prism runs as an object store (bench_env_up_opt) */
 };
@@ -56,8 +57,10 @@ int bench_env_up(struct bench_env *e, const char *name, int backends,
 /* bench_env_up with FLAGS: BENCH_ENV_STORE starts Prism as `prism up
  * --store --no-fsync` (an object store, controller --policy hash-uri);
  * the backends' store folders RUN/store-bI are removed by
- * bench_env_down. */
+ * bench_env_down.  BENCH_ENV_HAPROXY also starts HAProxy on the proxy
+ * host (BENCH_PROXY_IP:BENCH_HAPROXY_PORT), next to nginx. */
 #define BENCH_ENV_STORE 1u
+#define BENCH_ENV_HAPROXY 2u
 int bench_env_up_opt(struct bench_env *e, const char *name, int backends,
 		     int link_mbit, int initcwnd, unsigned int flags);
 
@@ -90,6 +93,10 @@ pid_t bench_fork(const struct bench_env *e, const char *host, int *out_fd);
 /* The TCP counters of HOST's namespace. */
 int bench_tcp_read(const struct bench_env *e, const char *host,
 		   struct bench_tcp *c);
+
+/* The bytes HOST's link (its eth0) received and sent so far. */
+int bench_link_bytes(const struct bench_env *e, const char *host,
+		     uint64_t *bytes);
 
 /* The address of backend I (1-based) and of the proxy, dotted quad. */
 void bench_backend_ip(int i, char *buf, size_t len);

@@ -1,5 +1,6 @@
 /* `prism bench latency`: the per-request startup and teardown overheads of
- * the proxy and of Prism over direct access (thesis Table 4.1).
+ * the proxies (nginx, HAProxy) and of Prism over direct access (thesis
+ * Table 4.1).
  *
  * A small client (below, run inside the client host) keeps one persistent
  * connection and sends one GET of a small object at a time, timing with
@@ -45,8 +46,10 @@
 #define LAT_BUF 65536
 #define LAT_ROUNDS 5
 
-enum { CFG_DIRECT, CFG_PROXY, CFG_PRISM, NCFG };
-static const char *const cfg_names[NCFG] = { "direct", "proxy", "prism" };
+/* "proxy" is nginx (the name it had before HAProxy came). */
+enum { CFG_DIRECT, CFG_PROXY, CFG_HAPROXY, CFG_PRISM, NCFG };
+static const char *const cfg_names[NCFG] = { "direct", "proxy", "haproxy",
+					     "prism" };
 
 struct lat_opts {
 	int requests; /* per kind, per configuration */
@@ -93,7 +96,7 @@ static void usage(FILE *out)
 		"Startup = time to first byte of a request on an idle "
 		"persistent connection;\nteardown = extra time to first byte "
 		"of a request sent the moment the previous\nresponse ended.  "
-		"Both as overhead over direct.  Needs root and nginx.\n"
+		"Both as overhead over direct.  Needs root, nginx and haproxy.\n"
 		"Builds and removes its own testbed NAME (default bench-lat; "
 		"an existing\none is refused).\n");
 }
@@ -115,9 +118,10 @@ static int wait_fd(int fd, short ev)
 	return rc == 0 ? -ETIMEDOUT : 0;
 }
 
-static int lat_connect(const char *ip)
+static int lat_connect(const char *ip, int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
 	int fd, one = 1, err = 0;
 	socklen_t len = sizeof(err);
 
@@ -214,7 +218,7 @@ static int one_request(int fd, const char *req, size_t len, char *buf,
 	return err;
 }
 
-static int lat_client(const char *ip, const struct lat_opts *o)
+static int lat_client(const char *ip, int port, const struct lat_opts *o)
 {
 	struct timespec gap = { o->gap_us / 1000000,
 				(long)(o->gap_us % 1000000) * 1000 };
@@ -225,9 +229,9 @@ static int lat_client(const char *ip, const struct lat_opts *o)
 	len = snprintf(req, sizeof(req),
 		       "GET /bytes/%llu HTTP/1.1\r\nHost: %s\r\n\r\n",
 		       (unsigned long long)o->size, ip);
-	fd = lat_connect(ip);
+	fd = lat_connect(ip, port);
 	if (fd < 0) {
-		printf("error: connect %s:80: %s\n", ip, strerror(-fd));
+		printf("error: connect %s:%d: %s\n", ip, port, strerror(-fd));
 		return 1;
 	}
 	for (int i = 0; !err && i < LAT_WARMUP; i++)
@@ -367,21 +371,21 @@ static int run_config(const struct bench_env *e, const struct lat_opts *o,
 	struct lat_opts one = *o;
 	char ip[32], *out;
 	size_t cap = (size_t)n * 2 * 40 + 4096;
-	int fd, rc;
+	int fd, rc, port = cfg == CFG_HAPROXY ? BENCH_HAPROXY_PORT : 80;
 	pid_t pid;
 
 	if (cfg == CFG_DIRECT)
 		bench_backend_ip(1, ip, sizeof(ip));
 	else
 		snprintf(ip, sizeof(ip), "%s",
-			 cfg == CFG_PROXY ? BENCH_PROXY_IP : TESTBED_VIP);
+			 cfg == CFG_PRISM ? TESTBED_VIP : BENCH_PROXY_IP);
 	out = malloc(cap);
 	if (!out)
 		return -ENOMEM;
 	one.requests = n;
 	pid = bench_fork(e, "client", &fd);
 	if (pid == 0)
-		_exit(lat_client(ip, &one));
+		_exit(lat_client(ip, port, &one));
 	if (pid < 0) {
 		free(out);
 		return (int)pid;
@@ -452,6 +456,18 @@ static void print_table(FILE *f, const struct lat_result *r,
 		teardown(&r[CFG_PRISM]) - teardown(&r[CFG_DIRECT]),
 		teardown(&r[CFG_PRISM]) - teardown(&r[CFG_DIRECT]) <= 50
 			? "met" : "NOT met");
+	/* Issue 21: a request's time to first byte no longer than through
+	 * the better (faster) of the two proxies. */
+	const struct lat_result *best =
+		mean(&r[CFG_HAPROXY].spaced) < mean(&r[CFG_PROXY].spaced)
+			? &r[CFG_HAPROXY] : &r[CFG_PROXY];
+	fprintf(f, "         prism startup %.1f us vs the better proxy's "
+		   "(%s) %.1f us (no longer: %s)\n",
+		mean(&r[CFG_PRISM].spaced),
+		best == &r[CFG_HAPROXY] ? "haproxy" : "nginx",
+		mean(&best->spaced),
+		mean(&r[CFG_PRISM].spaced) <= mean(&best->spaced) ? "met"
+								  : "NOT met");
 }
 
 static void print_json(FILE *f, const struct lat_result *r,
@@ -541,11 +557,12 @@ static int run(const struct lat_opts *o, struct lat_result *r, FILE *raw)
 
 	fprintf(stderr, "prism bench latency: testbed %s, %d backends ...\n",
 		o->c.name, o->c.backends);
-	err = bench_env_up(&e, o->c.name, o->c.backends, o->c.link_mbit, 0);
+	err = bench_env_up_opt(&e, o->c.name, o->c.backends, o->c.link_mbit, 0,
+			       BENCH_ENV_HAPROXY);
 	if (!err)
 		err = bench_env_loss(&e, o->c.loss);
 	/* Rounds, each with a fresh connection per configuration, so that
-	 * the machine's drift hits all three alike. */
+	 * the machine's drift hits all four alike. */
 	for (int i = 0; !err && i < LAT_ROUNDS; i++) {
 		int n = o->requests / LAT_ROUNDS +
 			(i < o->requests % LAT_ROUNDS);

@@ -109,7 +109,7 @@ fi
 check "bench latency JSON has 20 samples per config" python3 - "$lat" <<'EOF'
 import json, sys
 rows = json.load(open(sys.argv[1]))
-assert [r["config"] for r in rows] == ["direct", "proxy", "prism"], rows
+assert [r["config"] for r in rows] == ["direct", "proxy", "haproxy", "prism"], rows
 for r in rows:
     assert r["requests"] == 20, r
     assert r["startup_us"] > 0 and r["b2b_us"] > 0, r
@@ -125,10 +125,10 @@ latl=$E2E_TMP/latl.json
 if timeout 120 "$PRISM" bench latency --requests 20 --loss 1 --json \
 	--name $NAME --out "$E2E_TMP/latl" >"$latl" 2>"$E2E_TMP/latl.err"; then
 	ok "bench latency --loss 1 runs"
-	check "bench latency --loss JSON: three configs at 1% loss" python3 - "$latl" <<'EOF'
+	check "bench latency --loss JSON: four configs at 1% loss" python3 - "$latl" <<'EOF'
 import json, sys
 rows = json.load(open(sys.argv[1]))
-assert [r["config"] for r in rows] == ["direct", "proxy", "prism"], rows
+assert [r["config"] for r in rows] == ["direct", "proxy", "haproxy", "prism"], rows
 for r in rows:
     assert r["requests"] == 20 and r["loss_pct"] == 1, r
     assert 0 < r["p99_us"] <= r["max_us"], r

@@ -1,8 +1,7 @@
 /* `prism bench e2e`: throughput, request rate and latency of Prism against
  * nginx and HAProxy as keep-alive reverse proxies and against direct access
- * to the
- * backends, object sizes 1 KB .. 64 MB, in one run on one testbed (thesis
- * Fig 4.3).
+ * to the backends, object sizes 1 KB .. 64 MB, in one run on one testbed
+ * (thesis Fig 4.3).
  *
  * For each backend count N: a fresh testbed (links M, client link N*M),
  * `prism up`, nginx and HAProxy on the proxy host.  For each size the four
@@ -430,26 +429,23 @@ static int run_pipelined(const struct bench_env *e, const struct e2e_opts *o,
 	return err;
 }
 
-/* Adds SIGN x the bytes on the controller's and the client's links so
- * far to PT: -1 before the run, +1 after. */
-static int link_bytes(const struct bench_env *e, struct point *pt, int sign)
-{
-	uint64_t ctl, cl;
-	int err = bench_link_bytes(e, "controller", &ctl);
+/* The bytes on the controller's and the client's links so far. */
+struct links {
+	uint64_t ctl, client;
+};
 
-	if (!err)
-		err = bench_link_bytes(e, "client", &cl);
-	if (!err) {
-		pt->ctl_bytes += (uint64_t)sign * ctl;
-		pt->client_bytes += (uint64_t)sign * cl;
-	}
-	return err;
+static int links_read(const struct bench_env *e, struct links *l)
+{
+	int err = bench_link_bytes(e, "controller", &l->ctl);
+
+	return err ? err : bench_link_bytes(e, "client", &l->client);
 }
 
 static int run_point(const struct bench_env *e, const struct e2e_opts *o,
 		     int cfg, uint64_t size, struct point *pt)
 {
 	struct bench_tcp before, after;
+	struct links l0, l1;
 	int err;
 
 	memset(pt, 0, sizeof(*pt));
@@ -458,16 +454,18 @@ static int run_point(const struct bench_env *e, const struct e2e_opts *o,
 	pt->size = size;
 	err = bench_tcp_read(e, "client", &before);
 	if (!err)
-		err = link_bytes(e, pt, -1);
+		err = links_read(e, &l0);
 	if (!err)
 		err = o->pipeline ? run_pipelined(e, o, cfg, size, pt)
 				  : run_wrk(e, o, cfg, size, pt);
 	if (!err)
 		err = bench_tcp_read(e, "client", &after);
 	if (!err)
-		err = link_bytes(e, pt, 1);
+		err = links_read(e, &l1);
 	if (err)
 		return err;
+	pt->ctl_bytes = l1.ctl - l0.ctl;
+	pt->client_bytes = l1.client - l0.client;
 	pt->tcp.retrans = after.retrans - before.retrans;
 	pt->tcp.timeouts = after.timeouts - before.timeouts;
 	pt->tcp.resets = after.resets - before.resets;

@@ -291,7 +291,8 @@ static int write_nginx_conf(const struct bench_env *e, const char *path)
 }
 
 /* Forks ARGV inside the proxy host, its output in LOG; ready once PIDF
- * exists (both proxies write it after their listeners are open). */
+ * exists: nginx writes it once its listeners are open, HAProxy's master
+ * (-W) once it has bound them and started its worker. */
 static int start_proxy(struct bench_env *e, const char *what,
 		       char *const argv[], const char *pidf, const char *log,
 		       pid_t *out)

@@ -1,7 +1,7 @@
 /* The environment shared by the end-to-end benchmarks (`prism bench e2e`,
- * `prism bench latency`): one testbed, Prism on it (`prism up`), nginx (and
- * on request HAProxy) on the proxy host as the traditional proxies, and helpers to run programs in
- * a host and read a host's TCP counters.
+ * `prism bench latency`): one testbed, Prism on it (`prism up`), nginx
+ * (and on request HAProxy) on the proxy host as the traditional proxies,
+ * and helpers to run programs in a host and read a host's TCP counters.
  *
  *   struct bench_env e;
  *   bench_signals();                      SIGINT/SIGTERM -> bench_stop
@@ -27,7 +27,7 @@
 struct bench_env {
 	char name[TESTBED_NAME_MAX + 1];
 	struct testbed tb;
-	char tmp[64]; /* proxy configs, its temp files, wrk scripts */
+	char tmp[64]; /* proxy configs and temp files, wrk scripts */
 	pid_t nginx, haproxy;
 	bool tb_up, prism_up;
 	bool store; /* Prism runs as an object store (bench_env_up_opt) */

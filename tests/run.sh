@@ -7,7 +7,10 @@
 # Then, when $BUILD/asan/prism exists (make asan) and SANITIZE is not 0,
 # the end-to-end scripts run a second time with every daemon built with
 # AddressSanitizer + UBSan; every report they write (log_path) fails that
-# pass.
+# pass.  The first pass runs Prism in its default adaptive delivery, the
+# sanitizer pass with PRISM_DELIVERY=handoff (every request handed off), so
+# every end-to-end test runs in both modes (docs/delivery.md); relay.sh
+# runs adaptive in both.  PRISM_DELIVERY set by the caller applies to both.
 # Usage: tests/run.sh [PATTERN]   (runs only tests whose path matches)
 set -u
 cd "$(dirname "$0")/.."
@@ -58,6 +61,7 @@ ASAN_PRISM=$PWD/$BUILD/asan/prism
 if [[ ${SANITIZE:-1} != 0 && -x $ASAN_PRISM ]]; then
 	REPORTS=$(mktemp -d /tmp/prism-sanitize.XXXXXX)
 	export PRISM=$ASAN_PRISM LOGPREFIX=asan-
+	export PRISM_DELIVERY=${PRISM_DELIVERY:-handoff}
 	export ASAN_OPTIONS=detect_leaks=1:log_path=$REPORTS/asan
 	export UBSAN_OPTIONS=print_stacktrace=1:log_path=$REPORTS/ubsan
 	for prog in tests/e2e/*.sh; do
@@ -66,7 +70,7 @@ if [[ ${SANITIZE:-1} != 0 && -x $ASAN_PRISM ]]; then
 		[[ -n $PATTERN && $prog != *$PATTERN* ]] && continue
 		run_one "$prog"
 	done
-	unset PRISM LOGPREFIX ASAN_OPTIONS UBSAN_OPTIONS
+	unset PRISM LOGPREFIX ASAN_OPTIONS UBSAN_OPTIONS PRISM_DELIVERY
 	if compgen -G "$REPORTS/*" >/dev/null; then
 		echo "   not ok - sanitizers: reports from the daemons under test"
 		head -n 30 "$REPORTS"/* | sed 's/^/   | /'

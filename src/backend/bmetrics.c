@@ -44,6 +44,10 @@ void backend_metrics_write(const struct backend_counters *c,
 		       (const char *[]){ "backend", c->name, "via", "handoff",
 					 NULL },
 		       c->handed_requests);
+	metrics_sample(m, "prism_backend_requests_total",
+		       (const char *[]){ "backend", c->name, "via", "relay",
+					 NULL },
+		       c->relayed_requests);
 	metrics_family(m, "prism_backend_responses_total", "counter",
 		       "Responses finished, by status class.");
 	for (int i = 0; i < 6; i++)

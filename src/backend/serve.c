@@ -625,6 +625,63 @@ int serve_write(int fd, struct serve_response *resp)
 	return 1;
 }
 
+/* The body's bytes [off, off + len) into OUT. */
+static int render_body(const struct serve_response *r, uint8_t *out,
+		       uint64_t off, uint64_t len)
+{
+	while (len) {
+		if (r->body == SERVE_BODY_PATTERN) {
+			/* pattern[] holds whole periods: one copy of up to
+			 * PATTERN_LEN - PATTERN_PERIOD bytes from any phase */
+			uint64_t n = PATTERN_LEN - off % PATTERN_PERIOD;
+
+			n = n < len ? n : len;
+			memcpy(out, pattern + off % PATTERN_PERIOD, n);
+			out += n;
+			off += n;
+			len -= n;
+			continue;
+		}
+		ssize_t n = pread(r->file_fd, out, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO; /* the file shrank */
+		out += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+uint64_t serve_response_size(const struct serve_response *resp)
+{
+	uint64_t body = resp->body != SERVE_BODY_NONE
+				? resp->body_len - resp->body_off
+				: 0;
+
+	return resp->head_len - resp->head_off + body;
+}
+
+long serve_render(const struct serve_response *resp, uint8_t *out,
+		  size_t cap)
+{
+	uint64_t head = resp->head_len - resp->head_off;
+	uint64_t body = serve_response_size(resp) - head;
+	int err;
+
+	if (head + body > cap)
+		return -ENOSPC;
+	memcpy(out, resp->head + resp->head_off, head);
+	if (body && resp->body != SERVE_BODY_NONE) {
+		err = render_body(resp, out + head, resp->body_off, body);
+		if (err)
+			return err;
+	}
+	return (long)(head + body);
+}
+
 void serve_response_release(struct serve_response *resp)
 {
 	if (resp->file_fd >= 0)

@@ -119,6 +119,15 @@ int serve_plan_status(const struct serve_config *cfg, enum serve_method m,
  * the file shrank under us, the promised length cannot be met). */
 int serve_write(int fd, struct serve_response *resp);
 
+/* The bytes serve_write has still to write. */
+uint64_t serve_response_size(const struct serve_response *resp);
+
+/* The whole (unwritten) response as bytes in OUT, for a response relayed
+ * through the controller instead of written to the client: its length,
+ * -ENOSPC when it is longer than CAP, -EIO when the file shrank. */
+long serve_render(const struct serve_response *resp, uint8_t *out,
+		  size_t cap);
+
 /* Closes the file, if any.  Safe to call twice. */
 void serve_response_release(struct serve_response *resp);
 

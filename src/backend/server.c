@@ -56,7 +56,9 @@ struct bsrv {
 	struct store store;
 	bool have_store;
 	int listen_fd, sig_fd;
-	uint64_t requests, direct_requests, handed_requests;
+	uint64_t requests, direct_requests, handed_requests, relayed_requests;
+	uint8_t *relay_buf; /* a relayed response, rendered */
+	size_t relay_cap;
 	uint64_t puts, body_bytes, aborted_uploads;
 	uint64_t by_class[6];
 	struct admin *admin;
@@ -485,6 +487,13 @@ static int body_step(struct bconn *b)
 
 /* ---- requests ---- */
 
+static void count_class(struct bsrv *srv, int status)
+{
+	int cls = status / 100;
+
+	srv->by_class[cls >= 1 && cls <= 5 ? cls : 0]++;
+}
+
 static void count_request(struct bconn *b)
 {
 	b->srv->requests++;
@@ -589,9 +598,7 @@ static void drain_poll(struct evloop *loop, struct evtimer *t, void *arg)
  * wait for every byte to be sent, then hand back. */
 static int finish_response(struct bconn *b)
 {
-	int cls = b->resp.status / 100;
-
-	b->srv->by_class[cls >= 1 && cls <= 5 ? cls : 0]++;
+	count_class(b->srv, b->resp.status);
 	serve_response_release(&b->resp);
 	b->have_resp = false;
 	if (b->pc) {
@@ -682,6 +689,70 @@ static int bconn_step(struct bconn *b, uint32_t events)
 		return 1; /* b may be gone */
 	}
 	return 0;
+}
+
+/* ---- relayed requests (pb_set_relay_cb) ---- */
+
+/* The rendered response's room. */
+static int relay_reserve(struct bsrv *srv, size_t len)
+{
+	uint8_t *p;
+
+	if (srv->relay_cap >= len)
+		return 0;
+	p = realloc(srv->relay_buf, len);
+	if (!p)
+		return -ENOMEM;
+	srv->relay_buf = p;
+	srv->relay_cap = len;
+	return 0;
+}
+
+/* The response, planned as for a connection (on a bconn without a socket)
+ * and rendered into srv->relay_buf: its length, or -errno. */
+static long relay_render(struct bsrv *srv, const struct http_request *req,
+			 size_t max, struct pb_relay *r)
+{
+	struct bconn b = { .srv = srv, .fd = -1 };
+	long n = -EFBIG;
+	uint64_t size;
+
+	b.keep_alive = req->keep_alive;
+	b.method = serve_method_of(req->method);
+	if (plan_request(&b, req) < 0)
+		return -EIO;
+	size = serve_response_size(&b.resp);
+	if (size <= max && !relay_reserve(srv, size))
+		n = serve_render(&b.resp, srv->relay_buf, srv->relay_cap);
+	r->http_status = b.resp.status;
+	r->close = !b.keep_alive;
+	serve_response_release(&b.resp);
+	return n;
+}
+
+/* GET and HEAD without a body only: an upload or a DELETE changes the
+ * store, and must not happen when its response turns out too large to
+ * relay and the request is handed off to be served again. */
+static bool on_relay(struct pb_relay *r, void *arg)
+{
+	struct bsrv *srv = arg;
+	struct http_request req;
+	int head = http_parse_request((const char *)r->request, r->len, NULL,
+				      &req);
+	long n;
+
+	if (head <= 0 || (size_t)head != r->len || req.content_length > 0 ||
+	    req.chunked || (req.method != HTTP_GET && req.method != HTTP_HEAD))
+		return false;
+	n = relay_render(srv, &req, r->max, r);
+	if (n <= 0)
+		return false;
+	srv->requests++;
+	srv->relayed_requests++;
+	count_class(srv, r->http_status);
+	r->response = srv->relay_buf;
+	r->response_len = (size_t)n;
+	return true;
 }
 
 static void bconn_io(struct evloop *loop, int fd, uint32_t events, void *arg)
@@ -867,6 +938,7 @@ static int metrics_handler(const char *method, const char *path,
 		.requests = srv->requests,
 		.direct_requests = srv->direct_requests,
 		.handed_requests = srv->handed_requests,
+		.relayed_requests = srv->relayed_requests,
 		.puts = srv->puts,
 		.body_bytes = srv->body_bytes,
 		.aborted_uploads = srv->aborted_uploads,
@@ -918,6 +990,7 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 	if (!err && cfg->handoff.sin_port)
 		err = pb_open(srv->loop, &pcfg, on_takeover, srv, &srv->pb);
 	if (!err && srv->pb) {
+		pb_set_relay_cb(srv->pb, on_relay);
 		pb_set_data_cb(srv->pb, on_data);
 		pb_set_window_cb(srv->pb, on_window);
 	}
@@ -936,10 +1009,12 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 
 static void log_stats(const struct bsrv *srv)
 {
-	log_info("%s: requests %llu (direct %llu, handed off %llu)",
+	log_info("%s: requests %llu (direct %llu, handed off %llu, relayed "
+		 "%llu)",
 		 srv->cfg->name, (unsigned long long)srv->requests,
 		 (unsigned long long)srv->direct_requests,
-		 (unsigned long long)srv->handed_requests);
+		 (unsigned long long)srv->handed_requests,
+		 (unsigned long long)srv->relayed_requests);
 	log_info("%s: uploads %llu, body bytes %llu, aborted uploads %llu",
 		 srv->cfg->name, (unsigned long long)srv->puts,
 		 (unsigned long long)srv->body_bytes,
@@ -991,6 +1066,7 @@ int backend_run(const struct backend_config *cfg)
 		close(srv.listen_fd);
 	if (srv.sig_fd >= 0)
 		close(srv.sig_fd);
+	free(srv.relay_buf);
 	evloop_free(srv.loop);
 	return err;
 }

@@ -25,7 +25,7 @@ struct backend_config {
 /* What /metrics shows (backend/bmetrics.c). */
 struct backend_counters {
 	const char *name;
-	uint64_t requests, direct_requests, handed_requests;
+	uint64_t requests, direct_requests, handed_requests, relayed_requests;
 	uint64_t puts, body_bytes, aborted_uploads;
 	uint64_t by_class[6]; /* responses by status / 100 (1xx..5xx) */
 	uint64_t connections;

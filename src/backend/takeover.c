@@ -53,6 +53,7 @@ struct pb {
 	pb_takeover_cb on_takeover;
 	pb_data_cb on_data;
 	pb_window_cb on_window;
+	pb_relay_cb on_relay;
 	void *arg;
 	struct pb_conn *conns; /* all live pb_conns, for channel loss */
 	struct hochan *chans[PB_MAX_CONTROLLERS];
@@ -406,6 +407,32 @@ static void on_handback_ack(struct pb *pb, struct hochan *ch,
 	pc_free(pc);
 }
 
+/* A relayed request: answered now, in-line or declined. */
+static void on_request(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
+{
+	struct pb_relay r = {
+		.request = m->pending,
+		.len = m->pending_len,
+		.max = (size_t)m->relay_kb << 10,
+	};
+	struct ho_msg out = { .type = HO_RESPONSE, .conn_id = m->conn_id };
+
+	if (pb->on_relay && pb->on_relay(&r, pb->arg) && r.response_len &&
+	    r.response_len <= r.max) {
+		out.pending = r.response;
+		out.pending_len = (uint32_t)r.response_len;
+		out.http_status = (uint16_t)r.http_status;
+		out.flags = r.close ? HO_F_CLOSE : 0;
+		pb->stats.relayed++;
+	} else {
+		out.status = HO_DECLINED;
+		pb->stats.relay_declined++;
+	}
+	if (hochan_send(ch, &out))
+		log_debug("%s: conn %llu: relayed response not sent",
+			  pb->cfg.name, (unsigned long long)m->conn_id);
+}
+
 static void chan_msg(struct hochan *ch, const struct ho_msg *m, void *arg)
 {
 	struct pb *pb = arg;
@@ -416,6 +443,8 @@ static void chan_msg(struct hochan *ch, const struct ho_msg *m, void *arg)
 		on_handoff_data(pb, ch, m);
 	else if (m->type == HO_HANDBACK_ACK)
 		on_handback_ack(pb, ch, m);
+	else if (m->type == HO_REQUEST)
+		on_request(pb, ch, m);
 	else
 		pb->stats.bad_msgs++;
 }
@@ -712,6 +741,11 @@ int pb_window(struct pb_conn *pc, int fd, bool open)
 void pb_set_window_cb(struct pb *pb, pb_window_cb on_window)
 {
 	pb->on_window = on_window;
+}
+
+void pb_set_relay_cb(struct pb *pb, pb_relay_cb on_relay)
+{
+	pb->on_relay = on_relay;
 }
 
 void pb_set_data_cb(struct pb *pb, pb_data_cb on_data)

@@ -73,7 +73,9 @@ typedef void (*pb_window_cb)(struct pb_conn *pc, bool open, int err,
 	X(handback_failures, "handback_failure")                             \
 	X(aborted, "aborted")                                                \
 	X(bad_msgs, "bad_message")                                           \
-	X(rtt_probes, "rtt_probe") /* tcpr_rtt_probe_send, one per restore */
+	X(rtt_probes, "rtt_probe") /* tcpr_rtt_probe_send, one per restore */ \
+	X(relayed, "relayed") /* REQUEST answered in-line */                 \
+	X(relay_declined, "relay_declined") /* REQUEST: hand it off */
 
 struct pb_stats {
 #define PB_EVENT_FIELD(field, label) uint64_t field;
@@ -120,3 +122,23 @@ int pb_window(struct pb_conn *pc, int fd, bool open);
 void pb_set_window_cb(struct pb *pb, pb_window_cb on_window);
 void pb_abort(struct pb_conn *pc, int fd);
 const struct pb_stats *pb_stats(const struct pb *pb);
+
+/* A request the controller relays (HO_REQUEST): the connection stays at
+ * the controller, which writes the response the server returns.  The
+ * server's callback either fills in the response and returns true (the
+ * bytes stay valid until the call returns), or returns false: the
+ * response is longer than MAX or not one to relay (the controller then
+ * hands the connection off as usual).  Answered before it returns: a
+ * relayed request has no state here. */
+struct pb_relay {
+	const uint8_t *request; /* one request head, GET or HEAD, no body */
+	size_t len;
+	size_t max;             /* the longest response to answer in-line */
+	const uint8_t *response;
+	size_t response_len;
+	int http_status;
+	bool close;             /* the connection ends after the response */
+};
+typedef bool (*pb_relay_cb)(struct pb_relay *r, void *arg);
+/* Without one, every REQUEST is declined. */
+void pb_set_relay_cb(struct pb *pb, pb_relay_cb on_relay);

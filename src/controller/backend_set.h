@@ -56,6 +56,7 @@ struct ctrl_backend {
 	ctrl_backend_down_cb on_down;
 	void *arg;
 	uint64_t handoffs, failures;
+	uint64_t relays; /* requests it answered in-line (relayed) */
 	bool up;
 	struct policy_member member; /* the policy's view: weight, load */
 	bool in_use;   /* slot taken (also while removed and draining) */

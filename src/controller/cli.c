@@ -25,6 +25,7 @@ static void usage(FILE *out)
 		"                        [--health-rise N] [--backoff MS]\n"
 		"                        [--idle-timeout MS] [--header-timeout MS]\n"
 		"                        [--handoff-timeout MS] [--peer-id N]\n"
+		"                        [--delivery adaptive|handoff] [--relay-max SIZE]\n"
 		"                        [--ready-file PATH] [--debug]\n"
 		"       prism controller --which-backend TARGET [--policy P] --backend ...\n"
 		"       prism controller reload|status [--admin IP:PORT]\n"
@@ -40,6 +41,10 @@ static void usage(FILE *out)
 		"--config reads the same options from a file (docs/operations.md);\n"
 		"SIGHUP or `prism controller reload` re-reads command line and files.\n"
 		"--admin (default 127.0.0.1:9900) serves /metrics, /status, /reload.\n"
+		"--delivery adaptive (default) relays a GET or HEAD whose response\n"
+		"is at most --relay-max (default 8k; a multiple of 1k, up to 65535k)\n"
+		"through the controller and hands off the rest; handoff hands off\n"
+		"every request.\n"
 		"--which-backend prints the backend TARGET goes to (all up) and exits.\n"
 		"--key is the shared HMAC key file of switch and backends.\n");
 }
@@ -223,6 +228,41 @@ static int parse_interval(const char *v, uint32_t *out)
 	return parse_ms(v, out);
 }
 
+static int parse_delivery(const char *v, enum ctrl_delivery *out)
+{
+	if (!strcmp(v, "adaptive"))
+		*out = DELIVERY_ADAPTIVE;
+	else if (!strcmp(v, "handoff"))
+		*out = DELIVERY_HANDOFF;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* N, Nk or Nm bytes: whole KiB (the hand-off protocol's unit), at most
+ * 65535 of them. */
+static int parse_relay_max(const char *v, uint32_t *out)
+{
+	char num[24];
+	size_t n = strlen(v);
+	uint64_t x, unit = 1;
+
+	if (!n || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, v, n + 1);
+	if (num[n - 1] == 'k' || num[n - 1] == 'K')
+		unit = 1024;
+	else if (num[n - 1] == 'm' || num[n - 1] == 'M')
+		unit = 1024 * 1024;
+	if (unit > 1)
+		num[n - 1] = 0;
+	if (num_parse_u64(num, 1, 1u << 26, &x) || x * unit % 1024 ||
+	    x * unit > 65535u * 1024)
+		return -EINVAL;
+	*out = (uint32_t)(x * unit);
+	return 0;
+}
+
 static int load_file(struct controller_config *cfg, const char *path,
 		     int depth, const char **which);
 
@@ -271,6 +311,10 @@ static int apply(struct controller_config *cfg, const char *a, const char *v,
 		return num_parse_u32(v, 1, 1000, &cfg->health_rise);
 	if (!strcmp(a, "--backoff"))
 		return parse_ms(v, &cfg->backoff_ms);
+	if (!strcmp(a, "--delivery"))
+		return parse_delivery(v, &cfg->delivery);
+	if (!strcmp(a, "--relay-max"))
+		return parse_relay_max(v, &cfg->relay_max);
 	if (!strcmp(a, "--config"))
 		return load_file(cfg, v, depth + 1, which);
 	if (!strcmp(a, "--which-backend")) {

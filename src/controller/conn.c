@@ -72,6 +72,7 @@ void conn_free(struct conn *k)
 	c->free_slots[c->n_free++] = slot;
 	c->stats.closed++;
 	free(k->tail);
+	free(k->out);
 	free(k->buf);
 	free(k);
 }
@@ -93,6 +94,53 @@ int conn_watch(struct conn *k, evloop_fd_cb cb)
 void conn_unwatch(struct conn *k)
 {
 	evloop_del(k->ctrl->loop, k->fd);
+}
+
+int conn_watch_write(struct conn *k, evloop_fd_cb cb)
+{
+	return evloop_add(k->ctrl->loop, k->fd, EVLOOP_WRITE, cb, k);
+}
+
+/* Writes what the socket takes of k->out; the rest stays queued. */
+int conn_flush_out(struct conn *k)
+{
+	while (k->out_off < k->out_len) {
+		ssize_t n = send(k->fd, k->out + k->out_off,
+				 k->out_len - k->out_off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		k->out_off += (size_t)n;
+	}
+	free(k->out);
+	k->out = NULL;
+	k->out_len = k->out_off = 0;
+	return 1;
+}
+
+int conn_write_out(struct conn *k, const void *data, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = send(k->fd, data, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno != EAGAIN)
+		return -errno;
+	if (n < 0)
+		n = 0;
+	if ((size_t)n == len)
+		return 1;
+	/* The client reads slower than we write: the rest waits here. */
+	k->out = malloc(len - (size_t)n);
+	if (!k->out)
+		return -ENOMEM;
+	memcpy(k->out, (const uint8_t *)data + n, len - (size_t)n);
+	k->out_len = len - (size_t)n;
+	k->out_off = 0;
+	return 0;
 }
 
 static int reserve(struct conn *k, size_t cap)

@@ -60,6 +60,12 @@ struct conn {
 	/* LOCKING: what the hand-off sends once the flow is locked. */
 	size_t head_len;
 	bool may_split;
+	/* Relayed (adaptive delivery): the request's delivery.c key; the
+	 * response the client has not taken yet (WRITING); close after it. */
+	uint32_t size_key;
+	bool relay_close;
+	uint8_t *out;
+	size_t out_len, out_off;
 	char method[8];
 	char target[CONN_TARGET_LOG];
 };
@@ -75,6 +81,13 @@ void conn_table_free(struct ctrl *c);
 /* Watching the fd for reading (CB) or not (while it is handed off). */
 int conn_watch(struct conn *k, evloop_fd_cb cb);
 void conn_unwatch(struct conn *k);
+/* Watching the fd for room to write (CB), while a response is queued. */
+int conn_watch_write(struct conn *k, evloop_fd_cb cb);
+/* Writes LEN bytes from DATA; what the socket does not take now is copied
+ * to k->out.  1: all written, 0: some queued, -errno. */
+int conn_write_out(struct conn *k, const void *data, size_t len);
+/* Writes more of k->out: 1 once empty (freed), 0 not yet, -errno. */
+int conn_flush_out(struct conn *k);
 /* Reads what is there, up to CONN_BUF_MAX buffered (k->want when a small
  * body is on its way).  Returns bytes read, 0 on EOF, -EAGAIN, or -errno
  * (-ENOBUFS: the buffer is full). */

@@ -38,6 +38,8 @@ void controller_config_init(struct controller_config *cfg)
 	cfg->health_fall = 2;
 	cfg->health_rise = 2;
 	cfg->backoff_ms = 2000;
+	cfg->delivery = DELIVERY_ADAPTIVE;
+	cfg->relay_max = CTRL_RELAY_MAX_DEFAULT;
 }
 
 uint64_t ctrl_now_us(void)

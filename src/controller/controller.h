@@ -32,6 +32,13 @@ struct ctrl_route {
 	unsigned n;
 };
 
+/* How a response reaches the client (docs/delivery.md).  ADAPTIVE: a GET
+ * or HEAD is first offered to the backend to answer in-line (relayed
+ * through the controller) when its response is at most relay_max bytes,
+ * and handed off when larger; HANDOFF: every request is handed off. */
+enum ctrl_delivery { DELIVERY_ADAPTIVE, DELIVERY_HANDOFF };
+#define CTRL_RELAY_MAX_DEFAULT 8192
+
 struct controller_config {
 	struct sockaddr_in listen; /* VIP:port */
 	struct ctrl_backend_config backends[CTRL_MAX_BACKENDS];
@@ -54,6 +61,8 @@ struct controller_config {
 	uint32_t health_timeout_ms;
 	uint32_t health_fall, health_rise; /* consecutive results to flip */
 	uint32_t backoff_ms;        /* passive: down after a failed hand-off */
+	enum ctrl_delivery delivery;
+	uint32_t relay_max;         /* bytes, a multiple of 1 KiB */
 	/* Where the configuration came from, for reload: the command line
 	 * (re-parsed, --config files re-read) and the files' storage. */
 	int argc;

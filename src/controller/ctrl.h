@@ -4,6 +4,7 @@
  *   backend_set.c, health.c, policy.c   the backends, without struct ctrl
  *   conn.c        the connection table and socket I/O (conn.h)
  *   pools.c       the active backend list and route pools; ctrl_pick
+ *   delivery.c    relay or hand off: which requests are offered for relay
  *   ctrl_switch.c the controller's switch operations
  *   ctrl_log.c    the access log
  *   handoff_fsm.c the hand-off state machine (handoff_fsm.h): every
@@ -28,6 +29,9 @@
 #include "switch/async.h"
 
 struct conn;
+
+/* delivery.c's table of targets too large to relay. */
+#define CTRL_SIZE_SLOTS 4096
 
 /* The controller's counters: struct field, Prometheus family
  * (prism_controller_NAME), help.  One table: the struct, /metrics and the
@@ -60,7 +64,15 @@ struct conn;
 	  "again through the switch agent.")                                 \
 	X(split_handoffs, "split_handoffs_total",                            \
 	  "Hand-offs whose queued request body followed in HANDOFF_DATA "    \
-	  "messages.")
+	  "messages.")                                                       \
+	X(relayed, "relayed_total",                                          \
+	  "Requests answered in-line by their backend and written by the "   \
+	  "controller (adaptive delivery).")                                 \
+	X(relay_declined, "relay_declined_total",                           \
+	  "Requests offered for relaying whose backend declined (response "  \
+	  "too large): handed off instead.")                                 \
+	X(relay_bytes, "relay_bytes_total",                                  \
+	  "Response bytes the controller wrote for relayed requests.")
 
 struct ctrl_stats {
 #define CTRL_COUNTER_FIELD(name, family, help) uint64_t name;
@@ -122,6 +134,8 @@ struct ctrl {
 	struct ctrl_stats stats;
 	uint64_t fails[FAIL_N];
 	struct ctrl_status_count own_replies; /* the controller's 4xx/5xx */
+	/* delivery.c: by slot, the key of a target too large to relay */
+	uint32_t relay_too_large[CTRL_SIZE_SLOTS];
 	struct metrics_hist handoff_hist;     /* request head -> ACK */
 	struct metrics_hist request_hist;     /* request head -> HANDBACK */
 	uint64_t reloads, reload_errors;
@@ -144,6 +158,13 @@ void ctrl_backend_add(struct ctrl *c, struct ctrl_backend *b,
 		      const struct ctrl_backend_config *cfg);
 struct ctrl_backend *ctrl_pick(struct ctrl *c, const struct http_request *req);
 
+/* delivery.c: a request's key (Host and target); whether it is offered
+ * for relaying first; what its response's size says for next time. */
+uint32_t delivery_key(const struct http_request *req);
+bool delivery_relay_first(struct ctrl *c, const struct http_request *req,
+			  uint32_t key);
+void delivery_learn(struct ctrl *c, uint32_t key, uint64_t bytes);
+
 /* ctrl_switch.c: starts OP on flow KEY (BACKEND_IP: LOCK's claimant, or
  * 0); DONE(ARG, status) from the loop once it is answered (NULL: nobody
  * waits).  Returns the handle to cancel DONE with (switch_async_cancel),
@@ -154,8 +175,9 @@ uint64_t ctrl_switch_start(struct ctrl *c, uint8_t op,
 
 /* ctrl_log.c */
 int ctrl_access_log_open(struct ctrl *c);
+/* HOW: "handoff", "relay", or "-" (the controller's own reply). */
 void ctrl_access_log(struct ctrl *c, const struct conn *k, int status,
-		     uint64_t bytes);
+		     uint64_t bytes, const char *how);
 
 /* ctrl_admin.c: /metrics, /status, /reload, /drain/NAME, /undrain/NAME */
 int ctrl_admin_handler(const char *method, const char *path,

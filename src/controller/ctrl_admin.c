@@ -72,8 +72,12 @@ static void backend_metrics(struct ctrl *c, struct metrics_buf *m)
 		    "Hand-offs sent to the backend.", b->handoffs);
 	PER_BACKEND(m, c, "prism_controller_backend_failures_total", "counter",
 		    "Failed hand-offs to the backend.", b->failures);
+	PER_BACKEND(m, c, "prism_controller_relays_total", "counter",
+		    "Requests the backend answered in-line, relayed by the "
+		    "controller.", b->relays);
 	PER_BACKEND(m, c, "prism_controller_handoffs_in_flight", "gauge",
-		    "Connections handed off to the backend and not back yet.",
+		    "Connections handed off to the backend and not back yet, "
+		    "or relayed and not answered yet.",
 		    b->member.load);
 	PER_BACKEND(m, c, "prism_controller_handoff_bytes_total", "counter",
 		    "Bytes handed off: request head plus socket queues.",

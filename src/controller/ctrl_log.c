@@ -1,14 +1,16 @@
 /* The access log: one line per request, written when the request ends
  * (hand-back, or the controller's own reply):
  *
- *   TIME CLIENT "METHOD TARGET" STATUS BYTES BACKEND MS
- *   2026-11-27T04:01:02.345Z 198.18.1.2:40312 "GET /bytes/100" 200 236 b1 0.842
+ *   TIME CLIENT "METHOD TARGET" STATUS BYTES BACKEND MS DELIVERY
+ *   2026-11-27T04:01:02.345Z 198.18.1.2:40312 "GET /bytes/100" 200 236 b1 0.842 relay
  *
  * TIME is UTC with milliseconds; STATUS is what the backend reported in
  * HANDBACK ("-" if it did not); BYTES are the bytes sent to the client
  * (response head and body: the socket's sequence space); BACKEND is "-"
  * when the controller answered itself; MS is the time from the request
- * head to the hand-back ("-" without a hand-off).  The target is cut at
+ * head to the hand-back or the relayed response ("-" without either);
+ * DELIVERY is how the response went: "handoff", "relay" (written by the
+ * controller, adaptive delivery) or "-" (the controller's own reply).  The target is cut at
  * CONN_TARGET_LOG bytes; a '"' in it is written as %22. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -74,7 +76,7 @@ static void quote_target(const char *in, char *out, size_t cap)
 }
 
 void ctrl_access_log(struct ctrl *c, const struct conn *k, int status,
-		     uint64_t bytes)
+		     uint64_t bytes, const char *how)
 {
 	char when[40], client[INET_ADDRSTRLEN], target[CONN_TARGET_LOG * 3];
 	char st[8] = "-", ms[24] = "-";
@@ -94,11 +96,11 @@ void ctrl_access_log(struct ctrl *c, const struct conn *k, int status,
 	if (k->backend && k->t_start_us)
 		snprintf(ms, sizeof(ms), "%.3f",
 			 (double)(ctrl_now_us() - k->t_start_us) / 1000.0);
-	fprintf(c->access_log, "%s.%03dZ %s:%u \"%s %s\" %s %llu %s %s\n",
+	fprintf(c->access_log, "%s.%03dZ %s:%u \"%s %s\" %s %llu %s %s %s\n",
 		when, (int)(tv.tv_usec / 1000), client, ntohs(k->key.client_port),
 		k->method[0] ? k->method : "-", target, st,
 		(unsigned long long)bytes, k->backend ? k->backend->cfg.name : "-",
-		ms);
+		ms, how);
 	c->log_flush.cb = access_log_flush;
 	c->log_flush.arg = c;
 	evloop_defer(c->loop, &c->log_flush);

@@ -20,17 +20,20 @@
 const char *conn_state_name(enum conn_state s)
 {
 	static const char *names[] = { "READING", "LOCKING", "HANDOFF",
-				       "REMOTE", "CLOSING" };
+				       "REMOTE", "CLOSING", "RELAY",
+				       "WRITING" };
 
-	return s <= CONN_CLOSING ? names[s] : "?";
+	return s <= CONN_WRITING ? names[s] : "?";
 }
 
 /* ---- states, and closing ---- */
 
-/* Picked for a backend (its load), from the LOCK until the hand-back. */
+/* Picked for a backend (its load), from the LOCK until the hand-back, or
+ * from a relayed request until its response. */
 static bool at_backend(enum conn_state s)
 {
-	return s == CONN_LOCKING || s == CONN_HANDOFF || s == CONN_REMOTE;
+	return s == CONN_LOCKING || s == CONN_HANDOFF || s == CONN_REMOTE ||
+	       s == CONN_RELAY;
 }
 
 /* The one place a connection changes state.  The backend's load
@@ -248,7 +251,7 @@ static void reply_status(struct conn *k, int status)
 	size_t n = conn_write_error(k, status);
 
 	ctrl_status_add(&k->ctrl->own_replies, (unsigned)status);
-	ctrl_access_log(k->ctrl, k, status, (uint64_t)n);
+	ctrl_access_log(k->ctrl, k, status, (uint64_t)n, "-");
 	linger_close(k);
 }
 
@@ -256,6 +259,8 @@ static void reply_status(struct conn *k, int status)
 
 static void start_handoff(struct conn *k, const struct http_request *req,
 			  size_t head);
+static void start_relay(struct conn *k, const struct http_request *req,
+			size_t head);
 
 /* A body that fits in the client's window is sent at once, and its part
  * that reaches the switch after our LOCK is dropped; when that part is the
@@ -372,6 +377,22 @@ static bool wait_for_tail(struct conn *k, const uint8_t *outq)
 	return true;
 }
 
+/* Whether our socket can carry a relayed response as well as a backend's
+ * would.  Right after a hand-back the in-band unlock is not confirmed
+ * yet: the client's ACKs could die at the lock.  And a socket restored
+ * from a hand-back has no round-trip sample until the client acknowledges
+ * something sent after the restore: a lost segment of a response written
+ * on it waits for the kernel's initial 1 s retransmission timeout (seen
+ * at 1% loss).  Those requests are handed off (whose LOCK replaces the
+ * entry, and whose backend socket gets its RTT probe). */
+static bool relay_safe(const struct conn *k)
+{
+	uint32_t rtt = 0;
+
+	return !k->unlock_unconfirmed &&
+	       conn_tcp_state(k, &rtt) >= 0 && rtt;
+}
+
 /* Parses the buffered bytes and acts on a complete request.  False when
  * more bytes are needed first.  FROM_CLIENT: they were just read from
  * the client (its window open), not brought back by a hand-back. */
@@ -399,6 +420,13 @@ static bool process(struct conn *k, bool from_client)
 						  : 0);
 	if (!req.chunked && end <= (size_t)r + CONN_BODY_MAX && k->len > end)
 		k->pipelining = true;
+	k->size_key = delivery_key(&req);
+	/* A relayed request needs no quiescing: the flow is not locked. */
+	if (relay_safe(k) && delivery_relay_first(k->ctrl, &req, k->size_key)) {
+		k->ctrl->stats.requests++;
+		start_relay(k, &req, (size_t)r);
+		return true;
+	}
 	if (from_client && k->pipelining && quiesce(k))
 		return true;
 	k->ctrl->stats.requests++;
@@ -679,9 +707,11 @@ static void on_locked(void *arg, int status)
 	freeze_and_send(k);
 }
 
-/* Steps 3-6 of the thesis' Figure 2.1: lock, freeze, export, send. */
-static void start_handoff(struct conn *k, const struct http_request *req,
-			  size_t head)
+/* Steps 3-6 of the thesis' Figure 2.1: lock, freeze, export, send; to
+ * k->backend if PICKED (a relay it declined), else to the policy's
+ * choice. */
+static void handoff_to(struct conn *k, const struct http_request *req,
+		       size_t head, bool picked)
 {
 	struct ctrl *c = k->ctrl;
 	int tcp_state;
@@ -696,7 +726,8 @@ static void start_handoff(struct conn *k, const struct http_request *req,
 		conn_close(k);
 		return;
 	}
-	k->backend = ctrl_pick(c, req);
+	if (!picked)
+		k->backend = ctrl_pick(c, req);
 	if (!k->backend) {
 		log_warn("conn %llu: no backend up", (unsigned long long)k->id);
 		c->fails[FAIL_NO_BACKEND]++;
@@ -721,6 +752,12 @@ static void start_handoff(struct conn *k, const struct http_request *req,
 				     on_locked, k);
 	if (!k->sw_op)
 		fail_handoff(k, FAIL_SWITCH, "switch lock");
+}
+
+static void start_handoff(struct conn *k, const struct http_request *req,
+			  size_t head)
+{
+	handoff_to(k, req, head, false);
 }
 
 /* The backend has the connection: forget our frozen copy.  Called for a
@@ -875,7 +912,8 @@ static void account_response(struct conn *k, const struct ho_msg *m)
 	ctrl_status_add(&b->statuses, m->http_status);
 	metrics_hist_observe(&k->ctrl->request_hist,
 			     (double)(ctrl_now_us() - k->t_start_us) / 1e6);
-	ctrl_access_log(k->ctrl, k, m->http_status, bytes);
+	ctrl_access_log(k->ctrl, k, m->http_status, bytes, "handoff");
+	delivery_learn(k->ctrl, k->size_key, bytes);
 }
 
 static void on_handback(struct conn *k, const struct ho_msg *m)
@@ -966,6 +1004,185 @@ static void confirm_unlock(struct conn *k)
 	switch_release(k, on_unlocked);
 }
 
+/* ---- relay (adaptive delivery) ---- */
+
+/* A relayed request that got no answer: the connection never left us, so
+ * the client gets a 503 on it, as for a failed hand-off. */
+static void fail_relay(struct conn *k, enum ctrl_fail reason, const char *why)
+{
+	struct ctrl *c = k->ctrl;
+
+	log_warn("conn %llu: relay to %s failed: %s",
+		 (unsigned long long)k->id, k->backend->cfg.name, why);
+	c->fails[reason]++;
+	k->backend->failures++;
+	ctrl_backend_backoff(k->backend, c->cfg->backoff_ms);
+	cancel_timer(k);
+	set_state(k, CONN_READING);
+	if (conn_watch(k, on_readable)) {
+		conn_close(k);
+		return;
+	}
+	reply_status(k, 503);
+}
+
+static void on_relay_timeout(struct evloop *loop, struct evtimer *t,
+			     void *arg)
+{
+	struct conn *k = arg;
+
+	(void)loop;
+	(void)t;
+	k->timer = NULL;
+	fail_relay(k, FAIL_TIMEOUT, "timed out");
+}
+
+/* The request head goes to the backend, which answers it in-line if the
+ * response is at most relay_max bytes.  Nothing at the switch changes. */
+static void start_relay(struct conn *k, const struct http_request *req,
+			size_t head)
+{
+	struct ctrl *c = k->ctrl;
+	struct ho_msg m = { .type = HO_REQUEST, .conn_id = k->id };
+
+	note_request(k, req);
+	k->backend = ctrl_pick(c, req);
+	if (!k->backend) {
+		log_warn("conn %llu: no backend up", (unsigned long long)k->id);
+		c->fails[FAIL_NO_BACKEND]++;
+		reply_status(k, 503);
+		return;
+	}
+	k->keep_alive = req->keep_alive;
+	k->head_len = head;
+	pause_conn(k);
+	drop_tail(k);
+	set_state(k, CONN_RELAY);
+	if (arm(k, c->cfg->handoff_timeout_ms, on_relay_timeout)) {
+		conn_close(k);
+		return;
+	}
+	m.pending = (const uint8_t *)k->buf;
+	m.pending_len = (uint32_t)head;
+	m.relay_kb = (uint16_t)(c->cfg->relay_max >> 10);
+	if (ctrl_backend_send(k->backend, &m))
+		fail_relay(k, FAIL_SEND, "channel send");
+}
+
+/* Declined (too large): handed off to the backend that declined (the
+ * policy chose it for this request already), the target remembered as
+ * one to hand off straight away. */
+static void relay_declined(struct conn *k)
+{
+	struct http_request req;
+	int r = http_parse_request(k->buf, k->len, NULL, &req);
+
+	k->ctrl->stats.relay_declined++;
+	delivery_learn(k->ctrl, k->size_key, UINT64_MAX);
+	cancel_timer(k);
+	set_state(k, CONN_READING);
+	if (r <= 0) { /* it parsed before: cannot happen */
+		conn_close(k);
+		return;
+	}
+	handoff_to(k, &req, (size_t)r, true);
+}
+
+/* The relayed response has left (or is queued in the kernel): the next
+ * request, as after a hand-back, or the close it asked for. */
+static void relay_done(struct conn *k)
+{
+	if (k->relay_close || !k->keep_alive) {
+		if (k->peer_fin || resume(k)) {
+			conn_close(k);
+			return;
+		}
+		linger_close(k);
+		return;
+	}
+	if (k->peer_fin)
+		set_state(k, CONN_READING); /* its EOF is known: not watched */
+	else if (resume(k)) {
+		conn_close(k);
+		return;
+	}
+	if (k->len && process(k, false))
+		return;
+	if (k->peer_fin)
+		conn_close(k); /* answered all it asked: our FIN goes */
+}
+
+static void on_writable(struct evloop *loop, int fd, uint32_t events,
+			void *arg)
+{
+	struct conn *k = arg;
+	int r = conn_flush_out(k);
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	if (r == 0)
+		return;
+	conn_unwatch(k);
+	if (r < 0) {
+		conn_close(k);
+		return;
+	}
+	cancel_timer(k);
+	relay_done(k);
+}
+
+/* The backend's counters and the access log see a relayed response as
+ * they see a handed-off one. */
+static void account_relay(struct conn *k, const struct ho_msg *m)
+{
+	struct ctrl_backend *b = k->backend;
+
+	k->ctrl->stats.relayed++;
+	k->ctrl->stats.relay_bytes += m->pending_len;
+	b->relays++;
+	b->response_bytes += m->pending_len;
+	ctrl_status_add(&b->statuses, m->http_status);
+	metrics_hist_observe(&k->ctrl->request_hist,
+			     (double)(ctrl_now_us() - k->t_start_us) / 1e6);
+	ctrl_access_log(k->ctrl, k, m->http_status, m->pending_len,
+			"relay");
+	delivery_learn(k->ctrl, k->size_key, m->pending_len);
+}
+
+static void on_response(struct conn *k, const struct ho_msg *m)
+{
+	int r;
+
+	if (k->state != CONN_RELAY) {
+		log_warn("conn %llu: RESPONSE in state %s",
+			 (unsigned long long)k->id, conn_state_name(k->state));
+		k->ctrl->stats.unknown_msgs++;
+		return;
+	}
+	if (m->status != HO_OK) {
+		relay_declined(k);
+		return;
+	}
+	cancel_timer(k);
+	account_relay(k, m);
+	k->relay_close = (m->flags & HO_F_CLOSE) != 0;
+	/* The request is answered: what follows it is the next one. */
+	memmove(k->buf, k->buf + k->head_len, k->len - k->head_len);
+	k->len -= k->head_len;
+	set_state(k, CONN_WRITING);
+	r = conn_write_out(k, m->pending, m->pending_len);
+	/* A client that does not read is closed after the idle timeout,
+	 * like one that sends nothing. */
+	if (r == 0 && (conn_watch_write(k, on_writable) ||
+		       arm(k, k->ctrl->cfg->idle_timeout_ms, on_idle_timeout)))
+		r = -ENOMEM;
+	if (r < 0)
+		conn_close(k);
+	else if (r > 0)
+		relay_done(k);
+}
+
 /* ---- losses ---- */
 
 /* The backend lost the connection (client reset, fatal error): it removed
@@ -997,6 +1214,8 @@ void fsm_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
 		on_handback(k, m);
 	else if (m->type == HO_CLOSED)
 		on_closed(k);
+	else if (m->type == HO_RESPONSE)
+		on_response(k, m);
 	else
 		c->stats.unknown_msgs++;
 }
@@ -1063,6 +1282,8 @@ void fsm_backend_down(struct ctrl_backend *b, void *arg)
 			continue;
 		if (k->state == CONN_HANDOFF) {
 			fail_handoff(k, FAIL_CHANNEL, "backend channel closed");
+		} else if (k->state == CONN_RELAY) {
+			fail_relay(k, FAIL_CHANNEL, "backend channel closed");
 		} else if (k->state == CONN_REMOTE) {
 			reset_client(k);
 			conn_close(k);

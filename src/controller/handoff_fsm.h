@@ -2,7 +2,8 @@
  * client connection at the controller happens in handoff_fsm.c.
  *
  *   (accept) -> READING
- *   READING --request head (+ small body)--> LOCK(B) sent --> LOCKING
+ *   READING --GET/HEAD, adaptive delivery--> REQUEST to B --> RELAY
+ *           --request head (+ small body)--> LOCK(B) sent --> LOCKING
  *           --no backend--> 503 --> CLOSING
  *           --bad request--> 4xx --> CLOSING
  *           --EOF, reset, idle or header timeout--> closed
@@ -14,6 +15,12 @@
  *   REMOTE  --HANDBACK--> restore, window update (unlocks in band) --> READING
  *           (HO_F_CLOSE or no keep-alive: --> CLOSING)
  *           --CLOSED from B, channel lost--> closed (client reset)
+ *   RELAY   --RESPONSE ok--> write it --> READING (or WRITING while the
+ *           client's window is full; HO_F_CLOSE or no keep-alive: CLOSING)
+ *           --RESPONSE declined (too large)--> LOCK(B) sent --> LOCKING
+ *           --timeout, channel lost--> 503 --> CLOSING
+ *   WRITING --all written--> READING (or CLOSING)
+ *           --client reset, idle timeout--> closed
  *   CLOSING --EOF or CONN_LINGER_MS--> closed
  *   READING after a hand-back, client silent: the window update again
  *           after CONN_UNLOCK_RESEND_MS, doubling, CONN_UNLOCK_RESENDS
@@ -42,6 +49,8 @@ enum conn_state {
 	CONN_HANDOFF, /* frozen, HANDOFF sent, waiting for the ACK */
 	CONN_REMOTE,  /* a backend owns it */
 	CONN_CLOSING, /* error reply sent, draining until EOF or timeout */
+	CONN_RELAY,   /* the request offered to a backend for relaying */
+	CONN_WRITING, /* a relayed response queued, waiting for the client */
 };
 
 /* A request body up to this size is received before the hand-off and

@@ -80,6 +80,7 @@ struct point {
 	uint64_t requests, errors;
 	struct bench_tcp tcp; /* client counters, delta over the run */
 	uint64_t ctl_bytes, client_bytes; /* the links' bytes, both ways */
+	uint64_t relayed, handed_off; /* Prism: how its responses went */
 };
 
 struct e2e {
@@ -168,6 +169,9 @@ static void usage(FILE *out)
 		"stderr)\n"
 		"  --out DIR        CSV + PNG (default "
 		"results/bench-e2e-<timestamp>/)\n"
+		"Prism runs in the controller's default delivery (adaptive); "
+		"PRISM_DELIVERY=handoff\nand PRISM_RELAY_MAX=SIZE in the "
+		"environment set --delivery and --relay-max.\n"
 		"Needs root, nginx, haproxy and wrk.  Builds and removes its own "
 		"testbed NAME\n(and refuses to touch an existing one).\n",
 		PUT_KEYS);
@@ -429,16 +433,26 @@ static int run_pipelined(const struct bench_env *e, const struct e2e_opts *o,
 	return err;
 }
 
-/* The bytes on the controller's and the client's links so far. */
+/* The bytes on the controller's and the client's links so far, and for
+ * Prism the controller's relayed and handed-off requests. */
 struct links {
 	uint64_t ctl, client;
+	uint64_t relayed, handed_off;
 };
 
-static int links_read(const struct bench_env *e, struct links *l)
+static int links_read(const struct bench_env *e, int cfg, struct links *l)
 {
 	int err = bench_link_bytes(e, "controller", &l->ctl);
 
-	return err ? err : bench_link_bytes(e, "client", &l->client);
+	if (!err)
+		err = bench_link_bytes(e, "client", &l->client);
+	if (err || cfg != CFG_PRISM)
+		return err;
+	err = bench_ctrl_counter(e, "prism_controller_relayed_total",
+				 &l->relayed);
+	return err ? err
+		   : bench_ctrl_counter(e, "prism_controller_handoffs_total",
+					&l->handed_off);
 }
 
 static int run_point(const struct bench_env *e, const struct e2e_opts *o,
@@ -454,18 +468,20 @@ static int run_point(const struct bench_env *e, const struct e2e_opts *o,
 	pt->size = size;
 	err = bench_tcp_read(e, "client", &before);
 	if (!err)
-		err = links_read(e, &l0);
+		err = links_read(e, cfg, &l0);
 	if (!err)
 		err = o->pipeline ? run_pipelined(e, o, cfg, size, pt)
 				  : run_wrk(e, o, cfg, size, pt);
 	if (!err)
 		err = bench_tcp_read(e, "client", &after);
 	if (!err)
-		err = links_read(e, &l1);
+		err = links_read(e, cfg, &l1);
 	if (err)
 		return err;
 	pt->ctl_bytes = l1.ctl - l0.ctl;
 	pt->client_bytes = l1.client - l0.client;
+	pt->relayed = l1.relayed - l0.relayed;
+	pt->handed_off = l1.handed_off - l0.handed_off;
 	pt->tcp.retrans = after.retrans - before.retrans;
 	pt->tcp.timeouts = after.timeouts - before.timeouts;
 	pt->tcp.resets = after.resets - before.resets;
@@ -565,16 +581,17 @@ static void print_header(FILE *f, int n, const struct e2e_opts *o)
 			o->pipeline);
 	fprintf(f, "   prism/best,dir: Prism over the better proxy and over "
 		   "direct; ctl%%: bytes on the controller's link / on the "
-		   "client's\n");
-	fprintf(f, "%-8s %-7s %8s %10s %9s %9s %5s %4s %5s %5s %4s %14s %5s%s\n",
+		   "client's;\n   relay%%: Prism's requests relayed through the "
+		   "controller (the rest handed off)\n");
+	fprintf(f, "%-8s %-7s %8s %10s %9s %9s %5s %4s %5s %5s %4s %14s %5s %6s%s\n",
 		"size", "config", "Gbit/s", "req/s", "p50 us", "p99 us",
 		"retr", "rto", "dup", "wprb", "errs", "prism/best,dir", "ctl%",
-		o->pipeline ? "  pipe/1" : "");
+		"relay%", o->pipeline ? "  pipe/1" : "");
 }
 
 static void print_point(FILE *f, const struct e2e *r, const struct point *p)
 {
-	char label[32], rat[32] = "", ctl[16] = "";
+	char label[32], rat[32] = "", ctl[16] = "", rel[16] = "";
 	const struct point *px = best_proxy(r, p->backends, p->size);
 	const struct point *d = find(r, CFG_DIRECT, p->backends, p->size);
 
@@ -584,14 +601,18 @@ static void print_point(FILE *f, const struct e2e *r, const struct point *p)
 			 ratio(p->gbps, d->gbps));
 	if (p->cfg == CFG_PRISM)
 		snprintf(ctl, sizeof(ctl), "%.1f", ctl_pct(p));
+	if (p->cfg == CFG_PRISM && p->relayed + p->handed_off)
+		snprintf(rel, sizeof(rel), "%.0f",
+			 100.0 * (double)p->relayed /
+				 (double)(p->relayed + p->handed_off));
 	fprintf(f, "%-8s %-7s %8.3f %10.0f %9.0f %9.0f %5llu %4llu %5llu "
-		   "%5llu %4llu %14s %5s",
+		   "%5llu %4llu %14s %5s %6s",
 		label, cfg_labels[p->cfg], p->gbps, p->rps, p->p50_us,
 		p->p99_us, (unsigned long long)p->tcp.retrans,
 		(unsigned long long)p->tcp.timeouts,
 		(unsigned long long)p->tcp.dups,
 		(unsigned long long)p->tcp.winprobes,
-		(unsigned long long)p->errors, rat, ctl);
+		(unsigned long long)p->errors, rat, ctl, rel);
 	if (p->rps1 > 0)
 		fprintf(f, "  %6.2f", ratio(p->rps, p->rps1));
 	fprintf(f, "\n");
@@ -612,7 +633,8 @@ static void print_json(const struct e2e *r, const struct e2e_opts *o)
 		       "\"client_winprobes\": %llu, \"requests\": %llu, "
 		       "\"errors\": %llu, \"workload\": \"%s\", "
 		       "\"rps_unpipelined\": %.1f, \"controller_link_bytes\": "
-		       "%llu, \"client_link_bytes\": %llu}",
+		       "%llu, \"client_link_bytes\": %llu, \"relayed\": %llu, "
+		       "\"handed_off\": %llu}",
 		       i ? "," : "", cfg_names[p->cfg], p->backends,
 		       (unsigned long long)p->size, p->gbps, p->rps, p->p50_us,
 		       p->p99_us, (unsigned long long)p->tcp.retrans,
@@ -623,7 +645,9 @@ static void print_json(const struct e2e *r, const struct e2e_opts *o)
 		       (unsigned long long)p->requests,
 		       (unsigned long long)p->errors, workload(o), p->rps1,
 		       (unsigned long long)p->ctl_bytes,
-		       (unsigned long long)p->client_bytes);
+		       (unsigned long long)p->client_bytes,
+		       (unsigned long long)p->relayed,
+		       (unsigned long long)p->handed_off);
 	}
 	printf("\n]\n");
 	fflush(stdout);
@@ -712,12 +736,13 @@ static int write_csv(const struct e2e *r, const struct e2e_opts *o,
 	fprintf(f, "config,backends,size_bytes,gbps,rps,p50_us,p99_us,"
 		   "client_retrans,client_timeouts,client_resets,"
 		   "client_dup_segs,client_winprobes,requests,errors,"
-		   "workload,controller_link_bytes,client_link_bytes\n");
+		   "workload,controller_link_bytes,client_link_bytes,relayed,"
+		   "handed_off\n");
 	for (int i = 0; i < r->npts; i++) {
 		const struct point *p = &r->pts[i];
 
 		fprintf(f, "%s,%d,%llu,%.4f,%.1f,%.0f,%.0f,%llu,%llu,%llu,"
-			   "%llu,%llu,%llu,%llu,%s,%llu,%llu\n",
+			   "%llu,%llu,%llu,%llu,%s,%llu,%llu,%llu,%llu\n",
 			cfg_names[p->cfg],
 			p->backends,
 			(unsigned long long)p->size, p->gbps, p->rps,
@@ -730,7 +755,9 @@ static int write_csv(const struct e2e *r, const struct e2e_opts *o,
 			(unsigned long long)p->requests,
 			(unsigned long long)p->errors, workload(o),
 			(unsigned long long)p->ctl_bytes,
-			(unsigned long long)p->client_bytes);
+			(unsigned long long)p->client_bytes,
+			(unsigned long long)p->relayed,
+			(unsigned long long)p->handed_off);
 	}
 	return fclose(f) ? -errno : 0;
 }

@@ -209,6 +209,35 @@ int bench_tcp_read(const struct bench_env *e, const char *host,
 	return rc;
 }
 
+int bench_ctrl_counter(const struct bench_env *e, const char *name,
+		       uint64_t *value)
+{
+	char *argv[] = { "curl", "-s", "-m", "3",
+			 "http://127.0.0.1:9900/metrics", NULL };
+	static char text[1 << 17];
+	size_t n = strlen(name);
+	unsigned long long v;
+	const char *p;
+	int fd, rc;
+	pid_t pid = bench_spawn(e, "controller", argv, &fd);
+
+	if (pid < 0)
+		return (int)pid;
+	rc = bench_collect(pid, fd, text, sizeof(text));
+	if (rc != 0)
+		return rc < 0 ? rc : -EIO;
+	*value = 0;
+	for (p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, name, n) || (p[n] != ' ' && p[n] != '{'))
+			continue;
+		const char *sp = strchr(p, ' ');
+
+		if (sp && sscanf(sp, " %llu", &v) == 1)
+			*value += v;
+	}
+	return 0;
+}
+
 int bench_link_bytes(const struct bench_env *e, const char *host,
 		     uint64_t *bytes)
 {

@@ -94,6 +94,9 @@ pid_t bench_fork(const struct bench_env *e, const char *host, int *out_fd);
 int bench_tcp_read(const struct bench_env *e, const char *host,
 		   struct bench_tcp *c);
 
+/* The sum of the controller's /metrics samples of NAME (all labels). */
+int bench_ctrl_counter(const struct bench_env *e, const char *name,
+		       uint64_t *value);
 /* The bytes HOST's link (its eth0) received and sent so far. */
 int bench_link_bytes(const struct bench_env *e, const char *host,
 		     uint64_t *bytes);

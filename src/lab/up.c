@@ -323,6 +323,16 @@ static int start_controller(const struct run *r)
 		arg(&a, "--policy");
 		arg(&a, "hash-uri");
 	}
+	/* The test suite and the benchmarks run either delivery mode on
+	 * every testbed they bring up (docs/delivery.md). */
+	if (getenv("PRISM_DELIVERY")) {
+		arg(&a, "--delivery");
+		arg(&a, "%s", getenv("PRISM_DELIVERY"));
+	}
+	if (getenv("PRISM_RELAY_MAX")) {
+		arg(&a, "--relay-max");
+		arg(&a, "%s", getenv("PRISM_RELAY_MAX"));
+	}
 	for (int i = 0; i < r->n_ctrl_args; i++)
 		arg(&a, "%s", r->ctrl_args[i]);
 	arg(&a, "--ready-file");
@@ -482,7 +492,10 @@ static void usage(FILE *out, const char *cmd)
 			     "under DIR.\n"
 			     "--controller-arg ARG: ARG goes on the controller's "
 			     "command line (up to %d),\ne.g. --controller-arg "
-			     "--health-fall --controller-arg 5.\n", TESTBED_VIP,
+			     "--health-fall --controller-arg 5.\n"
+			     "PRISM_DELIVERY and PRISM_RELAY_MAX in the "
+			     "environment become the controller's\n--delivery "
+			     "and --relay-max.\n", TESTBED_VIP,
 		UP_CTRL_ARGS);
 	else if (!strcmp(cmd, "down"))
 		fprintf(out, "Stops what 'prism up' started.\n");

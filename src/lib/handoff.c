@@ -9,14 +9,29 @@ static bool has_tcp(int type)
 	return type == HO_HANDOFF || type == HO_HANDBACK;
 }
 
-/* Bytes after the header: the TCP state and queues, or a HANDOFF_DATA's
- * pending bytes. */
+/* Types whose only body is pending bytes. */
+static bool has_data(int type)
+{
+	return type == HO_HANDOFF_DATA || type == HO_REQUEST ||
+	       type == HO_RESPONSE;
+}
+
+/* The header's 16-bit slot: a status, a limit, or nothing. */
+static uint16_t slot16(const struct ho_msg *m)
+{
+	if (m->type == HO_HANDBACK || m->type == HO_RESPONSE)
+		return m->http_status;
+	return m->type == HO_REQUEST ? m->relay_kb : 0;
+}
+
+/* Bytes after the header: the TCP state and queues, or the pending bytes
+ * of a type that has only those. */
 static uint64_t body_len(const struct ho_msg *m)
 {
 	if (has_tcp(m->type))
 		return HO_TCP_LEN + (uint64_t)m->pending_len + m->inq_len +
 		       m->outq_len;
-	return m->type == HO_HANDOFF_DATA ? m->pending_len : 0;
+	return has_data(m->type) ? m->pending_len : 0;
 }
 
 static void put16(uint8_t **p, uint16_t v)
@@ -81,7 +96,7 @@ long ho_encode(const struct ho_msg *m, const struct auth_key *key,
 {
 	size_t len = ho_encoded_len(m);
 	uint8_t *p = buf;
-	bool tcp = has_tcp(m->type), data = m->type == HO_HANDOFF_DATA;
+	bool tcp = has_tcp(m->type), data = has_data(m->type);
 
 	if (len > HO_MAX_MSG)
 		return -EMSGSIZE;
@@ -96,7 +111,7 @@ long ho_encode(const struct ho_msg *m, const struct auth_key *key,
 	put64(&p, m->seq);
 	put64(&p, m->conn_id);
 	put16(&p, m->flags);
-	put16(&p, m->type == HO_HANDBACK ? m->http_status : 0);
+	put16(&p, slot16(m));
 	put32(&p, tcp || data ? m->pending_len : 0);
 	put32(&p, tcp ? m->inq_len : 0);
 	put32(&p, tcp ? m->outq_len : 0);
@@ -122,11 +137,25 @@ static long check_header(uint8_t version, uint8_t type, uint32_t total)
 {
 	if (version != HO_VERSION)
 		return -HO_E_VERSION;
-	if (type < HO_HANDOFF || type > HO_HANDOFF_DATA)
+	if (type < HO_HANDOFF || type > HO_RESPONSE)
 		return -HO_E_TYPE;
 	if (total < HO_HEADER_LEN + AUTH_MAC_LEN || total > HO_MAX_MSG)
 		return -HO_E_LENGTH;
 	return 0;
+}
+
+/* HANDOFF_DATA and REQUEST carry bytes; a RESPONSE carries them exactly
+ * when it is not declined, and a REQUEST names a limit. */
+static bool data_consistent(const struct ho_msg *m)
+{
+	if (m->type == HO_HANDOFF_DATA)
+		return m->pending_len;
+	if (m->type == HO_REQUEST)
+		return m->pending_len && m->relay_kb;
+	if (m->type == HO_RESPONSE)
+		return m->status == HO_OK ? m->pending_len != 0
+		       : m->status == HO_DECLINED && !m->pending_len;
+	return true;
 }
 
 static long decode_body(const uint8_t *buf, uint32_t total,
@@ -139,14 +168,14 @@ static long decode_body(const uint8_t *buf, uint32_t total,
 	if (reserved)
 		return -HO_E_FIELD;
 	if (!has_tcp(m->type) && (m->inq_len || m->outq_len ||
-				  (m->type != HO_HANDOFF_DATA && m->pending_len)))
+				  (!has_data(m->type) && m->pending_len)))
 		return -HO_E_LENGTH;
-	if (m->type == HO_HANDOFF_DATA && !m->pending_len)
+	if (!data_consistent(m))
 		return -HO_E_FIELD;
 	want += body_len(m);
 	if (want != total)
 		return -HO_E_LENGTH;
-	if (m->type == HO_HANDOFF_DATA) {
+	if (has_data(m->type)) {
 		m->pending = p;
 		return total;
 	}
@@ -195,8 +224,13 @@ long ho_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
 	m->conn_id = get64(&p);
 	m->flags = get16(&p);
 	m->http_status = get16(&p);
-	if (type != HO_HANDBACK)
+	m->relay_kb = 0;
+	if (type == HO_REQUEST) {
+		m->relay_kb = m->http_status;
+		m->http_status = 0;
+	} else if (type != HO_HANDBACK && type != HO_RESPONSE) {
 		reserved |= m->http_status;
+	}
 	m->pending_len = get32(&p);
 	m->inq_len = get32(&p);
 	m->outq_len = get32(&p);
@@ -224,8 +258,8 @@ const char *ho_type_name(int type)
 {
 	static const char *names[] = { "?", "HANDOFF", "HANDOFF_ACK",
 				       "HANDBACK", "HANDBACK_ACK", "CLOSED",
-				       "HELLO", "HANDOFF_DATA" };
+				       "HELLO", "HANDOFF_DATA", "REQUEST",
+				       "RESPONSE" };
 
-	return type >= HO_HANDOFF && type <= HO_HANDOFF_DATA ? names[type]
-							     : "?";
+	return type >= HO_HANDOFF && type <= HO_RESPONSE ? names[type] : "?";
 }

@@ -32,6 +32,14 @@
  *                 more of that request's bytes (pending only, no TCP
  *                 state), appended to the HANDOFF's pending in order; the
  *                 last one has no HO_F_MORE
+ *   REQUEST       controller -> backend: one request (pending: its head;
+ *                 GET or HEAD, no body), to be answered in-line if the
+ *                 whole response is at most relay_kb KiB
+ *   RESPONSE      backend -> controller, for a REQUEST: status 0 and the
+ *                 whole response in pending (http status, HO_F_CLOSE when
+ *                 the connection must close after it); HO_DECLINED and no
+ *                 bytes when it is larger or not one to relay (the
+ *                 controller hands the connection off instead)
  *
  * Sequence numbers strictly increase on each direction of a channel and
  * start from the receiver's HELLO nonce (lib/hochan.c), so a replayed,
@@ -45,7 +53,7 @@
 #include "lib/tcprepair.h"
 
 #define HO_MAGIC 0x5052484fu /* "PRHO" */
-#define HO_VERSION 1
+#define HO_VERSION 2 /* 2: REQUEST, RESPONSE */
 #define HO_HEADER_LEN 44
 #define HO_TCP_LEN TCPR_WIRE_LEN
 #define HO_MAX_MSG (64u << 20) /* queues are bounded by socket buffers */
@@ -71,6 +79,8 @@ enum ho_type {
 	HO_CLOSED = 5,
 	HO_HELLO = 6,
 	HO_HANDOFF_DATA = 7,
+	HO_REQUEST = 8,
+	HO_RESPONSE = 9,
 };
 
 /* Status codes in ACKs. */
@@ -80,9 +90,15 @@ enum ho_status {
 	HO_ERR_SWITCH = 2,   /* the switch refused or did not answer */
 	HO_ERR_OVERLOAD = 3, /* connection limit reached */
 	HO_ERR_BAD = 4,      /* message inconsistent */
+	HO_DECLINED = 5,     /* RESPONSE: not relayed, hand the connection off */
 };
 
-#define HO_F_CLOSE 0x1u /* HANDBACK: close the connection after restore */
+/* The longest response a REQUEST can ask to be relayed (relay_kb). */
+#define HO_RELAY_MAX (64u << 20)
+
+/* HANDBACK: close the connection after restore; RESPONSE: after the
+ * response. */
+#define HO_F_CLOSE 0x1u
 /* HANDOFF: the flow is LOCKED for the address the controller connected
  * to; the backend claims it in band (prism_abi.h) if that is its own. */
 #define HO_F_CLAIM 0x2u
@@ -97,10 +113,12 @@ struct ho_msg {
 	uint8_t type;
 	uint8_t status;
 	uint16_t flags;
-	/* HANDBACK: the status of the response the backend sent, for the
-	 * controller's metrics and access log (0: not reported).  Carried in
-	 * the header's former reserved 16 bits: must be 0 in other types. */
+	/* HANDBACK, RESPONSE: the status of the response the backend sent,
+	 * for the controller's metrics and access log (0: not reported).
+	 * REQUEST: relay_kb, the longest response (KiB) to answer in-line.
+	 * Carried in the header's former reserved 16 bits: 0 in other types. */
 	uint16_t http_status;
+	uint16_t relay_kb;
 	uint64_t seq;
 	uint64_t conn_id;
 	struct tcpr_state tcp;

@@ -38,14 +38,17 @@ tb_bg b1 "$PRISM" backend --name r1 --listen $B1:8081 --root "$ROOT" --idle-time
 wait_listen b1 8081 || { not_ok "backend with --root listens"; finish; }
 # A third backend on b1 that takes at most one connection (hand-off port
 # 7801), and a second controller in front of it alone, on VIP:8080, with a
-# 1 s idle timeout and its metrics on 127.0.0.1:9901.
+# 1 s idle timeout and its metrics on 127.0.0.1:9901; it hands off every
+# request (a relayed one holds no connection at the backend, so the limit
+# is never reached by those).
 tb_bg b1 "$PRISM" backend --name r2 --listen $B1:8082 --handoff-port 7801 \
 	--switch 198.18.11.1:7700 --key "$RUN/key" --peer-id 150 --max-conns 1 \
 	>"$E2E_TMP/r2.log" 2>&1
 wait_listen b1 7801 || { not_ok "backend with --max-conns 1 listens"; finish; }
 tb_bg controller "$PRISM" controller --listen $VIP:8080 --switch 198.18.2.1:7700 \
 	--key "$RUN/key" --backend r2=$B1:7801,http=$B1:8082 --idle-timeout 1000 --header-timeout 1000 \
-	--peer-id 2 --admin 127.0.0.1:9901 --health-interval off >"$E2E_TMP/ctl2.log" 2>&1
+	--peer-id 2 --admin 127.0.0.1:9901 --health-interval off --delivery handoff \
+	>"$E2E_TMP/ctl2.log" 2>&1
 wait_listen controller 8080 || { not_ok "second controller listens"; finish; }
 
 # --- request framing: both parsers must refuse ambiguous requests -------
@@ -137,12 +140,13 @@ for t in "$B1 8081 backend" "$VIP 8080 controller"; do
 done
 
 # --- hostile peers of the hand-off port (b1:7800) ----------------------
-# A real, validly signed HANDOFF is captured from the wire for the replay.
-# (tcpdump stops by itself after 3 segments to port 7800, or after 4 s.)
-tb_exec b1 timeout 4 tcpdump -i eth0 -U -s 0 -c 3 -w "$E2E_TMP/ho.pcap" 'tcp dst port 7800' 2>/dev/null &
+# A real, validly signed HANDOFF is captured from the wire for the replay:
+# a response too large to relay (its REQUEST, declined, comes first).
+# (tcpdump stops by itself after 6 segments to port 7800, or after 4 s.)
+tb_exec b1 timeout 4 tcpdump -i eth0 -U -s 0 -c 6 -w "$E2E_TMP/ho.pcap" 'tcp dst port 7800' 2>/dev/null &
 TCPDUMP=$!
 sleep 1
-served "http://$VIP/bytes/100"
+served "http://$VIP/bytes/100000"
 wait "$TCPDUMP"
 have_msg=0
 python3 "$TOOLS/handoff_attack.py" extract "$E2E_TMP/ho.pcap" "$E2E_TMP/ho.bin" >/dev/null && have_msg=1

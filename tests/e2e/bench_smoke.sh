@@ -18,8 +18,8 @@ else
 	not_ok "bench e2e runs" "$(tail -n 15 "$E2E_TMP/e2e.err")"
 fi
 
-check "bench e2e JSON has the four configs (nginx as proxy, haproxy) with requests" python3 - "$out" <<'EOF'
-import json, sys
+check "bench e2e JSON has the four configs (nginx as proxy, haproxy) with requests, Prism's relayed or handed off" python3 - "$out" <<'EOF'
+import json, os, sys
 rows = json.load(open(sys.argv[1]))
 keys = {"config", "backends", "size_bytes", "gbps", "rps", "p50_us",
         "p99_us", "client_retrans", "client_timeouts", "workload"}
@@ -34,6 +34,13 @@ for r in rows:
     # head (~100 bytes) per request crossed the controller's link
     if r["config"] == "prism":
         assert r["controller_link_bytes"] > r["requests"] * 100, r
+        # how Prism's requests went, from the controller's counters: 1 KB
+        # is relayed in adaptive delivery, handed off with PRISM_DELIVERY=handoff
+        # (a few may be in flight when a wrk run stops)
+        went = r["relayed"] + r["handed_off"]
+        assert abs(went - r["requests"]) <= 4, r
+        small = r["relayed"] if os.environ.get("PRISM_DELIVERY", "adaptive") == "adaptive" else r["handed_off"]
+        assert small == went, r
     assert r["workload"] == "get", r
     assert r["requests"] > 0 and r["rps"] > 0 and r["gbps"] > 0, r
     assert r["errors"] == 0, r

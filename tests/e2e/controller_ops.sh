@@ -36,6 +36,7 @@ conf() {
 		echo "health-interval 200"
 		echo "health-timeout 200"
 		echo "backoff 500"
+		[[ -n ${PRISM_DELIVERY:-} ]] && echo "delivery $PRISM_DELIVERY"
 		for b in "$@"; do echo "backend $b"; done
 		echo "[switch]"
 		echo "listen 198.18.2.1:7700  # other daemons' sections are skipped"
@@ -148,7 +149,7 @@ sleep 0.2 # the last client's close reaches the controller
 text=$(metrics)
 echo "$text" >"$E2E_TMP/metrics.txt"
 verdict=$(python3 - "$E2E_TMP/metrics.txt" "${ALL_OUT[@]}" <<'EOF'
-import json, re, sys
+import json, os, re, sys
 text = open(sys.argv[1]).read()
 sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*)?\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$')
 typed, errors, values = {}, [], {}
@@ -174,10 +175,14 @@ for out in sys.argv[2:]:
     for p, st, b, n in json.loads(out)["reqs"]:
         seen[b] = seen.get(b, 0) + 1
 bad = []
+# Every response here is small: relayed in adaptive delivery (the
+# default), handed off with PRISM_DELIVERY=handoff.
+relay = os.environ.get("PRISM_DELIVERY", "adaptive") == "adaptive"
 for b, n in seen.items():
     h = values.get('prism_controller_handoffs_total{backend="%s"}' % b)
-    if h != n:
-        bad.append("%s handoffs %s != %d" % (b, h, n))
+    rl = values.get('prism_controller_relays_total{backend="%s"}' % b)
+    if (h, rl) != ((0, n) if relay else (n, 0)):
+        bad.append("%s handoffs %s relays %s, %d requests" % (b, h, rl, n))
     r = values.get('prism_controller_requests_total{backend="%s",status="200"}' % b)
     if r != n:
         bad.append("%s requests_total{status=200} %s != %d" % (b, r, n))
@@ -191,13 +196,14 @@ print("ok" if not errors and not bad and total == 170 else "bad %s %s total %d" 
 EOF
 )
 [[ $verdict == ok ]] &&
-	ok "/metrics parses as Prometheus text; hand-offs, requests per backend and histogram count equal the client's 170 requests" ||
-	not_ok "/metrics parses as Prometheus text; hand-offs, requests per backend and histogram count equal the client's 170 requests" "$verdict"
+	ok "/metrics parses as Prometheus text; hand-offs or relays, requests per backend and histogram count equal the client's 170 requests" ||
+	not_ok "/metrics parses as Prometheus text; hand-offs or relays, requests per backend and histogram count equal the client's 170 requests" "$verdict"
 
 # ---- access log: one line per request, in order, matching ----
 verdict=$(python3 - "$ALOG" "${ALL_OUT[@]}" <<'EOF'
-import json, re, sys
-line_re = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\d+\.\d+\.\d+\.\d+):(\d+) "(\S+) (\S+)" (\d{3}|-) (\d+) (\S+) (\d+\.\d{3}|-)$')
+import json, os, re, sys
+line_re = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\d+\.\d+\.\d+\.\d+):(\d+) "(\S+) (\S+)" (\d{3}|-) (\d+) (\S+) (\d+\.\d{3}|-) (handoff|relay|-)$')
+how = "relay" if os.environ.get("PRISM_DELIVERY", "adaptive") == "adaptive" else "handoff"
 lines = open(sys.argv[1]).read().splitlines()
 want = []
 for out in sys.argv[2:]:
@@ -213,12 +219,14 @@ for l, (p, st, b, n) in zip(lines, want):
         bad.append("%s != GET %s %s %d" % (l, p, b, n))
     elif m.group(5) != str(st):
         bad.append("status: " + l)
+    elif m.group(9) != how:
+        bad.append("delivery (want %s): %s" % (how, l))
 print("ok" if not bad else "bad %s" % bad[:3])
 EOF
 )
 [[ $verdict == ok ]] &&
-	ok "access log: one line per request with client, method, target, status, backend and exact response bytes" ||
-	not_ok "access log: one line per request with client, method, target, status, backend and exact response bytes" "$verdict"
+	ok "access log: one line per request with client, method, target, status, backend, exact response bytes and delivery" ||
+	not_ok "access log: one line per request with client, method, target, status, backend, exact response bytes and delivery" "$verdict"
 
 # ---- routes: Host and path prefix select a pool ----
 conf rr "$B1" "$B2" "$B3"

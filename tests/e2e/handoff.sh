@@ -42,15 +42,23 @@ d = json.load(sys.stdin)
 print(" ".join(str(d["data_plane"][n]) for n in sys.argv[1:]))' "$@"
 }
 
+# The controller's hand-offs, all backends.
+handoffs() {
+	tb_exec controller curl -s -m 3 http://127.0.0.1:9900/metrics |
+		awk '/^prism_controller_handoffs_total/ {n += $2} END {print n + 0}'
+}
+
 SIZES=1024,4096,65536,1000000,2097152,8388608,3000,500000,1,7340032
 timeouts0=$(counter TcpExtTCPTimeouts)
 retrans0=$(counter TcpRetransSegs)
 ctl0=$(ctl_bytes)
 read -r claim0 unlock0 fast0 <<<"$(dp_stats claim unlock fast_ops)"
+ho0=$(handoffs)
 out=$(tb_exec client timeout 120 python3 "$TOOLS/keepalive_client.py" $VIP 80 $SIZES --count 100)
 rc=$?
 ctl1=$(ctl_bytes)
 read -r claim1 unlock1 fast1 <<<"$(dp_stats claim unlock fast_ops)"
+ho1=$(handoffs)
 timeouts1=$(counter TcpExtTCPTimeouts)
 retrans1=$(counter TcpRetransSegs)
 summary=$(python3 -c '
@@ -76,11 +84,22 @@ echo "# client retransmitted segments during 100 GETs: $((retrans1 - retrans0))"
 # the data plane; the backend's first segment claims, the controller's
 # window update unlocks (docs/switch.md).  Plus, if it came before the
 # second reading, the DELETE when the client closed.
+# In adaptive delivery (the default) the four sizes up to 8 KiB (1, 1024,
+# 3000, 4096) are relayed when the socket allows it (docs/delivery.md: not
+# right after a hand-back, before the restored socket has a round-trip
+# sample), and touch no switch entry; the rest are handed off.
+NHO=$((ho1 - ho0))
+if [[ ${PRISM_DELIVERY:-adaptive} == adaptive ]]; then
+	[[ $NHO -ge 60 && $NHO -lt 100 ]] && ok "adaptive delivery: $NHO hand-offs, the rest relayed" ||
+		not_ok "adaptive delivery: 60..99 hand-offs, the rest relayed" "hand-offs $NHO"
+else
+	[[ $NHO == 100 ]] && ok "100 hand-offs" || not_ok "100 hand-offs" "hand-offs $NHO"
+fi
 d="claims +$((claim1 - claim0)), unlocks +$((unlock1 - unlock0)), fast ops +$((fast1 - fast0))"
-[[ $((claim1 - claim0)) == 100 && $((unlock1 - unlock0)) == 100 &&
-	$((fast1 - fast0)) -ge 200 && $((fast1 - fast0)) -le 201 ]] &&
-	ok "100 hand-offs: 100 in-band claims, 100 in-band unlocks, 200 fast LOCKs" ||
-	not_ok "100 hand-offs: 100 in-band claims, 100 in-band unlocks, 200 fast LOCKs" "$d"
+[[ $((claim1 - claim0)) == "$NHO" && $((unlock1 - unlock0)) == "$NHO" &&
+	$((fast1 - fast0)) -ge $((2 * NHO)) && $((fast1 - fast0)) -le $((2 * NHO + 1)) ]] &&
+	ok "$NHO hand-offs: $NHO in-band claims, $NHO in-band unlocks, $((2 * NHO)) fast LOCKs" ||
+	not_ok "$NHO hand-offs: as many in-band claims and unlocks, two fast LOCKs each" "$d"
 
 # 10 rounds of the 10 sizes: 194 MB.
 total=$((10 * (1024 + 4096 + 65536 + 1000000 + 2097152 + 8388608 + 3000 + 500000 + 1 + 7340032)))

@@ -103,5 +103,14 @@ int main(int argc, char **argv)
 	m.pending = q;
 	m.pending_len = sizeof(q) - 1;
 	rc |= write_seed(dir, "handoff_data", &m, &key);
+	m.type = HO_REQUEST;
+	m.flags = 0;
+	m.relay_kb = 8;
+	rc |= write_seed(dir, "request", &m, &key);
+	m.type = HO_RESPONSE;
+	m.relay_kb = 0;
+	m.http_status = 200;
+	m.flags = HO_F_CLOSE;
+	rc |= write_seed(dir, "response", &m, &key);
 	return rc;
 }

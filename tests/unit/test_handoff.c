@@ -157,10 +157,10 @@ static void test_fields_validated(void)
 	buf[0] ^= 1;
 	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_MAGIC);
 	buf[0] ^= 1;
-	buf[4] = 2;
+	buf[4] = HO_VERSION - 1; /* a peer of the previous protocol */
 	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_VERSION);
 	buf[4] = HO_VERSION;
-	buf[5] = 9;
+	buf[5] = HO_RESPONSE + 1;
 	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_TYPE);
 	buf[5] = HO_HANDOFF;
 	/* The state's own inq length disagreeing with the header's. */
@@ -247,6 +247,73 @@ static void test_handoff_data(void)
 	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
 }
 
+/* REQUEST: a request head and a relay limit (KiB, in the status slot);
+ * RESPONSE: the response bytes with its status and HO_F_CLOSE, or
+ * HO_DECLINED without bytes.  Anything else between them is rejected. */
+static void test_relay(void)
+{
+	static const uint8_t head[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const uint8_t resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	struct ho_msg m = { .type = HO_REQUEST, .seq = 4, .conn_id = 9,
+			    .relay_kb = 8, .pending = head,
+			    .pending_len = sizeof(head) - 1 },
+		      d;
+	uint8_t buf[512];
+	long n = ho_encode(&m, &key, buf, sizeof(buf));
+
+	CHECK_EQ(n, HO_HEADER_LEN + AUTH_MAC_LEN + (long)sizeof(head) - 1);
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
+	CHECK_EQ(d.type, HO_REQUEST);
+	CHECK_EQ(d.relay_kb, 8);
+	CHECK_EQ(d.http_status, 0);
+	CHECK_EQ(d.pending_len, sizeof(head) - 1);
+	CHECK(!memcmp(d.pending, head, sizeof(head) - 1));
+	CHECK_EQ(strcmp(ho_type_name(HO_REQUEST), "REQUEST"), 0);
+	/* no limit, or no head: rejected */
+	m.relay_kb = 0;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	m.relay_kb = 8;
+	m.pending_len = 0;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	/* answered in-line */
+	m = (struct ho_msg){ .type = HO_RESPONSE, .conn_id = 9,
+			     .http_status = 200, .flags = HO_F_CLOSE,
+			     .pending = resp, .pending_len = sizeof(resp) - 1 };
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
+	CHECK_EQ(d.type, HO_RESPONSE);
+	CHECK_EQ(d.status, HO_OK);
+	CHECK_EQ(d.http_status, 200);
+	CHECK_EQ(d.flags, HO_F_CLOSE);
+	CHECK(!memcmp(d.pending, resp, sizeof(resp) - 1));
+	/* HO_F_MORE has no place in it */
+	m.flags = HO_F_MORE;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	/* an OK without bytes, a decline with bytes, an unknown status */
+	m.flags = 0;
+	m.pending_len = 0;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	m.status = HO_DECLINED;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
+	CHECK_EQ(d.status, HO_DECLINED);
+	m.pending_len = sizeof(resp) - 1;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	m.status = HO_ERR_BAD;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	/* a type past RESPONSE */
+	m.status = HO_OK;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	buf[5] = HO_RESPONSE + 1;
+	CHECK_EQ(resign_decode(buf, n, &d), -HO_E_TYPE);
+}
+
 int main(void)
 {
 	auth_key_set(&key, "0123456789abcdef-key", 20);
@@ -261,5 +328,6 @@ int main(void)
 	t_run("handoff: oversize length rejected", test_oversize);
 	t_run("handoff: http status travels in HANDBACK only", test_http_status);
 	t_run("handoff: HANDOFF_DATA and HO_F_MORE", test_handoff_data);
+	t_run("handoff: REQUEST and RESPONSE (relayed delivery)", test_relay);
 	return t_done();
 }

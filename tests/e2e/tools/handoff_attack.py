@@ -18,6 +18,7 @@ import sys
 import time
 
 MAGIC = 0x5052484F
+VERSION = 2  # lib/handoff.h HO_VERSION
 
 
 def pcap_payloads(path):
@@ -64,7 +65,7 @@ def badmac():
     tcp = bytes(68)
     pending = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
     length = 44 + len(tcp) + len(pending) + 32
-    head = struct.pack("!IBBBBIQQHHIII", MAGIC, 1, 1, 0, 0, length,
+    head = struct.pack("!IBBBBIQQHHIII", MAGIC, VERSION, 1, 0, 0, length,
                        time.time_ns() + 10**12, 12345, 0, 0, len(pending), 0, 0)
     return head + tcp + pending + os.urandom(32)
 

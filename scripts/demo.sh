@@ -56,13 +56,13 @@ ctl1=$(ctl_bytes) cli1=$(link_bytes client)
 step "switch counters"
 "$PRISM" switch stats --pin-dir "/sys/fs/bpf/$PRISM_TESTBED" | sed -n '1,8p'
 "$PRISM" down >/dev/null
-step "requests handed to each backend (controller log)"
+step "requests handed off to each backend, or relayed (responses up to 8 KiB; controller log)"
 grep -h "backend b[0-9]*: handoffs" "$RUN/controller.log" | sed 's/^.*info: /  /'
 step "bytes through the controller's link"
 awk -v c=$((ctl1 - ctl0)) -v t=$((cli1 - cli0)) 'BEGIN {
 	printf "  client link %d bytes, controller link %d bytes (%.2f%%): request heads,\n", t, c, 100 * c / t
-	print "  hand-off messages and switch control; the payload went from the backends"
-	print "  straight to the client." }'
+	print "  hand-off messages, switch control and the one small relayed response;"
+	print "  the large payloads went from the backends straight to the client." }'
 
 step "prism up --store   (each backend an object store; keys placed by hash-uri)"
 "$PRISM" up --store >/dev/null

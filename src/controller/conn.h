@@ -63,6 +63,7 @@ struct conn {
 	/* Relayed (adaptive delivery): the request's delivery.c key; the
 	 * response the client has not taken yet (WRITING); close after it. */
 	uint32_t size_key;
+	uint32_t relay_limit; /* the REQUEST's: no RESPONSE may be longer */
 	bool relay_close;
 	uint8_t *out;
 	size_t out_len, out_off;

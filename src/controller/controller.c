@@ -75,9 +75,11 @@ void ctrl_stats_log(const struct ctrl *c)
 	log_info("counters:%s", line);
 	for (unsigned i = 0; i < c->n_bslots; i++)
 		if (c->backends[i].in_use)
-			log_info("backend %s: handoffs %llu failures %llu",
+			log_info("backend %s: handoffs %llu relays %llu "
+				 "failures %llu",
 				 c->backends[i].cfg.name,
 				 (unsigned long long)c->backends[i].handoffs,
+				 (unsigned long long)c->backends[i].relays,
 				 (unsigned long long)c->backends[i].failures);
 }
 

@@ -72,7 +72,8 @@ struct conn;
 	  "Requests offered for relaying whose backend declined (response "  \
 	  "too large): handed off instead.")                                 \
 	X(relay_bytes, "relay_bytes_total",                                  \
-	  "Response bytes the controller wrote for relayed requests.")
+	  "Response bytes of relayed requests, written or queued for the "   \
+	  "client.")
 
 struct ctrl_stats {
 #define CTRL_COUNTER_FIELD(name, family, help) uint64_t name;

@@ -31,7 +31,8 @@ uint32_t delivery_key(const struct http_request *req)
 
 static uint32_t *slot(struct ctrl *c, uint32_t key)
 {
-	return &c->relay_too_large[key % CTRL_SIZE_SLOTS];
+	/* keys are odd: the low bit says nothing */
+	return &c->relay_too_large[(key >> 1) % CTRL_SIZE_SLOTS];
 }
 
 bool delivery_relay_first(struct ctrl *c, const struct http_request *req,

@@ -422,7 +422,7 @@ static bool process(struct conn *k, bool from_client)
 		k->pipelining = true;
 	k->size_key = delivery_key(&req);
 	/* A relayed request needs no quiescing: the flow is not locked. */
-	if (relay_safe(k) && delivery_relay_first(k->ctrl, &req, k->size_key)) {
+	if (delivery_relay_first(k->ctrl, &req, k->size_key) && relay_safe(k)) {
 		k->ctrl->stats.requests++;
 		start_relay(k, &req, (size_t)r);
 		return true;
@@ -522,6 +522,16 @@ void fsm_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
 }
 
 /* ---- hand-off ---- */
+
+/* A failed channel send closes the channel at once, and with it every
+ * connection of the backend (fsm_backend_down) may already have been
+ * failed or freed: whether connection ID is still there in STATE. */
+static bool still(struct ctrl *c, uint64_t id, enum conn_state state)
+{
+	struct conn *k = conn_lookup(c, id);
+
+	return k && k->state == state;
+}
 
 /* Stops watching the fd (while it is handed off). */
 static void pause_conn(struct conn *k)
@@ -677,15 +687,19 @@ static void freeze_and_send(struct conn *k)
 	set_state(k, CONN_HANDOFF);
 	err = migrate_freeze(k->fd, &f);
 	if (!err) {
+		uint64_t id = k->id;
+
 		k->st0 = f.st;
 		/* A FIN that came while the LOCK was on its way. */
 		k->peer_fin |= f.st.peer_fin;
 		err = send_handoff(k, &f, split_handoff(k, &f) ? k->head_len : 0);
+		migrate_frozen_free(&f);
+		if (err && !still(k->ctrl, id, CONN_HANDOFF))
+			return; /* failed already, with its channel */
 		if (err)
 			reason = FAIL_SEND;
 		k->backend->handoff_bytes +=
 			k->len + f.st.inq_len + f.st.outq_len;
-		migrate_frozen_free(&f);
 	}
 	if (err) {
 		fail_handoff(k, reason, strerror(-err));
@@ -716,7 +730,8 @@ static void handoff_to(struct conn *k, const struct http_request *req,
 	struct ctrl *c = k->ctrl;
 	int tcp_state;
 
-	note_request(k, req);
+	if (!picked) /* else noted when it was offered for relaying */
+		note_request(k, req);
 	/* ESTABLISHED, or half-closed by the client (CLOSE_WAIT, dumped as
 	 * if its FIN had not come yet); anything else is gone. */
 	tcp_state = conn_tcp_state(k, k->client_rtt_us ? NULL
@@ -900,6 +915,15 @@ static void close_half_closed(struct conn *k)
 	conn_close(k);
 }
 
+/* A full GET response's size is the object's: a HEAD, a range or a 304
+ * says nothing of what the next GET will be.  (A hand-back's bytes may
+ * include pipelined responses: never less than the object's.) */
+static void learn_size(struct conn *k, int status, uint64_t bytes)
+{
+	if (status == 200 && !strcmp(k->method, "GET"))
+		delivery_learn(k->ctrl, k->size_key, bytes);
+}
+
 /* What the backend sent: the socket's write_seq moved by exactly the
  * bytes written to the client; the status comes in the HANDBACK. */
 static void account_response(struct conn *k, const struct ho_msg *m)
@@ -913,7 +937,7 @@ static void account_response(struct conn *k, const struct ho_msg *m)
 	metrics_hist_observe(&k->ctrl->request_hist,
 			     (double)(ctrl_now_us() - k->t_start_us) / 1e6);
 	ctrl_access_log(k->ctrl, k, m->http_status, bytes, "handoff");
-	delivery_learn(k->ctrl, k->size_key, bytes);
+	learn_size(k, m->http_status, bytes);
 }
 
 static void on_handback(struct conn *k, const struct ho_msg *m)
@@ -1012,6 +1036,8 @@ static void fail_relay(struct conn *k, enum ctrl_fail reason, const char *why)
 {
 	struct ctrl *c = k->ctrl;
 
+	if (k->state != CONN_RELAY)
+		return;
 	log_warn("conn %llu: relay to %s failed: %s",
 		 (unsigned long long)k->id, k->backend->cfg.name, why);
 	c->fails[reason]++;
@@ -1044,6 +1070,7 @@ static void start_relay(struct conn *k, const struct http_request *req,
 {
 	struct ctrl *c = k->ctrl;
 	struct ho_msg m = { .type = HO_REQUEST, .conn_id = k->id };
+	uint64_t id = k->id;
 
 	note_request(k, req);
 	k->backend = ctrl_pick(c, req);
@@ -1065,7 +1092,8 @@ static void start_relay(struct conn *k, const struct http_request *req,
 	m.pending = (const uint8_t *)k->buf;
 	m.pending_len = (uint32_t)head;
 	m.relay_kb = (uint16_t)(c->cfg->relay_max >> 10);
-	if (ctrl_backend_send(k->backend, &m))
+	k->relay_limit = (uint32_t)m.relay_kb << 10;
+	if (ctrl_backend_send(k->backend, &m) && still(c, id, CONN_RELAY))
 		fail_relay(k, FAIL_SEND, "channel send");
 }
 
@@ -1088,6 +1116,39 @@ static void relay_declined(struct conn *k)
 	handoff_to(k, &req, (size_t)r, true);
 }
 
+/* Whether the request waiting behind a relayed one is one to hand off
+ * (its LOCK would drop the client's ACKs of what we just wrote). */
+static bool next_is_handoff(struct conn *k)
+{
+	struct http_request req;
+
+	if (http_parse_request(k->buf, k->len, NULL, &req) <= 0)
+		return false;
+	return !delivery_relay_first(k->ctrl, &req, delivery_key(&req)) ||
+	       !relay_safe(k);
+}
+
+/* Part of the relayed response unacknowledged: the next hand-off waits
+ * until the client has acknowledged it (as after a hand-back, bounded by
+ * QUIESCE_TAIL_ROUNDS), rather than freezing a socket whose ACKs the lock
+ * would drop and the backend would wait for with its retransmission
+ * timer. */
+static bool wait_for_ack(struct conn *k)
+{
+	int unacked = 0;
+
+	if (ioctl(k->fd, SIOCOUTQ, &unacked) || unacked <= 0)
+		return false;
+	cancel_timer(k);
+	k->timer = evloop_timer_add_us(k->ctrl->loop, QUIESCE_MIN_US,
+				       on_quiesced, k);
+	if (!k->timer)
+		return false;
+	k->quiescing = k->quiesce_tail = true;
+	k->quiesce_rounds = 0;
+	return true;
+}
+
 /* The relayed response has left (or is queued in the kernel): the next
  * request, as after a hand-back, or the close it asked for. */
 static void relay_done(struct conn *k)
@@ -1106,6 +1167,8 @@ static void relay_done(struct conn *k)
 		conn_close(k);
 		return;
 	}
+	if (k->len && next_is_handoff(k) && wait_for_ack(k))
+		return;
 	if (k->len && process(k, false))
 		return;
 	if (k->peer_fin)
@@ -1121,8 +1184,12 @@ static void on_writable(struct evloop *loop, int fd, uint32_t events,
 	(void)loop;
 	(void)fd;
 	(void)events;
-	if (r == 0)
+	if (r == 0) {
+		/* The client took some: the idle timeout starts again. */
+		if (arm(k, k->ctrl->cfg->idle_timeout_ms, on_idle_timeout))
+			conn_close(k);
 		return;
+	}
 	conn_unwatch(k);
 	if (r < 0) {
 		conn_close(k);
@@ -1147,7 +1214,7 @@ static void account_relay(struct conn *k, const struct ho_msg *m)
 			     (double)(ctrl_now_us() - k->t_start_us) / 1e6);
 	ctrl_access_log(k->ctrl, k, m->http_status, m->pending_len,
 			"relay");
-	delivery_learn(k->ctrl, k->size_key, m->pending_len);
+	learn_size(k, m->http_status, m->pending_len);
 }
 
 static void on_response(struct conn *k, const struct ho_msg *m)
@@ -1162,6 +1229,13 @@ static void on_response(struct conn *k, const struct ho_msg *m)
 	}
 	if (m->status != HO_OK) {
 		relay_declined(k);
+		return;
+	}
+	if (m->pending_len > k->relay_limit) {
+		/* More than we asked for: a backend not to be trusted with
+		 * our memory (a slow client would keep it queued here). */
+		k->ctrl->stats.unknown_msgs++;
+		fail_relay(k, FAIL_REFUSED, "response over the relay limit");
 		return;
 	}
 	cancel_timer(k);

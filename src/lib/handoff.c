@@ -145,16 +145,19 @@ static long check_header(uint8_t version, uint8_t type, uint32_t total)
 }
 
 /* HANDOFF_DATA and REQUEST carry bytes; a RESPONSE carries them exactly
- * when it is not declined, and a REQUEST names a limit. */
+ * when it is not declined, and a REQUEST names a limit.  No flag but
+ * HO_F_CLOSE on an answered RESPONSE; a declined one says nothing else. */
 static bool data_consistent(const struct ho_msg *m)
 {
 	if (m->type == HO_HANDOFF_DATA)
 		return m->pending_len;
 	if (m->type == HO_REQUEST)
-		return m->pending_len && m->relay_kb;
+		return m->pending_len && m->relay_kb && !m->flags;
+	if (m->type == HO_RESPONSE && m->status == HO_OK)
+		return m->pending_len && !(m->flags & ~HO_F_CLOSE);
 	if (m->type == HO_RESPONSE)
-		return m->status == HO_OK ? m->pending_len != 0
-		       : m->status == HO_DECLINED && !m->pending_len;
+		return m->status == HO_DECLINED && !m->pending_len &&
+		       !m->flags && !m->http_status;
 	return true;
 }
 

@@ -93,8 +93,6 @@ enum ho_status {
 	HO_DECLINED = 5,     /* RESPONSE: not relayed, hand the connection off */
 };
 
-/* The longest response a REQUEST can ask to be relayed (relay_kb). */
-#define HO_RELAY_MAX (64u << 20)
 
 /* HANDBACK: close the connection after restore; RESPONSE: after the
  * response. */

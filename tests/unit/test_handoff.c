@@ -298,6 +298,7 @@ static void test_relay(void)
 	n = ho_encode(&m, &key, buf, sizeof(buf));
 	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
 	m.status = HO_DECLINED;
+	m.http_status = 0;
 	n = ho_encode(&m, &key, buf, sizeof(buf));
 	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), n);
 	CHECK_EQ(d.status, HO_DECLINED);
@@ -307,6 +308,27 @@ static void test_relay(void)
 	m.status = HO_ERR_BAD;
 	n = ho_encode(&m, &key, buf, sizeof(buf));
 	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	/* flags where none belong: a REQUEST's, a claim on a RESPONSE, a
+	 * declined one that closes or reports a status */
+	m = (struct ho_msg){ .type = HO_REQUEST, .relay_kb = 8,
+			     .flags = HO_F_CLOSE, .pending = head,
+			     .pending_len = sizeof(head) - 1 };
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	m = (struct ho_msg){ .type = HO_RESPONSE, .flags = HO_F_CLAIM,
+			     .pending = resp, .pending_len = sizeof(resp) - 1 };
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	m = (struct ho_msg){ .type = HO_RESPONSE, .status = HO_DECLINED,
+			     .flags = HO_F_CLOSE };
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	m.flags = 0;
+	m.http_status = 200;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK_EQ(ho_decode(buf, (size_t)n, &key, &d), -HO_E_FIELD);
+	m = (struct ho_msg){ .type = HO_RESPONSE, .pending = resp,
+			     .pending_len = sizeof(resp) - 1 };
 	/* a type past RESPONSE */
 	m.status = HO_OK;
 	n = ho_encode(&m, &key, buf, sizeof(buf));

@@ -64,6 +64,7 @@ struct conn {
 	 * response the client has not taken yet (WRITING); close after it. */
 	uint32_t size_key;
 	uint32_t relay_limit; /* the REQUEST's: no RESPONSE may be longer */
+	bool restored; /* fd is a socket restored from a hand-back */
 	bool relay_close;
 	uint8_t *out;
 	size_t out_len, out_off;

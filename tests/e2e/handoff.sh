@@ -84,10 +84,9 @@ echo "# client retransmitted segments during 100 GETs: $((retrans1 - retrans0))"
 # the data plane; the backend's first segment claims, the controller's
 # window update unlocks (docs/switch.md).  Plus, if it came before the
 # second reading, the DELETE when the client closed.
-# In adaptive delivery (the default) the four sizes up to 8 KiB (1, 1024,
-# 3000, 4096) are relayed when the socket allows it (docs/delivery.md: not
-# right after a hand-back, before the restored socket has a round-trip
-# sample), and touch no switch entry; the rest are handed off.
+# In adaptive delivery (the default) the small sizes are relayed until the
+# connection's first hand-off (docs/delivery.md: a restored socket is not
+# relayed on), touching no switch entry; everything else is handed off.
 NHO=$((ho1 - ho0))
 if [[ ${PRISM_DELIVERY:-adaptive} == adaptive ]]; then
 	[[ $NHO -ge 60 && $NHO -lt 100 ]] && ok "adaptive delivery: $NHO hand-offs, the rest relayed" ||

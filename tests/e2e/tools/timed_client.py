@@ -83,7 +83,8 @@ def main():
         "p99_ms": pct(0.99), "max_ms": round(t[-1], 2) if t else None,
         "over_200ms": sum(1 for x in t if x > 200),
         "over_1s": sum(1 for x in t if x > 1000),
-        "over_200ms_by_size": {str(k): v for k, v in sorted(slow.items())}}))
+        "over_200ms_by_size": {str(k): v for k, v in sorted(slow.items())},
+        "over_1s_sizes": sorted(n for x, n in out["times"] if x > 1000)}))
     return 1 if out["bad"] or out["resets"] else 0
 
 

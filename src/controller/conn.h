@@ -64,7 +64,9 @@ struct conn {
 	 * response the client has not taken yet (WRITING); close after it. */
 	uint32_t size_key;
 	uint32_t relay_limit; /* the REQUEST's: no RESPONSE may be longer */
-	bool restored; /* fd is a socket restored from a hand-back */
+	/* Relayed responses may go on fd: the accepted socket, with a
+	 * round-trip sample (handoff_fsm.c, on_new). */
+	bool may_relay;
 	bool relay_close;
 	uint8_t *out;
 	size_t out_len, out_off;

@@ -351,6 +351,20 @@ static bool quiesce(struct conn *k)
 	return true;
 }
 
+/* Quiescing until the client has acknowledged what our socket sent
+ * (still_quiescing), before the next request's LOCK. */
+static bool quiesce_until_acked(struct conn *k)
+{
+	cancel_timer(k);
+	k->timer = evloop_timer_add_us(k->ctrl->loop, QUIESCE_MIN_US,
+				       on_quiesced, k);
+	if (!k->timer)
+		return false;
+	k->quiescing = k->quiesce_tail = true;
+	k->quiesce_rounds = 0;
+	return true;
+}
+
 /* A hand-back with a pipelined request waiting and part of the response
  * unacknowledged (the backend hands back before the client's last ACKs):
  * those ACKs came while the flow was locked for the hand-back and were
@@ -367,32 +381,15 @@ static bool wait_for_tail(struct conn *k, const uint8_t *outq)
 	if (st->outq_len == st->unsent_len ||
 	    tcpr_tail_probe_send(k->ctrl->raw_fd, st, outq))
 		return false;
-	cancel_timer(k);
-	k->timer = evloop_timer_add_us(k->ctrl->loop, QUIESCE_MIN_US,
-				       on_quiesced, k);
-	if (!k->timer)
-		return false;
-	k->quiescing = k->quiesce_tail = true;
-	k->quiesce_rounds = 0;
-	return true;
+	return quiesce_until_acked(k);
 }
 
-/* Whether our socket can carry a relayed response as well as a backend's
- * would: only the socket we accepted.  A socket restored from a hand-back
- * has no round-trip sample until the client acknowledges something sent
- * after the restore, so a lost segment of a response written on it waits
- * for the kernel's initial 1 s retransmission timeout; and even with a
- * sample, at 1% loss the request after a response relayed on a restored
- * socket reached us up to 1.4 s late in 2 of some 20,000 requests (three
- * client retransmissions lost or dropped: cause not found, never seen
- * with every request handed off).  Those connections hand off (whose LOCK
- * replaces the entry, and whose backend socket gets its RTT probe). */
-static bool relay_safe(const struct conn *k)
+/* Whether REQ goes to its backend as a REQUEST first (adaptive delivery,
+ * delivery.c) rather than straight to a hand-off. */
+static bool to_relay(const struct conn *k, const struct http_request *req,
+		     uint32_t key)
 {
-	uint32_t rtt = 0;
-
-	return !k->restored && !k->unlock_unconfirmed &&
-	       conn_tcp_state(k, &rtt) >= 0 && rtt;
+	return k->may_relay && delivery_relay_first(k->ctrl, req, key);
 }
 
 /* Parses the buffered bytes and acts on a complete request.  False when
@@ -424,7 +421,7 @@ static bool process(struct conn *k, bool from_client)
 		k->pipelining = true;
 	k->size_key = delivery_key(&req);
 	/* A relayed request needs no quiescing: the flow is not locked. */
-	if (delivery_relay_first(k->ctrl, &req, k->size_key) && relay_safe(k)) {
+	if (to_relay(k, &req, k->size_key)) {
 		k->ctrl->stats.requests++;
 		start_relay(k, &req, (size_t)r);
 		return true;
@@ -509,8 +506,21 @@ static int resume(struct conn *k)
 	return arm_idle(k);
 }
 
+/* Only the socket we accepted carries relayed responses, and only once it
+ * has a round-trip sample (from the handshake; none if the SYN-ACK was
+ * retransmitted): without one its first retransmission timeout is the
+ * kernel's initial 1 s.  A socket restored from a hand-back has no sample
+ * either until the client acknowledges something sent after the restore;
+ * and even with one, at 1% loss the request after a response relayed on a
+ * restored socket reached us up to 1.4 s late in 2 of some 20,000
+ * requests (three client retransmissions lost or dropped: cause not
+ * found, never seen with every request handed off).  So the first
+ * hand-back ends relaying on a connection (on_handback). */
 static void on_new(struct conn *k)
 {
+	uint32_t rtt = 0;
+
+	k->may_relay = conn_tcp_state(k, &rtt) >= 0 && rtt;
 	k->state = CONN_READING;
 	if (resume(k))
 		conn_close(k);
@@ -543,14 +553,16 @@ static void pause_conn(struct conn *k)
 	conn_unwatch(k);
 }
 
+/* A hand-off, or a relayed request (RELAY: the connection never left
+ * us), that failed: the client gets a 503. */
 static void fail_handoff(struct conn *k, enum ctrl_fail reason,
 			 const char *why)
 {
 	struct ctrl *c = k->ctrl;
 	int err;
 
-	log_warn("conn %llu: hand-off to %s failed: %s",
-		 (unsigned long long)k->id,
+	log_warn("conn %llu: %s to %s failed: %s", (unsigned long long)k->id,
+		 k->state == CONN_RELAY ? "relay" : "hand-off",
 		 k->backend ? k->backend->cfg.name : "?", why);
 	c->fails[reason]++;
 	if (k->backend)
@@ -972,7 +984,7 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 		return;
 	}
 	k->fd = fd;
-	k->restored = true;
+	k->may_relay = false; /* on_new says why */
 	k->unlock_unconfirmed = true;
 	k->unlock_resends = 0;
 	if ((m->flags & HO_F_CLOSE) || !k->keep_alive) {
@@ -1033,39 +1045,6 @@ static void confirm_unlock(struct conn *k)
 
 /* ---- relay (adaptive delivery) ---- */
 
-/* A relayed request that got no answer: the connection never left us, so
- * the client gets a 503 on it, as for a failed hand-off. */
-static void fail_relay(struct conn *k, enum ctrl_fail reason, const char *why)
-{
-	struct ctrl *c = k->ctrl;
-
-	if (k->state != CONN_RELAY)
-		return;
-	log_warn("conn %llu: relay to %s failed: %s",
-		 (unsigned long long)k->id, k->backend->cfg.name, why);
-	c->fails[reason]++;
-	k->backend->failures++;
-	ctrl_backend_backoff(k->backend, c->cfg->backoff_ms);
-	cancel_timer(k);
-	set_state(k, CONN_READING);
-	if (conn_watch(k, on_readable)) {
-		conn_close(k);
-		return;
-	}
-	reply_status(k, 503);
-}
-
-static void on_relay_timeout(struct evloop *loop, struct evtimer *t,
-			     void *arg)
-{
-	struct conn *k = arg;
-
-	(void)loop;
-	(void)t;
-	k->timer = NULL;
-	fail_relay(k, FAIL_TIMEOUT, "timed out");
-}
-
 /* The request head goes to the backend, which answers it in-line if the
  * response is at most relay_max bytes.  Nothing at the switch changes. */
 static void start_relay(struct conn *k, const struct http_request *req,
@@ -1088,7 +1067,7 @@ static void start_relay(struct conn *k, const struct http_request *req,
 	pause_conn(k);
 	drop_tail(k);
 	set_state(k, CONN_RELAY);
-	if (arm(k, c->cfg->handoff_timeout_ms, on_relay_timeout)) {
+	if (arm(k, c->cfg->handoff_timeout_ms, on_handoff_timeout)) {
 		conn_close(k);
 		return;
 	}
@@ -1097,7 +1076,7 @@ static void start_relay(struct conn *k, const struct http_request *req,
 	m.relay_kb = (uint16_t)(c->cfg->relay_max >> 10);
 	k->relay_limit = (uint32_t)m.relay_kb << 10;
 	if (ctrl_backend_send(k->backend, &m) && still(c, id, CONN_RELAY))
-		fail_relay(k, FAIL_SEND, "channel send");
+		fail_handoff(k, FAIL_SEND, "channel send");
 }
 
 /* Declined (too large): handed off to the backend that declined (the
@@ -1121,35 +1100,23 @@ static void relay_declined(struct conn *k)
 
 /* Whether the request waiting behind a relayed one is one to hand off
  * (its LOCK would drop the client's ACKs of what we just wrote). */
-static bool next_is_handoff(struct conn *k)
+static bool next_is_handoff(const struct conn *k)
 {
 	struct http_request req;
 
-	if (http_parse_request(k->buf, k->len, NULL, &req) <= 0)
-		return false;
-	return !delivery_relay_first(k->ctrl, &req, delivery_key(&req)) ||
-	       !relay_safe(k);
+	return http_parse_request(k->buf, k->len, NULL, &req) > 0 &&
+	       !to_relay(k, &req, delivery_key(&req));
 }
 
 /* Part of the relayed response unacknowledged: the next hand-off waits
- * until the client has acknowledged it (as after a hand-back, bounded by
- * QUIESCE_TAIL_ROUNDS), rather than freezing a socket whose ACKs the lock
- * would drop and the backend would wait for with its retransmission
- * timer. */
+ * until the client has acknowledged it, as after a hand-back, rather than
+ * freezing a socket whose ACKs the lock would drop. */
 static bool wait_for_ack(struct conn *k)
 {
 	int unacked = 0;
 
-	if (ioctl(k->fd, SIOCOUTQ, &unacked) || unacked <= 0)
-		return false;
-	cancel_timer(k);
-	k->timer = evloop_timer_add_us(k->ctrl->loop, QUIESCE_MIN_US,
-				       on_quiesced, k);
-	if (!k->timer)
-		return false;
-	k->quiescing = k->quiesce_tail = true;
-	k->quiesce_rounds = 0;
-	return true;
+	return !ioctl(k->fd, SIOCOUTQ, &unacked) && unacked > 0 &&
+	       quiesce_until_acked(k);
 }
 
 /* The relayed response has left (or is queued in the kernel): the next
@@ -1238,7 +1205,7 @@ static void on_response(struct conn *k, const struct ho_msg *m)
 		/* More than we asked for: a backend not to be trusted with
 		 * our memory (a slow client would keep it queued here). */
 		k->ctrl->stats.unknown_msgs++;
-		fail_relay(k, FAIL_REFUSED, "response over the relay limit");
+		fail_handoff(k, FAIL_REFUSED, "response over the relay limit");
 		return;
 	}
 	cancel_timer(k);
@@ -1357,10 +1324,8 @@ void fsm_backend_down(struct ctrl_backend *b, void *arg)
 
 		if (!k || k->backend != b)
 			continue;
-		if (k->state == CONN_HANDOFF) {
+		if (k->state == CONN_HANDOFF || k->state == CONN_RELAY) {
 			fail_handoff(k, FAIL_CHANNEL, "backend channel closed");
-		} else if (k->state == CONN_RELAY) {
-			fail_relay(k, FAIL_CHANNEL, "backend channel closed");
 		} else if (k->state == CONN_REMOTE) {
 			reset_client(k);
 			conn_close(k);

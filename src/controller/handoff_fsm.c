@@ -735,6 +735,20 @@ static void on_locked(void *arg, int status)
 	freeze_and_send(k);
 }
 
+/* The policy's backend for REQ (for a hand-off or a relay), or a 503. */
+static bool pick(struct conn *k, const struct http_request *req)
+{
+	k->backend = ctrl_pick(k->ctrl, req);
+	if (!k->backend) {
+		log_warn("conn %llu: no backend up", (unsigned long long)k->id);
+		k->ctrl->fails[FAIL_NO_BACKEND]++;
+		reply_status(k, 503);
+		return false;
+	}
+	k->keep_alive = req->keep_alive;
+	return true;
+}
+
 /* Steps 3-6 of the thesis' Figure 2.1: lock, freeze, export, send; to
  * k->backend if PICKED (a relay it declined), else to the policy's
  * choice. */
@@ -755,15 +769,8 @@ static void handoff_to(struct conn *k, const struct http_request *req,
 		conn_close(k);
 		return;
 	}
-	if (!picked)
-		k->backend = ctrl_pick(c, req);
-	if (!k->backend) {
-		log_warn("conn %llu: no backend up", (unsigned long long)k->id);
-		c->fails[FAIL_NO_BACKEND]++;
-		reply_status(k, 503);
+	if (!picked && !pick(k, req))
 		return;
-	}
-	k->keep_alive = req->keep_alive;
 	k->head_len = head;
 	/* A GET's pipelined requests could outlive the response. */
 	k->may_split = !req->expect_continue &&
@@ -1055,14 +1062,8 @@ static void start_relay(struct conn *k, const struct http_request *req,
 	uint64_t id = k->id;
 
 	note_request(k, req);
-	k->backend = ctrl_pick(c, req);
-	if (!k->backend) {
-		log_warn("conn %llu: no backend up", (unsigned long long)k->id);
-		c->fails[FAIL_NO_BACKEND]++;
-		reply_status(k, 503);
+	if (!pick(k, req))
 		return;
-	}
-	k->keep_alive = req->keep_alive;
 	k->head_len = head;
 	pause_conn(k);
 	drop_tail(k);

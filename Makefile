@@ -23,7 +23,7 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MD -MP -D_GNU_SOURCE \
            -Isrc -Isrc/include -I$(BUILD)/bpf
-LDLIBS  += -lbpf -lelf -lz -lcrypto -lpthread -lm
+LDLIBS  += -lbpf -lelf -lz -lssl -lcrypto -lpthread -lm
 # -mcpu=v3: atomic compare-and-exchange (the in-band claim), kernel >= 5.12.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall \
               -Werror -Isrc/include -I/usr/include/$(MULTIARCH)

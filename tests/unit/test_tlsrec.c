@@ -1,0 +1,576 @@
+/* tlsrec.h and tlsexport.h against OpenSSL's own TLS: a real handshake
+ * (client and server SSL objects over memory BIOs), then the server's
+ * record state exported, and records sealed and opened here that the
+ * OpenSSL client reads and writes, for TLS 1.3 and 1.2 with each of the
+ * three AEAD suites; the state moved to a fresh direction (a hand-off)
+ * mid-stream; TLS 1.3 KeyUpdate both ways; malformed records; and the
+ * kernel layout, with kTLS itself where the kernel has it. */
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "lib/tlsexport.h"
+#include "lib/tlsrec.h"
+#include "t.h"
+
+struct suite_case {
+	const char *name;
+	int version;	     /* TLS1_3_VERSION or TLS1_2_VERSION */
+	const char *openssl; /* ciphersuite (1.3) or cipher list (1.2) */
+	int cipher_type;
+};
+
+static const struct suite_case cases[] = {
+    {"1.3 AES-128-GCM", TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256",
+     TLS_CIPHER_AES_GCM_128},
+    {"1.3 AES-256-GCM", TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384",
+     TLS_CIPHER_AES_GCM_256},
+    {"1.3 ChaCha20-Poly1305", TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256",
+     TLS_CIPHER_CHACHA20_POLY1305},
+    {"1.2 AES-128-GCM", TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256",
+     TLS_CIPHER_AES_GCM_128},
+    {"1.2 AES-256-GCM", TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384",
+     TLS_CIPHER_AES_GCM_256},
+    {"1.2 ChaCha20-Poly1305", TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305",
+     TLS_CIPHER_CHACHA20_POLY1305},
+};
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+static EVP_PKEY *key;
+static X509 *cert;
+
+static void make_cert(void)
+{
+	X509_NAME *name;
+
+	key = EVP_EC_gen("P-256");
+	cert = X509_new();
+	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+	X509_set_pubkey(cert, key);
+	name = X509_get_subject_name(cert);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				   (const unsigned char *)"prism.test", -1, -1,
+				   0);
+	X509_set_issuer_name(cert, name);
+	X509_sign(cert, key, EVP_sha256());
+}
+
+/* A client and a server, each reading from its own memory BIO and
+ * writing to another; shuttle() moves what one wrote to the other. */
+struct tls_pair {
+	SSL_CTX *sctx, *cctx;
+	SSL *s, *c;
+	BIO *s_in, *s_out, *c_in, *c_out;
+	struct tlsrec_dir *tx, *rx; /* the server's, once exported */
+};
+
+/* Moves every byte from out to in; returns how many records it moved. */
+static int shuttle(BIO *out, BIO *in)
+{
+	uint8_t buf[65536];
+	int n, records = 0;
+
+	while ((n = BIO_read(out, buf, sizeof(buf))) > 0) {
+		for (int off = 0; off + TLSREC_HEADER <= n;
+		     off += TLSREC_HEADER + (buf[off + 3] << 8 | buf[off + 4]))
+			records++;
+		BIO_write(in, buf, n);
+	}
+	return records;
+}
+
+static SSL_CTX *ctx_for(const struct suite_case *sc, bool server)
+{
+	SSL_CTX *ctx =
+	    SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+
+	SSL_CTX_set_min_proto_version(ctx, sc->version);
+	SSL_CTX_set_max_proto_version(ctx, sc->version);
+	if (sc->version == TLS1_3_VERSION)
+		SSL_CTX_set_ciphersuites(ctx, sc->openssl);
+	else
+		SSL_CTX_set_cipher_list(ctx, sc->openssl);
+	if (server) {
+		SSL_CTX_use_certificate(ctx, cert);
+		SSL_CTX_use_PrivateKey(ctx, key);
+	}
+	return ctx;
+}
+
+/* Handshake; then the server's state exported into p->tx and p->rx.
+ * tickets: TLS 1.3 NewSessionTickets the server sends after it (each a
+ * record under the server's traffic key, counted off the wire). */
+static int pair_open(struct tls_pair *p, const struct suite_case *sc,
+		     int tickets)
+{
+	struct tlsrec_state tx, rx;
+	uint64_t tx_seq = 0, rx_seq = 0;
+	int last = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->sctx = ctx_for(sc, true);
+	p->cctx = ctx_for(sc, false);
+	if (tlsexport_prepare(p->sctx))
+		return -1;
+	SSL_CTX_set_num_tickets(p->sctx, tickets);
+	p->s = SSL_new(p->sctx);
+	p->c = SSL_new(p->cctx);
+	p->s_in = BIO_new(BIO_s_mem());
+	p->s_out = BIO_new(BIO_s_mem());
+	p->c_in = BIO_new(BIO_s_mem());
+	p->c_out = BIO_new(BIO_s_mem());
+	SSL_set_bio(p->s, p->s_in, p->s_out);
+	SSL_set_bio(p->c, p->c_in, p->c_out);
+	SSL_set_accept_state(p->s);
+	SSL_set_connect_state(p->c);
+	for (int i = 0; i < 10 && !SSL_is_init_finished(p->s); i++) {
+		SSL_do_handshake(p->c);
+		shuttle(p->c_out, p->s_in);
+		SSL_do_handshake(p->s);
+		last = shuttle(p->s_out, p->c_in);
+	}
+	if (SSL_do_handshake(p->c) != 1 || !SSL_is_init_finished(p->s))
+		return -1;
+	if (sc->version == TLS1_3_VERSION) {
+		/* What the server wrote in the call that finished its
+		 * handshake is its tickets, under the traffic key. */
+		tx_seq = last;
+	} else {
+		/* Each side's Finished is the first record under the keys. */
+		tx_seq = rx_seq = 1;
+	}
+	if (tlsexport_state(p->s, tx_seq, rx_seq, &tx, &rx))
+		return -1;
+	p->tx = tlsrec_new(&tx);
+	p->rx = tlsrec_new(&rx);
+	return p->tx && p->rx ? 0 : -1;
+}
+
+static void pair_close(struct tls_pair *p)
+{
+	tlsrec_free(p->tx);
+	tlsrec_free(p->rx);
+	SSL_free(p->s);
+	SSL_free(p->c);
+	SSL_CTX_free(p->sctx);
+	SSL_CTX_free(p->cctx);
+}
+
+static uint8_t pat(size_t i)
+{
+	return (uint8_t)(i % 251);
+}
+
+/* Seals n pattern bytes from offset off as records of at most 16 KB and
+ * gives them to the client. */
+static bool seal_to_client(struct tls_pair *p, size_t off, size_t n)
+{
+	static uint8_t plain[TLSREC_PLAIN_MAX], rec[TLSREC_RECORD_MAX];
+
+	while (n) {
+		size_t k = n < sizeof(plain) ? n : sizeof(plain);
+		ssize_t len;
+
+		for (size_t i = 0; i < k; i++)
+			plain[i] = pat(off + i);
+		len = tlsrec_seal(p->tx, TLSREC_APPLICATION_DATA, plain, k, rec,
+				  sizeof(rec));
+		if (len <= 0)
+			return false;
+		BIO_write(p->c_in, rec, len);
+		off += k;
+		n -= k;
+	}
+	return true;
+}
+
+/* The client reads n bytes: are they the pattern from off? */
+static bool client_reads(struct tls_pair *p, size_t off, size_t n)
+{
+	static uint8_t buf[65536];
+	size_t got = 0;
+
+	while (got < n) {
+		int r = SSL_read(p->c, buf, sizeof(buf));
+
+		if (r <= 0)
+			return false;
+		for (int i = 0; i < r; i++)
+			if (buf[i] != pat(off + got + i))
+				return false;
+		got += r;
+	}
+	return got == n;
+}
+
+/* Opens the next whole record the client wrote. */
+static ssize_t open_next(struct tls_pair *p, uint8_t *rec, uint8_t *type,
+			 uint8_t **plain)
+{
+	uint8_t hdr[TLSREC_HEADER];
+	ssize_t len;
+
+	if (BIO_read(p->c_out, hdr, sizeof(hdr)) != sizeof(hdr))
+		return -ENODATA;
+	memcpy(rec, hdr, sizeof(hdr));
+	len = tlsrec_frame(p->rx, rec, sizeof(hdr));
+	if (len < 0)
+		return len;
+	if (BIO_read(p->c_out, rec + TLSREC_HEADER, len - TLSREC_HEADER) !=
+	    len - TLSREC_HEADER)
+		return -ENODATA;
+	return tlsrec_open(p->rx, rec, len, type, plain);
+}
+
+/* The client writes n bytes (a request); the server's side opens them. */
+static bool server_reads(struct tls_pair *p, size_t n)
+{
+	static uint8_t buf[40000], rec[TLSREC_CIPHER_MAX12 + TLSREC_HEADER];
+	size_t got = 0;
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = pat(i);
+	if (SSL_write(p->c, buf, n) != (int)n)
+		return false;
+	while (got < n) {
+		uint8_t type, *plain;
+		ssize_t k = open_next(p, rec, &type, &plain);
+
+		if (k < 0 || type != TLSREC_APPLICATION_DATA)
+			return false;
+		for (ssize_t i = 0; i < k; i++)
+			if (plain[i] != pat(got + i))
+				return false;
+		got += k;
+	}
+	return got == n;
+}
+
+/* The state carried to a fresh direction, as a hand-off does. */
+static struct tlsrec_dir *moved(struct tlsrec_dir *d)
+{
+	struct tlsrec_state st;
+	struct tlsrec_dir *n;
+
+	tlsrec_state_get(d, &st);
+	n = tlsrec_new(&st);
+	tlsrec_free(d);
+	return n;
+}
+
+static void check_case(const struct suite_case *sc, int tickets)
+{
+	struct tls_pair p;
+
+	if (pair_open(&p, sc, tickets)) {
+		t_failf(__FILE__, __LINE__, "%s: handshake or export failed",
+			sc->name);
+		ERR_print_errors_fp(stderr);
+		pair_close(&p);
+		return;
+	}
+	CHECK(seal_to_client(&p, 0, 1));
+	CHECK(seal_to_client(&p, 1, 70000));
+	CHECK(client_reads(&p, 0, 70001));
+	CHECK(server_reads(&p, 5000));
+	CHECK(server_reads(&p, 33000));
+	/* Both directions move mid-stream; the client notices nothing. */
+	p.tx = moved(p.tx);
+	p.rx = moved(p.rx);
+	CHECK(p.tx && p.rx);
+	if (p.tx && p.rx) {
+		CHECK(seal_to_client(&p, 70001, 20000));
+		CHECK(client_reads(&p, 70001, 20000));
+		CHECK(server_reads(&p, 100));
+	}
+	pair_close(&p);
+}
+
+static void test_roundtrip(void)
+{
+	for (size_t i = 0; i < NCASES; i++)
+		check_case(&cases[i], 0);
+}
+
+/* TLS 1.3 servers send tickets after the handshake (OpenSSL: 2): they
+ * count in the server's sequence number. */
+static void test_tickets_counted(void)
+{
+	for (size_t i = 0; i < NCASES; i++)
+		if (cases[i].version == TLS1_3_VERSION)
+			check_case(&cases[i], 2);
+}
+
+/* The client updates its keys and asks for ours (RFC 8446 4.6.3): its
+ * KeyUpdate opens as a handshake record; the next record needs the new
+ * read key; ours goes out under the old write key, then the new one. */
+static void check_key_update(const struct suite_case *sc)
+{
+	static const uint8_t ku_not_requested[] = {24, 0, 0, 1, 0};
+	uint8_t rec[TLSREC_RECORD_MAX], *plain, type;
+	struct tls_pair p;
+	ssize_t n;
+
+	if (pair_open(&p, sc, 0)) {
+		t_failf(__FILE__, __LINE__, "%s: handshake failed", sc->name);
+		pair_close(&p);
+		return;
+	}
+	CHECK(SSL_key_update(p.c, SSL_KEY_UPDATE_REQUESTED) == 1);
+	CHECK(SSL_write(p.c, "after", 5) == 5);
+	n = open_next(&p, rec, &type, &plain);
+	CHECK(n == 5 && type == TLSREC_HANDSHAKE && plain[0] == 24 &&
+	      plain[4] == 1);
+	n = open_next(&p, rec, &type, &plain);
+	CHECK(n == -EBADMSG); /* still the old key: the tag fails */
+	pair_close(&p);
+
+	if (pair_open(&p, sc, 0))
+		return;
+	CHECK(SSL_key_update(p.c, SSL_KEY_UPDATE_REQUESTED) == 1);
+	CHECK(SSL_write(p.c, "after", 5) == 5);
+	n = open_next(&p, rec, &type, &plain);
+	CHECK(n == 5 && type == TLSREC_HANDSHAKE);
+	CHECK(tlsrec_key_update(p.rx) == 0);
+	CHECK_EQ(tlsrec_seq(p.rx), 0);
+	n = open_next(&p, rec, &type, &plain);
+	CHECK(n == 5 && type == TLSREC_APPLICATION_DATA &&
+	      !memcmp(plain, "after", 5));
+	n = tlsrec_seal(p.tx, TLSREC_HANDSHAKE, ku_not_requested,
+			sizeof(ku_not_requested), rec, sizeof(rec));
+	CHECK(n > 0);
+	BIO_write(p.c_in, rec, n);
+	CHECK(tlsrec_key_update(p.tx) == 0);
+	CHECK(seal_to_client(&p, 0, 3000));
+	CHECK(client_reads(&p, 0, 3000));
+	pair_close(&p);
+}
+
+static void test_key_update(void)
+{
+	for (size_t i = 0; i < NCASES; i++)
+		if (cases[i].version == TLS1_3_VERSION)
+			check_key_update(&cases[i]);
+	{
+		struct tls_pair p;
+
+		if (!pair_open(&p, &cases[3], 0))
+			CHECK_EQ(tlsrec_key_update(p.tx), -EINVAL);
+		pair_close(&p);
+	}
+}
+
+/* A direction that opens what the other seals: same state twice. */
+static void loop_dirs(int version, struct tlsrec_dir **a, struct tlsrec_dir **b)
+{
+	uint8_t secret[32] = {1, 2, 3}, k[16] = {4}, iv[4] = {5};
+	struct tlsrec_state st;
+
+	if (version == TLS1_3_VERSION)
+		tlsrec_state_tls13(&st, TLS_CIPHER_AES_GCM_128, secret, 32, 7);
+	else
+		tlsrec_state_tls12(&st, TLS_CIPHER_AES_GCM_128, k, iv, 7);
+	*a = tlsrec_new(&st);
+	*b = tlsrec_new(&st);
+}
+
+static void check_bad(int version)
+{
+	static uint8_t rec[TLSREC_RECORD_MAX + 4096],
+	    plain[TLSREC_PLAIN_MAX + 1], copy[64];
+	size_t max = version == TLS1_3_VERSION ? TLSREC_CIPHER_MAX13
+					       : TLSREC_CIPHER_MAX12;
+	struct tlsrec_dir *a, *b;
+	uint8_t type, *out;
+	ssize_t n;
+
+	loop_dirs(version, &a, &b);
+	n = tlsrec_seal(a, TLSREC_APPLICATION_DATA, "abc", 3, rec, sizeof(rec));
+	CHECK(n > 0);
+	memcpy(copy, rec, n);
+	copy[n - 1] ^= 1; /* the tag */
+	CHECK_EQ(tlsrec_open(b, copy, n, &type, &out), -EBADMSG);
+	CHECK_EQ(tlsrec_seq(b), 7); /* a failed record does not count */
+	CHECK_EQ(tlsrec_open(b, rec, n, &type, &out), 3);
+	CHECK(type == TLSREC_APPLICATION_DATA && !memcmp(out, "abc", 3));
+	/* Header checks, before any decryption. */
+	memcpy(rec, "\x17\x03\x03", 3);
+	rec[3] = (max + 1) >> 8;
+	rec[4] = (max + 1) & 0xff;
+	CHECK_EQ(tlsrec_frame(b, rec, 5), -EMSGSIZE);
+	rec[3] = max >> 8;
+	rec[4] = max & 0xff;
+	CHECK_EQ(tlsrec_frame(b, rec, 5), (ssize_t)(max + 5));
+	CHECK_EQ(tlsrec_frame(b, rec, 4), 0);
+	/* A body this long holds more than 2^14 (+1) bytes of plaintext. */
+	CHECK_EQ(tlsrec_open(b, rec, max + 5, &type, &out), -EMSGSIZE);
+	rec[0] = 99;
+	CHECK_EQ(tlsrec_frame(b, rec, 5), -EPROTO);
+	rec[0] = 23;
+	rec[1] = 2;
+	CHECK_EQ(tlsrec_frame(b, rec, 5), -EPROTO);
+	memcpy(rec, "\x17\x03\x03\x00\x0a", 5); /* shorter than a tag */
+	CHECK_EQ(tlsrec_open(b, rec, 15, &type, &out), -EPROTO);
+	CHECK_EQ(tlsrec_open(b, rec, 14, &type, &out), -EINVAL);
+	CHECK_EQ(
+	    tlsrec_seal(a, 23, plain, TLSREC_PLAIN_MAX + 1, rec, sizeof(rec)),
+	    -EINVAL);
+	CHECK_EQ(tlsrec_seal(a, 23, plain, 100, rec, 50), -EINVAL);
+	if (version == TLS1_3_VERSION) {
+		/* An inner plaintext of zeros only has no content type. */
+		n = tlsrec_seal(a, 0, plain, 0, rec, sizeof(rec));
+		CHECK_EQ(tlsrec_open(b, rec, n, &type, &out), -EPROTO);
+		/* After the handshake every 1.3 record is application data
+		 * outside (a change_cipher_spec now is unexpected). */
+		n = tlsrec_seal(a, 23, "x", 1, rec, sizeof(rec));
+		rec[0] = TLSREC_CHANGE_CIPHER_SPEC;
+		CHECK_EQ(tlsrec_open(b, rec, n, &type, &out), -EPROTO);
+	}
+	tlsrec_free(a);
+	tlsrec_free(b);
+}
+
+static void test_bad_records(void)
+{
+	struct tlsrec_state st = {0};
+
+	check_bad(TLS1_3_VERSION);
+	check_bad(TLS1_2_VERSION);
+	st.k.info.version = TLS_1_2_VERSION;
+	st.k.info.cipher_type = TLS_CIPHER_AES_CCM_128;
+	errno = 0;
+	CHECK(!tlsrec_new(&st) && errno == EINVAL);
+	st.k.info.version = 0x0301;
+	st.k.info.cipher_type = TLS_CIPHER_AES_GCM_128;
+	CHECK(!tlsrec_new(&st) && errno == EINVAL);
+	CHECK_EQ(tlsrec_state_tls13(&st, TLS_CIPHER_AES_GCM_256,
+				    (const uint8_t *)"short", 5, 0),
+		 -EINVAL);
+}
+
+/* The state is the kernel's struct, rec_seq big-endian and current. */
+static void test_kernel_layout(void)
+{
+	uint8_t secret[48] = {9}, rec[64];
+	struct tlsrec_state st;
+	struct tlsrec_dir *d;
+
+	CHECK_EQ(
+	    tlsrec_state_tls13(&st, TLS_CIPHER_AES_GCM_256, secret, 48, 0x0102),
+	    0);
+	CHECK_EQ(st.k.info.version, TLS_1_3_VERSION);
+	CHECK_EQ(st.k.info.cipher_type, TLS_CIPHER_AES_GCM_256);
+	CHECK_EQ(tlsrec_kernel_size(&st.k),
+		 sizeof(struct tls12_crypto_info_aes_gcm_256));
+	d = tlsrec_new(&st);
+	CHECK(d && tlsrec_seal(d, 23, "a", 1, rec, sizeof(rec)) > 0);
+	tlsrec_state_get(d, &st);
+	CHECK(!memcmp(st.k.gcm256.rec_seq, "\0\0\0\0\0\0\x01\x03", 8));
+	tlsrec_free(d);
+}
+
+/* A connected loopback pair in a network namespace of our own, the
+ * server's end with the tls ULP on it; -errno where the kernel has none. */
+static int ktls_pair(int *l, int *c, int *s)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct ifreq ifr = {.ifr_name = "lo"};
+	socklen_t al = sizeof(a);
+	int u;
+
+	*l = *c = *s = -1;
+	if (unshare(CLONE_NEWNET))
+		return -errno;
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	ioctl(u, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	ioctl(u, SIOCSIFFLAGS, &ifr);
+	close(u);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*l = socket(AF_INET, SOCK_STREAM, 0);
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	if (bind(*l, (struct sockaddr *)&a, sizeof(a)) || listen(*l, 1) ||
+	    getsockname(*l, (struct sockaddr *)&a, &al) ||
+	    connect(*c, (struct sockaddr *)&a, sizeof(a)))
+		return -errno;
+	*s = accept(*l, NULL, NULL);
+	if (*s < 0 || setsockopt(*s, SOL_TCP, TCP_ULP, "tls", sizeof("tls")))
+		return -errno;
+	return 0;
+}
+
+static int ktls_l = -1, ktls_c = -1, ktls_s = -1;
+
+/* Where the kernel has kTLS, its TLS_TX takes our state as it is: what
+ * it sends, our receiving direction opens. */
+static void test_ktls(void)
+{
+	uint8_t secret[32] = {3}, rec[128], type, *plain;
+	struct tlsrec_state st;
+	struct tlsrec_dir *rx;
+	ssize_t n;
+
+	tlsrec_state_tls13(&st, TLS_CIPHER_AES_GCM_128, secret, 32, 5);
+	rx = tlsrec_new(&st);
+	CHECK(setsockopt(ktls_s, SOL_TLS, TLS_TX, &st.k,
+			 tlsrec_kernel_size(&st.k)) == 0);
+	CHECK(send(ktls_s, "hello", 5, 0) == 5);
+	n = recv(ktls_c, rec, sizeof(rec), MSG_WAITALL);
+	CHECK(n == 5 + 5 + 1 + 16);
+	if (n > 0)
+		CHECK(tlsrec_open(rx, rec, n, &type, &plain) == 5 &&
+		      !memcmp(plain, "hello", 5));
+	tlsrec_free(rx);
+}
+
+static void run_ktls(void)
+{
+	static const char name[] = "kTLS takes the state as it is";
+	int err = ktls_pair(&ktls_l, &ktls_c, &ktls_s);
+	char why[80];
+
+	if (!err) {
+		t_run(name, test_ktls);
+	} else {
+		snprintf(why, sizeof(why),
+			 "this kernel has no kTLS (TCP_ULP \"tls\": %s)",
+			 strerror(-err));
+		t_skip(name, why);
+	}
+	for (int *fd = &ktls_l; fd; fd = fd == &ktls_l	 ? &ktls_c
+					 : fd == &ktls_c ? &ktls_s
+							 : NULL)
+		if (*fd >= 0)
+			close(*fd);
+}
+
+int main(void)
+{
+	make_cert();
+	t_run("TLS 1.3 and 1.2, three suites: records both ways, state moved",
+	      test_roundtrip);
+	t_run("TLS 1.3 tickets count in the server's sequence",
+	      test_tickets_counted);
+	t_run("TLS 1.3 KeyUpdate, requested, both directions", test_key_update);
+	t_run("malformed records: bad tag, too long, bad header, no type",
+	      test_bad_records);
+	t_run("the state is the kernel's tls12_crypto_info layout",
+	      test_kernel_layout);
+	run_ktls();
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return t_done();
+}

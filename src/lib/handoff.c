@@ -4,6 +4,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
 static bool has_tcp(int type)
 {
 	return type == HO_HANDOFF || type == HO_HANDBACK;
@@ -91,10 +96,17 @@ size_t ho_encoded_len(const struct ho_msg *m)
 	return HO_HEADER_LEN + AUTH_MAC_LEN + (size_t)body_len(m);
 }
 
-long ho_encode(const struct ho_msg *m, const struct auth_key *key,
-	       uint8_t *buf, size_t cap)
+size_t ho_sealed_len(const struct ho_msg *m)
 {
-	size_t len = ho_encoded_len(m);
+	return HO_HEADER_LEN + HO_TAG_LEN + (size_t)body_len(m);
+}
+
+/* Writes header and body, leaving TRAILER bytes for the MAC or tag.
+ * Returns the whole length or -errno. */
+static long encode_clear(const struct ho_msg *m, size_t trailer,
+			 uint8_t *buf, size_t cap)
+{
+	size_t len = HO_HEADER_LEN + trailer + (size_t)body_len(m);
 	uint8_t *p = buf;
 	bool tcp = has_tcp(m->type), data = has_data(m->type);
 
@@ -128,18 +140,29 @@ long ho_encode(const struct ho_msg *m, const struct auth_key *key,
 	} else if (data && m->pending_len) {
 		putraw(&p, m->pending, m->pending_len);
 	}
-	auth_sign(key, buf, (size_t)(p - buf), p);
 	return (long)len;
 }
 
+long ho_encode(const struct ho_msg *m, const struct auth_key *key,
+	       uint8_t *buf, size_t cap)
+{
+	long len = encode_clear(m, AUTH_MAC_LEN, buf, cap);
+
+	if (len > 0)
+		auth_sign(key, buf, (size_t)len - AUTH_MAC_LEN,
+			  buf + len - AUTH_MAC_LEN);
+	return len;
+}
+
 /* Checks the header fields that do not need the whole message. */
-static long check_header(uint8_t version, uint8_t type, uint32_t total)
+static long check_header(uint8_t version, uint8_t type, uint32_t total,
+			 size_t trailer)
 {
 	if (version != HO_VERSION)
 		return -HO_E_VERSION;
 	if (type < HO_HANDOFF || type > HO_RESPONSE)
 		return -HO_E_TYPE;
-	if (total < HO_HEADER_LEN + AUTH_MAC_LEN || total > HO_MAX_MSG)
+	if (total < HO_HEADER_LEN + trailer || total > HO_MAX_MSG)
 		return -HO_E_LENGTH;
 	return 0;
 }
@@ -161,11 +184,11 @@ static bool data_consistent(const struct ho_msg *m)
 	return true;
 }
 
-static long decode_body(const uint8_t *buf, uint32_t total,
+static long decode_body(const uint8_t *buf, uint32_t total, size_t trailer,
 			struct ho_msg *m, uint32_t reserved)
 {
 	const uint8_t *p = buf + HO_HEADER_LEN;
-	uint64_t want = HO_HEADER_LEN + AUTH_MAC_LEN;
+	uint64_t want = HO_HEADER_LEN + trailer;
 	int err;
 
 	if (reserved)
@@ -196,12 +219,14 @@ static long decode_body(const uint8_t *buf, uint32_t total,
 	return total;
 }
 
-long ho_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
-	       struct ho_msg *m)
+/* The first 12 bytes: magic, version, type, status and length.  Returns
+ * the whole message's length, 0 when more bytes are needed, or -HO_E_*. */
+static long frame(const uint8_t *buf, size_t len, size_t trailer,
+		  struct ho_msg *m, uint32_t *reserved)
 {
 	const uint8_t *p = buf;
-	uint32_t total, reserved;
-	uint8_t version, type;
+	uint32_t total;
+	uint8_t version;
 	long err;
 
 	if (len < 12)
@@ -209,39 +234,190 @@ long ho_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
 	if (get32(&p) != HO_MAGIC)
 		return -HO_E_MAGIC;
 	version = *p++;
-	type = *p++;
+	m->type = *p++;
 	m->status = *p++;
-	reserved = *p++;
+	*reserved = *p++;
 	total = get32(&p);
-	err = check_header(version, type, total);
+	err = check_header(version, m->type, total, trailer);
 	if (err)
 		return err;
-	if (len < total)
-		return 0;
-	/* Authenticate before trusting anything else in the message. */
-	if (!auth_verify(key, buf, total - AUTH_MAC_LEN,
-			 buf + total - AUTH_MAC_LEN))
-		return -HO_E_MAC;
-	m->type = type;
+	return len < total ? 0 : (long)total;
+}
+
+/* The rest of the header and the body, once authenticated. */
+static long decode_fields(const uint8_t *buf, uint32_t total, size_t trailer,
+			  struct ho_msg *m, uint32_t reserved)
+{
+	const uint8_t *p = buf + 12;
+
 	m->seq = get64(&p);
 	m->conn_id = get64(&p);
 	m->flags = get16(&p);
 	m->http_status = get16(&p);
 	m->relay_kb = 0;
-	if (type == HO_REQUEST) {
+	if (m->type == HO_REQUEST) {
 		m->relay_kb = m->http_status;
 		m->http_status = 0;
-	} else if (type != HO_HANDBACK && type != HO_RESPONSE) {
+	} else if (m->type != HO_HANDBACK && m->type != HO_RESPONSE) {
 		reserved |= m->http_status;
 	}
 	m->pending_len = get32(&p);
 	m->inq_len = get32(&p);
 	m->outq_len = get32(&p);
 	if ((m->flags & ~(HO_F_CLOSE | HO_F_CLAIM | HO_F_MORE)) ||
-	    ((m->flags & HO_F_MORE) && type != HO_HANDOFF &&
-	     type != HO_HANDOFF_DATA))
+	    ((m->flags & HO_F_MORE) && m->type != HO_HANDOFF &&
+	     m->type != HO_HANDOFF_DATA))
 		return -HO_E_FIELD;
-	return decode_body(buf, total, m, reserved);
+	return decode_body(buf, total, trailer, m, reserved);
+}
+
+long ho_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
+	       struct ho_msg *m)
+{
+	uint32_t reserved;
+	long total = frame(buf, len, AUTH_MAC_LEN, m, &reserved);
+
+	if (total <= 0)
+		return total;
+	/* Authenticate before trusting anything else in the message. */
+	if (!auth_verify(key, buf, (size_t)total - AUTH_MAC_LEN,
+			 buf + total - AUTH_MAC_LEN))
+		return -HO_E_MAC;
+	return decode_fields(buf, (uint32_t)total, AUTH_MAC_LEN, m, reserved);
+}
+
+/* --- the confidential channel ---------------------------------------- */
+
+#define HO_KEY_LEN 32 /* AES-256 */
+#define HO_IV_LEN 12
+
+/* HKDF-SHA256 (RFC 5869) from the shared key: a key and an IV for one
+ * direction of one channel, named by both ends' nonces. */
+static int derive(const struct auth_key *key, uint64_t from, uint64_t to,
+		  uint8_t out[HO_KEY_LEN + HO_IV_LEN])
+{
+	static const char salt[] = "prism hand-off channel v3";
+	static const char label[] = "prism ho aes-256-gcm";
+	uint8_t info[sizeof(label) - 1 + 16], *p = info + sizeof(label) - 1;
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	int rc = -EIO;
+
+	memcpy(info, label, sizeof(label) - 1);
+	put64(&p, from);
+	put64(&p, to);
+	if (kctx) {
+		OSSL_PARAM prm[] = {
+		    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						     (char *)"SHA256", 0),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+						      (void *)key->bytes,
+						      key->len),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+						      (void *)salt,
+						      sizeof(salt) - 1),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+						      info, sizeof(info)),
+		    OSSL_PARAM_construct_end(),
+		};
+		if (EVP_KDF_derive(kctx, out, HO_KEY_LEN + HO_IV_LEN, prm) == 1)
+			rc = 0;
+	}
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
+int ho_aead_init(struct ho_aead *a, const struct auth_key *key,
+		 uint64_t sender_nonce, uint64_t receiver_nonce, bool seal)
+{
+	uint8_t km[HO_KEY_LEN + HO_IV_LEN];
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	rc = derive(key, sender_nonce, receiver_nonce, km);
+	a->ctx = rc ? NULL : EVP_CIPHER_CTX_new();
+	if (a->ctx &&
+	    EVP_CipherInit_ex(a->ctx, EVP_aes_256_gcm(), NULL, km, NULL,
+			      seal) == 1) {
+		memcpy(a->iv, km + HO_KEY_LEN, HO_IV_LEN);
+		a->seal = seal;
+		rc = 0;
+	} else {
+		EVP_CIPHER_CTX_free(a->ctx);
+		a->ctx = NULL;
+		rc = -EIO;
+	}
+	OPENSSL_cleanse(km, sizeof(km));
+	return rc;
+}
+
+void ho_aead_clear(struct ho_aead *a)
+{
+	EVP_CIPHER_CTX_free(a->ctx);
+	OPENSSL_cleanse(a, sizeof(*a));
+}
+
+/* The message's nonce: the IV with the sequence number xored into its
+ * last 8 bytes (as TLS 1.3 does).  Unique while seq only grows. */
+static void nonce(const struct ho_aead *a, uint64_t seq,
+		  uint8_t out[HO_IV_LEN])
+{
+	memcpy(out, a->iv, HO_IV_LEN);
+	for (int i = 0; i < 8; i++)
+		out[HO_IV_LEN - 1 - i] ^= (uint8_t)(seq >> (8 * i));
+}
+
+/* Encrypts or decrypts BODY in place, the header as additional data;
+ * the tag is written (seal) or checked (open).  0 or -1. */
+static int aead_crypt(struct ho_aead *a, uint64_t seq, uint8_t *msg, size_t total)
+{
+	uint8_t iv[HO_IV_LEN], *body = msg + HO_HEADER_LEN;
+	uint8_t *tag = msg + total - HO_TAG_LEN;
+	int blen = (int)(total - HO_HEADER_LEN - HO_TAG_LEN), n, ok;
+
+	nonce(a, seq, iv);
+	ok = EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, iv, a->seal) == 1 &&
+	     EVP_CipherUpdate(a->ctx, NULL, &n, msg, HO_HEADER_LEN) == 1 &&
+	     (!blen || EVP_CipherUpdate(a->ctx, body, &n, body, blen) == 1);
+	if (ok && !a->seal)
+		ok = EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_GCM_SET_TAG,
+					 HO_TAG_LEN, tag) == 1;
+	ok = ok && EVP_CipherFinal_ex(a->ctx, body + blen, &n) == 1;
+	if (ok && a->seal)
+		ok = EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_GCM_GET_TAG,
+					 HO_TAG_LEN, tag) == 1;
+	return ok ? 0 : -1;
+}
+
+long ho_seal(const struct ho_msg *m, struct ho_aead *a, uint8_t *buf,
+	     size_t cap)
+{
+	long len;
+
+	if (!a->ctx || !a->seal || (a->used && m->seq <= a->last_seq))
+		return -EINVAL; /* a nonce must never be used twice */
+	len = encode_clear(m, HO_TAG_LEN, buf, cap);
+	if (len < 0)
+		return len;
+	if (aead_crypt(a, m->seq, buf, (size_t)len))
+		return -EIO;
+	a->last_seq = m->seq;
+	a->used = true;
+	return len;
+}
+
+long ho_open(uint8_t *buf, size_t len, struct ho_aead *a, struct ho_msg *m)
+{
+	uint32_t reserved;
+	long total = frame(buf, len, HO_TAG_LEN, m, &reserved);
+	const uint8_t *p = buf + 12;
+
+	if (total <= 0)
+		return total;
+	if (!a->ctx || a->seal || aead_crypt(a, get64(&p), buf, (size_t)total))
+		return -HO_E_MAC;
+	return decode_fields(buf, (uint32_t)total, HO_TAG_LEN, m, reserved);
 }
 
 const char *ho_strerror(long err)

@@ -1,6 +1,12 @@
 /* The hand-off protocol between the controller and the backends: versioned,
- * length-prefixed binary messages over a persistent TCP connection, each
- * authenticated with HMAC-SHA256 (lib/auth.h).
+ * length-prefixed binary messages over a persistent TCP connection.  The
+ * first message each way, HELLO, is authenticated with HMAC-SHA256 under
+ * the shared key (lib/auth.h); every later one is sealed with AES-256-GCM
+ * under a key of its direction and channel, derived from the shared key
+ * and both HELLOs' nonces (ho_aead_init): a message's TCP state, request
+ * and queues, and later a TLS session's keys, never cross the fabric in
+ * clear.  The header stays readable (it frames the stream) and is
+ * authenticated as the AEAD's additional data.
  *
  * Wire format (network byte order):
  *   header  (44 B)  magic "PRHO", version, type, status, total length,
@@ -12,7 +18,10 @@
  *                   (HANDOFF: the request head and whatever followed it)
  *   inq             the socket's receive queue (unread bytes)
  *   outq            the socket's send queue (unacknowledged + unsent bytes)
- *   mac     (32 B)  HMAC over everything before it
+ *   mac     (32 B)  HELLO: HMAC over everything before it
+ *   tag     (16 B)  other types: the GCM tag; the bytes between header
+ *                   and tag are encrypted; the nonce is the direction's
+ *                   IV xored with the sequence number
  *
  * Messages:
  *   HANDOFF       controller -> backend: take over this connection and
@@ -49,11 +58,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "lib/auth.h"
 #include "lib/tcprepair.h"
 
 #define HO_MAGIC 0x5052484fu /* "PRHO" */
-#define HO_VERSION 2 /* 2: REQUEST, RESPONSE */
+#define HO_VERSION 3 /* 2: REQUEST, RESPONSE; 3: sealed */
+#define HO_TAG_LEN 16
 #define HO_HEADER_LEN 44
 #define HO_TCP_LEN TCPR_WIRE_LEN
 #define HO_MAX_MSG (64u << 20) /* queues are bounded by socket buffers */
@@ -149,6 +161,35 @@ long ho_encode(const struct ho_msg *m, const struct auth_key *key,
  * unusable (framing is lost): close it. */
 long ho_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
 	       struct ho_msg *m);
+
+/* One direction of a confidential channel (AES-256-GCM). */
+struct ho_aead {
+	EVP_CIPHER_CTX *ctx;
+	uint8_t iv[12];
+	uint64_t last_seq; /* seal: the last sequence number used */
+	bool seal, used;
+};
+
+/* Keys one direction: the sender's messages, numbered from the
+ * receiver's nonce.  Both ends derive the same key from the shared key
+ * and the two nonces (HKDF-SHA256); each channel and direction has its
+ * own, so a message never opens on another channel or reflected back to
+ * its sender.  0 or -EIO. */
+int ho_aead_init(struct ho_aead *a, const struct auth_key *key,
+		 uint64_t sender_nonce, uint64_t receiver_nonce, bool seal);
+void ho_aead_clear(struct ho_aead *a);
+
+/* Size of the sealed message. */
+size_t ho_sealed_len(const struct ho_msg *m);
+/* Like ho_encode, sealed.  -EINVAL when m->seq is not above every
+ * sequence number sealed before under A (a GCM nonce used twice would
+ * give the key away). */
+long ho_seal(const struct ho_msg *m, struct ho_aead *a, uint8_t *buf,
+	     size_t cap);
+/* Like ho_decode, for a sealed message, decrypted in place: -HO_E_MAC
+ * when it does not open (tampered, another key).  After an error the
+ * buffer's bytes are garbage. */
+long ho_open(uint8_t *buf, size_t len, struct ho_aead *a, struct ho_msg *m);
 
 const char *ho_strerror(long err);
 const char *ho_type_name(int type);

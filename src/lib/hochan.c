@@ -27,6 +27,7 @@ struct hochan {
 	size_t out_len, out_off, out_cap;
 	uint64_t send_seq, recv_seq;
 	uint64_t nonce; /* ours: the peer numbers its messages from it */
+	struct ho_aead tx, rx; /* keyed when the peer's HELLO arrives */
 	struct evtimer *hello_timer, *lazy_timer;
 	bool dispatching, dead, ready;
 	struct hochan_stats stats;
@@ -103,6 +104,8 @@ void hochan_free(struct hochan *ch)
 	close(ch->fd);
 	free(ch->in);
 	free(ch->out);
+	ho_aead_clear(&ch->tx);
+	ho_aead_clear(&ch->rx);
 	free(ch);
 }
 
@@ -156,10 +159,14 @@ static int flush_out(struct hochan *ch)
 			  EVLOOP_READ | (ch->out_len ? EVLOOP_WRITE : 0));
 }
 
-/* Encodes M at the end of the output buffer. */
+/* Encodes M at the end of the output buffer: HELLO signed, everything
+ * else sealed. */
 static int append_msg(struct hochan *ch, struct ho_msg *m)
 {
-	size_t need = ho_encoded_len(m);
+	bool hello = m->type == HO_HELLO;
+	size_t need = hello ? ho_encoded_len(m) : ho_sealed_len(m);
+	uint8_t *at;
+	size_t room;
 	long n;
 	int err;
 
@@ -168,8 +175,10 @@ static int append_msg(struct hochan *ch, struct ho_msg *m)
 	err = reserve(&ch->out, &ch->out_cap, ch->out_len + need);
 	if (err)
 		return err;
-	n = ho_encode(m, ch->key, ch->out + ch->out_len,
-		      ch->out_cap - ch->out_len);
+	at = ch->out + ch->out_len;
+	room = ch->out_cap - ch->out_len;
+	n = hello ? ho_encode(m, ch->key, at, room) :
+		    ho_seal(m, &ch->tx, at, room);
 	if (n < 0)
 		return (int)n;
 	ch->out_len += (size_t)n;
@@ -243,11 +252,15 @@ bool hochan_ready(const struct hochan *ch)
 	return ch && ch->ready && !ch->dead;
 }
 
-/* The peer's HELLO: it proves the key and tells us where to number from. */
+/* The peer's HELLO: it proves the key and tells us where to number from,
+ * and with our nonce it keys both directions. */
 static long take_hello(struct hochan *ch, const struct ho_msg *m)
 {
 	if (ch->ready || m->conn_id >= 1ull << 62)
 		return -HO_E_FIELD;
+	if (ho_aead_init(&ch->tx, ch->key, ch->nonce, m->conn_id, true) ||
+	    ho_aead_init(&ch->rx, ch->key, m->conn_id, ch->nonce, false))
+		return -HO_E_MAC;
 	ch->ready = true;
 	ch->send_seq = m->conn_id;
 	if (ch->hello_timer)
@@ -273,7 +286,11 @@ static long dispatch(struct hochan *ch)
 	while (!ch->dead && off < ch->in_len) {
 		struct ho_msg m;
 
-		n = ho_decode(ch->in + off, ch->in_len - off, ch->key, &m);
+		if (ch->ready)
+			n = ho_open(ch->in + off, ch->in_len - off, &ch->rx, &m);
+		else
+			n = ho_decode(ch->in + off, ch->in_len - off, ch->key,
+				      &m);
 		if (n <= 0)
 			break;
 		if (m.type == HO_HELLO) {

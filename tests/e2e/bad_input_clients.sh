@@ -150,6 +150,14 @@ served "http://$VIP/bytes/100000"
 wait "$TCPDUMP"
 have_msg=0
 python3 "$TOOLS/handoff_attack.py" extract "$E2E_TMP/ho.pcap" "$E2E_TMP/ho.bin" >/dev/null && have_msg=1
+# The channel is sealed: the request the controller passed on (in a
+# REQUEST, then in the HANDOFF) is not in the bytes on the wire.
+scan=$(python3 "$TOOLS/handoff_attack.py" scan "$E2E_TMP/ho.pcap" "GET /bytes/100000")
+if [[ $have_msg == 1 ]] && grep -q '"found": false' <<<"$scan"; then
+	ok "hand-off channel: the request crossed the fabric sealed, not in clear"
+else
+	not_ok "hand-off channel: the request crossed the fabric sealed, not in clear" "$scan"
+fi
 ctl_log0=$(grep -c 'channel closed' "$RUN/b1.log")
 bpid=$(cat "$RUN/b1.pid")
 fds0=$(ls /proc/$bpid/fd | wc -l)

@@ -1,6 +1,7 @@
 /* The hand-off message codec: round trips, framing, and every way a
  * message can be malformed. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -336,6 +337,148 @@ static void test_relay(void)
 	CHECK_EQ(resign_decode(buf, n, &d), -HO_E_TYPE);
 }
 
+/* --- sealed messages (the channel after HELLO) --- */
+
+/* Both directions of one channel, as its two ends key them. */
+struct dir {
+	struct ho_aead seal, open;
+};
+
+static void keyed(struct dir *d, const struct auth_key *k, uint64_t from,
+		  uint64_t to)
+{
+	CHECK_EQ(ho_aead_init(&d->seal, k, from, to, true), 0);
+	CHECK_EQ(ho_aead_init(&d->open, k, from, to, false), 0);
+}
+
+static void unkeyed(struct dir *d)
+{
+	ho_aead_clear(&d->seal);
+	ho_aead_clear(&d->open);
+}
+
+static bool contains(const uint8_t *hay, size_t n, const void *needle,
+		     size_t len)
+{
+	return memmem(hay, n, needle, len) != NULL;
+}
+
+static void test_sealed_roundtrip(void)
+{
+	static const uint8_t types[] = { HO_HANDOFF, HO_HANDBACK,
+					 HO_HANDOFF_ACK, HO_CLOSED };
+	struct ho_msg m, d;
+	struct dir k;
+	uint8_t buf[512];
+	long n;
+
+	keyed(&k, &key, 11, 22);
+	for (size_t i = 0; i < sizeof(types); i++) {
+		sample(&m, types[i]);
+		m.seq = 100 + i;
+		n = ho_seal(&m, &k.seal, buf, sizeof(buf));
+		CHECK_EQ(n, (long)ho_sealed_len(&m));
+		if (types[i] == HO_HANDOFF) {
+			/* the request and the queues are not readable */
+			CHECK(!contains(buf, (size_t)n, "GET / HTTP", 10));
+			CHECK(!contains(buf, (size_t)n, "tail-bytes", 10));
+		}
+		CHECK_EQ(ho_open(buf, (size_t)n, &k.open, &d), n);
+		CHECK_EQ(d.type, types[i]);
+		CHECK(d.seq == m.seq);
+		CHECK_EQ(d.conn_id, 77);
+		if (types[i] == HO_HANDOFF || types[i] == HO_HANDBACK) {
+			CHECK(!memcmp(&d.tcp, &m.tcp, sizeof(d.tcp)));
+			CHECK(!memcmp(d.pending, m.pending, m.pending_len));
+			CHECK(!memcmp(d.outq, m.outq, m.outq_len));
+		}
+	}
+	unkeyed(&k);
+}
+
+static void test_sealed_flipped_bit_rejected(void)
+{
+	struct ho_msg m, d;
+	struct dir k;
+	uint8_t buf[512], copy[512];
+	long n, r;
+	int accepted = 0;
+
+	keyed(&k, &key, 11, 22);
+	sample(&m, HO_HANDBACK);
+	n = ho_seal(&m, &k.seal, buf, sizeof(buf));
+	CHECK(n > 0);
+	for (long i = 0; i < n * 8; i++) {
+		memcpy(copy, buf, (size_t)n);
+		copy[i / 8] ^= (uint8_t)(1u << (i % 8));
+		r = ho_open(copy, (size_t)n, &k.open, &d);
+		if (r > 0)
+			accepted++;
+	}
+	CHECK_EQ(accepted, 0);
+	CHECK_EQ(ho_open(buf, (size_t)n, &k.open, &d), n);
+	unkeyed(&k);
+}
+
+/* Another channel's nonces, the other direction, another shared key, or
+ * a signed (HELLO-style) message where a sealed one belongs: none opens. */
+static void test_sealed_other_keys_rejected(void)
+{
+	struct dir ab, ba, other, stranger;
+	struct ho_msg m, d;
+	uint8_t buf[512], copy[512];
+	long n;
+
+	keyed(&ab, &key, 11, 22);
+	keyed(&ba, &key, 22, 11);
+	keyed(&other, &key, 11, 23);
+	keyed(&stranger, &other_key, 11, 22);
+	sample(&m, HO_HANDOFF);
+	n = ho_seal(&m, &ab.seal, buf, sizeof(buf));
+	memcpy(copy, buf, (size_t)n);
+	CHECK_EQ(ho_open(copy, (size_t)n, &ba.open, &d), -HO_E_MAC);
+	memcpy(copy, buf, (size_t)n);
+	CHECK_EQ(ho_open(copy, (size_t)n, &other.open, &d), -HO_E_MAC);
+	memcpy(copy, buf, (size_t)n);
+	CHECK_EQ(ho_open(copy, (size_t)n, &stranger.open, &d), -HO_E_MAC);
+	/* a sealing context does not open, nor an opening one seal */
+	memcpy(copy, buf, (size_t)n);
+	CHECK_EQ(ho_open(copy, (size_t)n, &ab.seal, &d), -HO_E_MAC);
+	CHECK_EQ(ho_seal(&m, &ab.open, copy, sizeof(copy)), -EINVAL);
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	CHECK(ho_open(buf, (size_t)n, &ab.open, &d) < 0);
+	unkeyed(&ab);
+	unkeyed(&ba);
+	unkeyed(&other);
+	unkeyed(&stranger);
+}
+
+/* A GCM nonce is the sequence number: sealing the same or a lower one
+ * again is refused, so a key never encrypts twice under one nonce. */
+static void test_sealed_seq_must_grow(void)
+{
+	struct ho_msg m, d;
+	struct dir k;
+	uint8_t buf[512];
+	long n;
+
+	keyed(&k, &key, 1, 2);
+	sample(&m, HO_HANDOFF_ACK);
+	m.seq = 5;
+	CHECK(ho_seal(&m, &k.seal, buf, sizeof(buf)) > 0);
+	CHECK_EQ(ho_seal(&m, &k.seal, buf, sizeof(buf)), -EINVAL);
+	m.seq = 4;
+	CHECK_EQ(ho_seal(&m, &k.seal, buf, sizeof(buf)), -EINVAL);
+	m.seq = 6;
+	n = ho_seal(&m, &k.seal, buf, sizeof(buf));
+	CHECK(n > 0);
+	/* every prefix of a sealed message needs more */
+	for (long i = 0; i < n; i++)
+		CHECK_EQ(ho_open(buf, (size_t)i, &k.open, &d), 0);
+	CHECK_EQ(ho_open(buf, (size_t)n, &k.open, &d), n);
+	unkeyed(&k);
+}
+
 int main(void)
 {
 	auth_key_set(&key, "0123456789abcdef-key", 20);
@@ -351,5 +494,13 @@ int main(void)
 	t_run("handoff: http status travels in HANDBACK only", test_http_status);
 	t_run("handoff: HANDOFF_DATA and HO_F_MORE", test_handoff_data);
 	t_run("handoff: REQUEST and RESPONSE (relayed delivery)", test_relay);
+	t_run("handoff: sealed round trip, request and queues unreadable",
+	      test_sealed_roundtrip);
+	t_run("handoff: sealed, any flipped bit rejected",
+	      test_sealed_flipped_bit_rejected);
+	t_run("handoff: sealed, another channel, direction or key rejected",
+	      test_sealed_other_keys_rejected);
+	t_run("handoff: sealed, a sequence number is never sealed twice",
+	      test_sealed_seq_must_grow);
 	return t_done();
 }

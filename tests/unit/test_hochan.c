@@ -210,6 +210,52 @@ static void test_silent_peer_dropped(void)
 	evloop_free(l);
 }
 
+/* After HELLO the bytes on the wire are sealed: the request is not in
+ * them, and a message reflected back to its sender does not open there
+ * (each direction has its own key). */
+static void test_sealed_on_wire_reflection_refused(void)
+{
+	static const char secret[] = "GET /secret-object HTTP/1.1";
+	struct evloop *l = evloop_new();
+	struct end a = { 0 }, b = { 0 };
+	struct ho_msg m = { .type = HO_HANDOFF_DATA, .conn_id = 5,
+			    .pending = (const uint8_t *)secret,
+			    .pending_len = sizeof(secret) - 1 };
+	uint8_t rec[4096];
+	ssize_t n;
+	int tap[2], fds[2];
+
+	CHECK(!pair(tap) && !pair(fds));
+	a.ch = hochan_new(l, tap[0], &key, on_msg, on_close, &a);
+	b.ch = hochan_new(l, fds[0], &key, on_msg, on_close, &b);
+	run_for(l, 10);
+	n = read(fds[1], rec, sizeof(rec)); /* b's HELLO, to a */
+	CHECK(n > 0 && write(tap[1], rec, (size_t)n) == n);
+	n = read(tap[1], rec, sizeof(rec)); /* a's HELLO, to b */
+	CHECK(n > 0 && write(fds[1], rec, (size_t)n) == n);
+	run_for(l, 10);
+	CHECK(hochan_ready(a.ch) && hochan_ready(b.ch));
+	CHECK_EQ(hochan_send(a.ch, &m), 0);
+	run_for(l, 10);
+	n = read(tap[1], rec, sizeof(rec));
+	CHECK(n > 0);
+	CHECK(!memmem(rec, (size_t)n, "secret-object", 13));
+	CHECK_EQ(write(fds[1], rec, (size_t)n), n);
+	run_for(l, 10);
+	CHECK_EQ(b.msgs, 1);
+	CHECK_EQ(b.last_conn, 5);
+	/* a's own message, back to a */
+	CHECK_EQ(write(tap[1], rec, (size_t)n), n);
+	run_for(l, 10);
+	CHECK_EQ(a.msgs, 0);
+	CHECK_EQ(a.closed, 1);
+	CHECK_EQ(a.close_err, -EBADMSG);
+	close(tap[1]);
+	close(fds[1]);
+	hochan_free(b.ch);
+	evloop_free(l);
+}
+
 int main(void)
 {
 	auth_key_set(&key, "0123456789abcdef-key", 20);
@@ -222,6 +268,8 @@ int main(void)
 	      test_transplanted_message_refused);
 	t_run("hochan: a recording replayed on a new channel is refused",
 	      test_replay_on_new_channel_refused);
+	t_run("hochan: sealed on the wire, a reflected message refused",
+	      test_sealed_on_wire_reflection_refused);
 	t_run("hochan: a peer without HELLO is dropped after 2 s",
 	      test_silent_peer_dropped);
 	return t_done();

@@ -3,6 +3,9 @@
 
   handoff_attack.py extract PCAP OUT   first complete HANDOFF message sent
                                        to port 7800 in PCAP -> OUT
+  handoff_attack.py scan PCAP TEXT     prints JSON: messages (hand-off
+                                       headers seen), found (TEXT in the
+                                       stream to port 7800)
   handoff_attack.py send HOST PORT MODE [FILE]
       MODE garbage    random bytes
            badmac     a well-formed HANDOFF header whose MAC is wrong
@@ -18,7 +21,7 @@ import sys
 import time
 
 MAGIC = 0x5052484F
-VERSION = 2  # lib/handoff.h HO_VERSION
+VERSION = 3  # lib/handoff.h HO_VERSION
 
 
 def pcap_payloads(path):
@@ -59,6 +62,13 @@ def extract(pcap, out):
         i += 1
     print("no complete HANDOFF in %s (%d stream bytes)" % (pcap, len(s)))
     return 1
+
+
+def scan(pcap, text):
+    s = pcap_payloads(pcap)
+    msgs = s.count(struct.pack("!IB", MAGIC, VERSION))
+    print(json.dumps({"messages": msgs, "found": text.encode() in s}))
+    return 0
 
 
 def badmac():
@@ -110,6 +120,8 @@ def main():
     a = sys.argv[1:]
     if a[0] == "extract":
         return extract(a[1], a[2])
+    if a[0] == "scan":
+        return scan(a[1], a[2])
     if a[0] == "send":
         return send(a[1], int(a[2]), a[3], a[4] if len(a) > 4 else None)
     if a[0] == "hold":

@@ -112,6 +112,8 @@ static int export13(SSL *ssl, int type, uint64_t tx_seq, uint64_t rx_seq,
 		err = tlsrec_state_tls13(
 		    rx, type, server ? s->client : s->server,
 		    server ? s->client_len : s->server_len, rx_seq);
+	/* Exported once: the secrets need not wait in ssl until SSL_free. */
+	OPENSSL_cleanse(s, sizeof(*s));
 	return err;
 }
 

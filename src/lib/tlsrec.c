@@ -39,6 +39,16 @@ static const struct suite *suite_of(int cipher_type)
 	return NULL;
 }
 
+/* TLS 1.3: the suite's hash length; 1.2 has no secret. */
+static size_t secret_len_of(uint16_t version, int cipher_type)
+{
+	const struct suite *s = suite_of(cipher_type);
+
+	if (version != TLS_1_3_VERSION)
+		return 0;
+	return strcmp(s->md, "SHA384") ? 32 : 48;
+}
+
 /* Pointers to the fields of whichever kernel struct k is. */
 struct fields {
 	uint8_t *key, *salt, *iv, *rec_seq;
@@ -155,7 +165,7 @@ int tlsrec_state_tls13(struct tlsrec_state *st, int cipher_type,
 	const struct suite *s = suite_of(cipher_type);
 	int err;
 
-	if (!s || len != (strcmp(s->md, "SHA384") ? 32u : 48u))
+	if (!s || len != secret_len_of(TLS_1_3_VERSION, cipher_type))
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
 	st->k.info.version = TLS_1_3_VERSION;
@@ -186,8 +196,9 @@ int tlsrec_state_tls12(struct tlsrec_state *st, int cipher_type,
 	fields_of(&st->k, &f);
 	memcpy(f.key, key, s->key_len);
 	if (s->salt_len) {
-		/* GCM: the 4-byte implicit salt; the explicit nonce is the
-		 * sequence number, as OpenSSL writes it and kTLS expects. */
+		/* GCM: the 4-byte implicit salt; our explicit nonce is the
+		 * sequence number, as kTLS expects in iv (OpenSSL counts from
+		 * a random start instead: any unique value will do). */
 		memcpy(f.salt, iv, s->salt_len);
 		memcpy(f.iv, &be, 8);
 	} else {
@@ -224,7 +235,7 @@ struct tlsrec_dir *tlsrec_new(const struct tlsrec_state *st)
 
 	if ((v != TLS_1_2_VERSION && v != TLS_1_3_VERSION) ||
 	    !suite_of(st->k.info.cipher_type) ||
-	    st->secret_len > TLSREC_SECRET_MAX) {
+	    st->secret_len != secret_len_of(v, st->k.info.cipher_type)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -280,8 +291,11 @@ ssize_t tlsrec_frame(const struct tlsrec_dir *d, const uint8_t *buf, size_t len)
 
 	if (len < TLSREC_HEADER)
 		return 0;
+	/* TLS 1.3's legacy_record_version is ignored (RFC 8446 5.1); 1.2's
+	 * is authenticated by nothing, so it must be 3,3 as OpenSSL wants. */
 	if (buf[0] < TLSREC_CHANGE_CIPHER_SPEC ||
-	    buf[0] > TLSREC_APPLICATION_DATA || buf[1] != 3)
+	    buf[0] > TLSREC_APPLICATION_DATA || buf[1] != 3 ||
+	    (!is13(d) && buf[2] != 3))
 		return -EPROTO;
 	n = (size_t)buf[3] << 8 | buf[4];
 	if (n > cipher_max(d))
@@ -352,6 +366,13 @@ static int aead(struct tlsrec_dir *d, int enc, const uint8_t nonce[12],
 	return 0;
 }
 
+/* What an established session carries in a protected record: no
+ * change_cipher_spec (RFC 8446 5: unexpected_message), nothing unknown. */
+static bool sealable(uint8_t type)
+{
+	return type >= TLSREC_ALERT && type <= TLSREC_APPLICATION_DATA;
+}
+
 ssize_t tlsrec_seal(struct tlsrec_dir *d, uint8_t type, const void *p, size_t n,
 		    uint8_t *out, size_t cap)
 {
@@ -361,10 +382,13 @@ ssize_t tlsrec_seal(struct tlsrec_dir *d, uint8_t type, const void *p, size_t n,
 	uint64_t be = htobe64(d->seq);
 	int err;
 
-	if (n > TLSREC_PLAIN_MAX || cap < TLSREC_HEADER + body)
+	if (n > TLSREC_PLAIN_MAX || cap < TLSREC_HEADER + body ||
+	    !sealable(type))
 		return -EINVAL;
 	if (d->seq == UINT64_MAX)
 		return -EOVERFLOW;
+	/* First, as p may be in out (sealing in place, plaintext at ct). */
+	memmove(ct, p, n);
 	out[0] = is13(d) ? TLSREC_APPLICATION_DATA : type;
 	out[1] = 3;
 	out[2] = 3;
@@ -372,7 +396,6 @@ ssize_t tlsrec_seal(struct tlsrec_dir *d, uint8_t type, const void *p, size_t n,
 	out[4] = body & 0xff;
 	if (ex)
 		memcpy(out + TLSREC_HEADER, &be, 8);
-	memmove(ct, p, n);
 	if (is13(d))
 		ct[n] = type;
 	make_nonce(d, ex ? out + TLSREC_HEADER : NULL, nonce);
@@ -422,7 +445,6 @@ ssize_t tlsrec_open(struct tlsrec_dir *d, uint8_t *rec, size_t len,
 	err = aead(d, 0, nonce, aad, aad_len, ct, n, ct, ct + n);
 	if (err)
 		return err;
-	d->seq++;
 	*plain = ct;
 	if (!is13(d)) {
 		*type = rec[0];
@@ -430,26 +452,31 @@ ssize_t tlsrec_open(struct tlsrec_dir *d, uint8_t *rec, size_t len,
 	} else {
 		plen = strip_inner(ct, n, type);
 	}
+	if (plen >= 0 && !sealable(*type))
+		plen = -EPROTO;
+	if (plen >= 0)
+		d->seq++;
 	return plen;
 }
 
 int tlsrec_key_update(struct tlsrec_dir *d)
 {
 	const struct suite *s = suite_of(d->st.k.info.cipher_type);
-	uint8_t next[TLSREC_SECRET_MAX];
+	struct tlsrec_state next = d->st;
 	int err;
 
 	if (!is13(d))
 		return -EINVAL;
+	/* Into a copy: on an error the direction keeps its generation. */
 	err = expand_label(s->md, d->st.secret, d->st.secret_len, "traffic upd",
-			   next, d->st.secret_len);
-	if (err)
-		return err;
-	memcpy(d->st.secret, next, d->st.secret_len);
-	OPENSSL_cleanse(next, sizeof(next));
-	err = keys_from_secret(&d->st, s);
-	if (err)
-		return err;
-	set_seq(&d->st.k, 0);
-	return dir_key(d);
+			   next.secret, next.secret_len);
+	if (!err)
+		err = keys_from_secret(&next, s);
+	if (!err) {
+		set_seq(&next.k, 0);
+		d->st = next;
+		err = dir_key(d);
+	}
+	OPENSSL_cleanse(&next, sizeof(next));
+	return err;
 }

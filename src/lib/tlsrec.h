@@ -14,8 +14,13 @@
  * KeyUpdate needs and the kernel does not.
  *
  * Suites: TLS 1.3 and 1.2 with AES-128-GCM, AES-256-GCM and
- * ChaCha20-Poly1305 (for 1.2, the ECDHE suites using those; no CBC, no
- * CCM).  Records up to 2^14 bytes of plaintext; one record per call. */
+ * ChaCha20-Poly1305 (for 1.2, any suite with one of those ciphers: which
+ * key exchange the handshake used is the terminator's choice; no CBC, no
+ * CCM).  Records up to 2^14 bytes of plaintext; one record per call.
+ *
+ * Not enforced here: AES-GCM's usage limit (RFC 8446 5.5, about 2^24.5
+ * full records per key).  The holder of a TLS 1.3 connection would send
+ * a KeyUpdate before it; nothing does yet (docs/tls.md). */
 #pragma once
 #include <linux/tls.h>
 #include <stdbool.h>
@@ -60,7 +65,8 @@ struct tlsrec_state {
 struct tlsrec_dir;
 
 /* A direction ready for use (an EVP context keyed from st), or NULL with
- * errno set (EINVAL: a version or cipher not listed above). */
+ * errno set (EINVAL: a version or cipher not listed above, or a secret
+ * length other than the suite's hash for 1.3 and 0 for 1.2). */
 struct tlsrec_dir *tlsrec_new(const struct tlsrec_state *st);
 void tlsrec_free(struct tlsrec_dir *d);
 /* Its state now (rec_seq current): for a hand-off, or for kTLS. */
@@ -77,9 +83,11 @@ ssize_t tlsrec_frame(const struct tlsrec_dir *d, const uint8_t *buf,
 		     size_t len);
 
 /* Seals n <= TLSREC_PLAIN_MAX bytes as one record of content type type
- * (TLSREC_ALERT .. TLSREC_APPLICATION_DATA) into
- * out (at least n + TLSREC_RECORD_MAX - TLSREC_PLAIN_MAX bytes); returns
- * the record's length.  -EOVERFLOW once the sequence number would wrap. */
+ * (TLSREC_ALERT .. TLSREC_APPLICATION_DATA) into out (at least
+ * n + TLSREC_RECORD_MAX - TLSREC_PLAIN_MAX bytes); p may lie inside out
+ * (sealing in place).  Returns the record's length; -EINVAL for a type,
+ * length or capacity out of range; -EOVERFLOW once the sequence number
+ * would wrap; -EIO if OpenSSL fails. */
 ssize_t tlsrec_seal(struct tlsrec_dir *d, uint8_t type, const void *p, size_t n,
 		    uint8_t *out, size_t cap);
 
@@ -88,13 +96,18 @@ ssize_t tlsrec_seal(struct tlsrec_dir *d, uint8_t type, const void *p, size_t n,
  * rec.  -EBADMSG: the tag does not verify (bad_record_mac); -EMSGSIZE:
  * a plaintext over 2^14 (record_overflow); -EPROTO: malformed (shorter
  * than a tag, a TLS 1.3 record of an outer type other than application
- * data or without an inner type); -EINVAL: len is not one whole record.
- * After an error rec holds garbage (the connection is over anyway). */
+ * data, an inner or 1.2 content type other than alert, handshake or
+ * application data, or none at all: unexpected_message); -EINVAL: len is
+ * not one whole record; -EOVERFLOW: the sequence number would wrap;
+ * -EIO: OpenSSL failed.  Only a record that opens advances the sequence
+ * number.  After an error rec holds garbage (the connection is over
+ * anyway). */
 ssize_t tlsrec_open(struct tlsrec_dir *d, uint8_t *rec, size_t len,
 		    uint8_t *type, uint8_t **plain);
 
 /* TLS 1.3 KeyUpdate (RFC 8446 4.6.3, 7.2): the next traffic secret, its
- * key and IV, sequence number 0.  -EINVAL for TLS 1.2. */
+ * key and IV, sequence number 0.  -EINVAL for TLS 1.2; -EIO if OpenSSL
+ * fails, the direction unchanged. */
 int tlsrec_key_update(struct tlsrec_dir *d);
 
 /* Builds one direction's state.  TLS 1.3: from its traffic secret (the

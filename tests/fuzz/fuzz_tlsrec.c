@@ -4,13 +4,16 @@
  *     length within the version's limit;
  *   - tlsrec_open of the input as a record: one of the documented errors
  *     (a forged record cannot verify), the sequence number unchanged;
- *   - the rest of the input sealed as one record (one of the four
- *     content types, from the second byte) opens back to the same type
- *     and bytes.
+ *   - the rest of the input sealed as one record (one of the three
+ *     content types a protected record may have, from the second byte)
+ *     opens back to the same type and bytes, also after both directions
+ *     were moved (state out, state in: a hand-off) and, for TLS 1.3,
+ *     after a KeyUpdate on both.
  * Build: make fuzz; run: build/fuzz/fuzz_tlsrec tests/fuzz/corpus/tlsrec */
 #include "lib/tlsrec.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,9 +40,11 @@ static struct tlsrec_dir *dir_for(uint8_t pick)
 	return tlsrec_new(&st);
 }
 
-static void forged(struct tlsrec_dir *d, const uint8_t *data, size_t size)
+static void forged(struct tlsrec_dir *d, bool tls13, const uint8_t *data,
+		   size_t size)
 {
 	static uint8_t rec[TLSREC_CIPHER_MAX12 + TLSREC_HEADER];
+	size_t max = tls13 ? TLSREC_CIPHER_MAX13 : TLSREC_CIPHER_MAX12;
 	ssize_t f = tlsrec_frame(d, data, size), r;
 	uint64_t seq = tlsrec_seq(d);
 	uint8_t type, *plain;
@@ -49,12 +54,13 @@ static void forged(struct tlsrec_dir *d, const uint8_t *data, size_t size)
 	else
 		check(f == -EPROTO || f == -EMSGSIZE ||
 		      (f >= TLSREC_HEADER &&
-		       f <= TLSREC_HEADER + TLSREC_CIPHER_MAX12));
+		       (size_t)f <= TLSREC_HEADER + max));
 	if (size > sizeof(rec))
 		return;
 	memcpy(rec, data, size);
 	r = tlsrec_open(d, rec, size, &type, &plain);
-	check(r == -EBADMSG || r == -EMSGSIZE || r == -EPROTO || r == -EINVAL);
+	check(r == -EBADMSG || r == -EMSGSIZE || r == -EPROTO || r == -EINVAL ||
+	      r == -EOVERFLOW);
 	check(tlsrec_seq(d) == seq);
 }
 
@@ -73,19 +79,42 @@ static void round_trip(struct tlsrec_dir *tx, struct tlsrec_dir *rx,
 	check(r == (ssize_t)n && got_type == type && !memcmp(plain, p, n));
 }
 
+/* A direction's state out and into a fresh one, as a hand-off does. */
+static struct tlsrec_dir *moved(struct tlsrec_dir *d)
+{
+	struct tlsrec_state st;
+	struct tlsrec_dir *n;
+
+	tlsrec_state_get(d, &st);
+	tlsrec_free(d);
+	n = tlsrec_new(&st);
+	check(n != NULL);
+	return n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tlsrec_dir *a, *b, *c;
+	bool tls13;
+	uint8_t type;
 
 	if (size < 2)
 		return 0;
+	tls13 = !(data[0] & 1);
+	type = TLSREC_ALERT + data[1] % 3;
 	a = dir_for(data[0]);
 	b = dir_for(data[0]);
 	c = dir_for(data[0]);
 	check(a && b && c);
-	forged(c, data + 2, size - 2);
-	round_trip(a, b, TLSREC_CHANGE_CIPHER_SPEC + data[1] % 4, data + 2,
-		   size - 2);
+	forged(c, tls13, data + 2, size - 2);
+	round_trip(a, b, type, data + 2, size - 2);
+	if (data[1] & 0x80) {
+		a = moved(a);
+		b = moved(b);
+		if (tls13)
+			check(!tlsrec_key_update(a) && !tlsrec_key_update(b));
+		round_trip(a, b, type, data + 2, size - 2);
+	}
 	tlsrec_free(a);
 	tlsrec_free(b);
 	tlsrec_free(c);

@@ -387,6 +387,99 @@ static void loop_dirs(int version, struct tlsrec_dir **a, struct tlsrec_dir **b)
 	*b = tlsrec_new(&st);
 }
 
+/* Seals INNER (content type and padding included) as a TLS 1.3
+ * AES-128-GCM record of d's current state, by hand: what a peer could
+ * send that tlsrec_seal never writes. */
+static ssize_t seal_inner13(struct tlsrec_dir *d, const uint8_t *inner,
+			    size_t n, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	struct tlsrec_state st;
+	uint8_t nonce[12];
+	uint64_t seq = tlsrec_seq(d);
+	int len, ok;
+
+	tlsrec_state_get(d, &st);
+	memcpy(nonce, st.k.gcm128.salt, 4);
+	memcpy(nonce + 4, st.k.gcm128.iv, 8);
+	for (int i = 0; i < 8; i++)
+		nonce[11 - i] ^= (uint8_t)(seq >> (8 * i));
+	out[0] = TLSREC_APPLICATION_DATA;
+	out[1] = out[2] = 3;
+	out[3] = (n + TLSREC_TAG) >> 8;
+	out[4] = (n + TLSREC_TAG) & 0xff;
+	ok = EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, st.k.gcm128.key,
+				nonce) == 1 &&
+	     EVP_EncryptUpdate(c, NULL, &len, out, TLSREC_HEADER) == 1 &&
+	     EVP_EncryptUpdate(c, out + TLSREC_HEADER, &len, inner, (int)n) ==
+		 1 &&
+	     EVP_EncryptFinal_ex(c, out + TLSREC_HEADER + n, &len) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TLSREC_TAG,
+				 out + TLSREC_HEADER + n) == 1;
+	EVP_CIPHER_CTX_free(c);
+	return ok ? (ssize_t)(TLSREC_HEADER + n + TLSREC_TAG) : -1;
+}
+
+/* TLS 1.3 inner plaintexts (RFC 8446 5.4): padding stripped; no type, or
+ * one not allowed after the handshake, refused without counting. */
+static void check_inner(struct tlsrec_dir *a, struct tlsrec_dir *b)
+{
+	static const struct {
+		const char *inner;
+		size_t n;
+		ssize_t want;
+	} cases[] = {
+		{"hi\x17\0\0\0", 6, 2},      /* padded: "hi", type 23 */
+		{"\0\0\0\0", 4, -EPROTO},    /* zeros only: no type */
+		{"x\x14", 2, -EPROTO},        /* change_cipher_spec inside */
+		{"x", 1, -EPROTO},             /* type 'x', unknown */
+		{"ok\x15", 3, 2},             /* an alert is fine */
+	};
+	uint8_t rec[64], type, *out;
+	ssize_t n;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t seq = tlsrec_seq(b);
+
+		n = seal_inner13(a, (const uint8_t *)cases[i].inner,
+				 cases[i].n, rec);
+		CHECK(n > 0);
+		CHECK_EQ(tlsrec_open(b, rec, (size_t)n, &type, &out),
+			 cases[i].want);
+		CHECK_EQ(tlsrec_seq(b), seq + (cases[i].want >= 0));
+		if (cases[i].want > 0)
+			CHECK(!memcmp(out, cases[i].inner, 2));
+		/* the hand-made record used a's number: a moves on too */
+		if (cases[i].want >= 0)
+			CHECK(tlsrec_seal(a, 23, "", 0, rec, sizeof(rec)) > 0);
+	}
+	/* still in step: the next record opens */
+	n = tlsrec_seal(a, 23, "z", 1, rec, sizeof(rec));
+	CHECK_EQ(tlsrec_open(b, rec, (size_t)n, &type, &out), 1);
+}
+
+/* The plaintext limit, one byte either side, from the header alone (no
+ * decryption: junk bodies). */
+static void check_limits(struct tlsrec_dir *b, int version)
+{
+	static uint8_t rec[TLSREC_RECORD_MAX + 64];
+	size_t ex = version == TLS1_3_VERSION ? 0 : 8;
+	size_t inner_max = TLSREC_PLAIN_MAX + (version == TLS1_3_VERSION);
+	uint8_t type, *out;
+
+	for (size_t over = 0; over < 2; over++) {
+		size_t body = ex + inner_max + over + TLSREC_TAG;
+
+		memset(rec, 0xa5, sizeof(rec));
+		rec[0] = TLSREC_APPLICATION_DATA;
+		rec[1] = rec[2] = 3;
+		rec[3] = body >> 8;
+		rec[4] = body & 0xff;
+		CHECK_EQ(tlsrec_open(b, rec, TLSREC_HEADER + body, &type, &out),
+			 over ? -EMSGSIZE : -EBADMSG);
+	}
+}
+
 static void check_bad(int version)
 {
 	static uint8_t rec[TLSREC_RECORD_MAX + 4096],
@@ -429,10 +522,18 @@ static void check_bad(int version)
 	    tlsrec_seal(a, 23, plain, TLSREC_PLAIN_MAX + 1, rec, sizeof(rec)),
 	    -EINVAL);
 	CHECK_EQ(tlsrec_seal(a, 23, plain, 100, rec, 50), -EINVAL);
+	CHECK_EQ(tlsrec_seal(a, 0, "x", 1, rec, sizeof(rec)), -EINVAL);
+	CHECK_EQ(tlsrec_seal(a, TLSREC_CHANGE_CIPHER_SPEC, "x", 1, rec,
+			     sizeof(rec)),
+		 -EINVAL);
+	CHECK_EQ(tlsrec_seal(a, 24, "x", 1, rec, sizeof(rec)), -EINVAL);
+	check_limits(b, version);
+	if (version == TLS1_2_VERSION) {
+		memcpy(rec, "\x17\x03\x01\x00\x20", 5); /* 3,1 in 1.2 */
+		CHECK_EQ(tlsrec_frame(b, rec, 5), -EPROTO);
+	}
 	if (version == TLS1_3_VERSION) {
-		/* An inner plaintext of zeros only has no content type. */
-		n = tlsrec_seal(a, 0, plain, 0, rec, sizeof(rec));
-		CHECK_EQ(tlsrec_open(b, rec, n, &type, &out), -EPROTO);
+		check_inner(a, b);
 		/* After the handshake every 1.3 record is application data
 		 * outside (a change_cipher_spec now is unexpected). */
 		n = tlsrec_seal(a, 23, "x", 1, rec, sizeof(rec));
@@ -459,6 +560,49 @@ static void test_bad_records(void)
 	CHECK_EQ(tlsrec_state_tls13(&st, TLS_CIPHER_AES_GCM_256,
 				    (const uint8_t *)"short", 5, 0),
 		 -EINVAL);
+}
+
+/* The sequence number's end, a KeyUpdate's reset to 0 from a state that
+ * was not at 0, sealing in place, and secret lengths a received state
+ * must have. */
+static void test_state_edges(void)
+{
+	uint8_t secret[32] = {7}, rec[128], type, *out;
+	struct tlsrec_state st;
+	struct tlsrec_dir *a, *b;
+	ssize_t n;
+
+	CHECK_EQ(tlsrec_state_tls13(&st, TLS_CIPHER_AES_GCM_128, secret, 32,
+				    UINT64_MAX - 1),
+		 0);
+	a = tlsrec_new(&st);
+	b = tlsrec_new(&st);
+	n = tlsrec_seal(a, 23, "last", 4, rec, sizeof(rec));
+	CHECK(n > 0);
+	CHECK_EQ(tlsrec_seal(a, 23, "more", 4, rec + n, sizeof(rec) - n),
+		 -EOVERFLOW);
+	CHECK_EQ(tlsrec_open(b, rec, (size_t)n, &type, &out), 4);
+	/* KeyUpdate from a number far from 0: both restart at 0 */
+	CHECK(!tlsrec_key_update(a) && !tlsrec_key_update(b));
+	CHECK(tlsrec_seq(a) == 0 && tlsrec_seq(b) == 0);
+	/* in place: the plaintext already where the record's body goes */
+	memcpy(rec + TLSREC_HEADER, "in place", 8);
+	n = tlsrec_seal(a, 23, rec + TLSREC_HEADER, 8, rec, sizeof(rec));
+	CHECK_EQ(tlsrec_open(b, rec, (size_t)n, &type, &out), 8);
+	CHECK(!memcmp(out, "in place", 8));
+	tlsrec_free(a);
+	tlsrec_free(b);
+	/* a 1.3 state with the wrong secret length; a 1.2 one with any */
+	st.secret_len = 48;
+	errno = 0;
+	CHECK(!tlsrec_new(&st) && errno == EINVAL);
+	st.secret_len = 0;
+	CHECK(!tlsrec_new(&st) && errno == EINVAL);
+	CHECK_EQ(tlsrec_state_tls12(&st, TLS_CIPHER_AES_GCM_128, secret,
+				    secret, 0),
+		 0);
+	st.secret_len = 32;
+	CHECK(!tlsrec_new(&st) && errno == EINVAL);
 }
 
 /* The state is the kernel's struct, rec_seq big-endian and current. */
@@ -528,7 +672,8 @@ static void test_ktls(void)
 	CHECK(setsockopt(ktls_s, SOL_TLS, TLS_TX, &st.k,
 			 tlsrec_kernel_size(&st.k)) == 0);
 	CHECK(send(ktls_s, "hello", 5, 0) == 5);
-	n = recv(ktls_c, rec, sizeof(rec), MSG_WAITALL);
+	/* exactly one record: header, "hello", inner type, tag */
+	n = recv(ktls_c, rec, 5 + 5 + 1 + 16, MSG_WAITALL);
 	CHECK(n == 5 + 5 + 1 + 16);
 	if (n > 0)
 		CHECK(tlsrec_open(rx, rec, n, &type, &plain) == 5 &&
@@ -567,6 +712,9 @@ int main(void)
 	t_run("TLS 1.3 KeyUpdate, requested, both directions", test_key_update);
 	t_run("malformed records: bad tag, too long, bad header, no type",
 	      test_bad_records);
+	t_run("state edges: sequence end, KeyUpdate reset, in place, "
+	      "secret lengths",
+	      test_state_edges);
 	t_run("the state is the kernel's tls12_crypto_info layout",
 	      test_kernel_layout);
 	run_ktls();

@@ -29,13 +29,20 @@ static uint16_t slot16(const struct ho_msg *m)
 	return m->type == HO_REQUEST ? m->relay_kb : 0;
 }
 
-/* Bytes after the header: the TCP state and queues, or the pending bytes
- * of a type that has only those. */
+static bool has_tls(const struct ho_msg *m)
+{
+	return has_tcp(m->type) && (m->flags & HO_F_TLS);
+}
+
+/* Bytes after the header: the TCP state (and TLS session) and queues, or
+ * the pending bytes of a type that has only those. */
 static uint64_t body_len(const struct ho_msg *m)
 {
+	uint64_t tls = has_tls(m) ? HO_TLS_LEN + (uint64_t)m->tls_in_len : 0;
+
 	if (has_tcp(m->type))
-		return HO_TCP_LEN + (uint64_t)m->pending_len + m->inq_len +
-		       m->outq_len;
+		return HO_TCP_LEN + tls + (uint64_t)m->pending_len +
+		       m->inq_len + m->outq_len;
 	return has_data(m->type) ? m->pending_len : 0;
 }
 
@@ -101,8 +108,19 @@ size_t ho_sealed_len(const struct ho_msg *m)
 	return HO_HEADER_LEN + HO_TAG_LEN + (size_t)body_len(m);
 }
 
-/* Writes header and body, leaving TRAILER bytes for the MAC or tag.
- * Returns the whole length or -errno. */
+/* The TLS section: both directions' state, the unopened ciphertext. */
+static void put_tls(uint8_t **p, const struct ho_msg *m)
+{
+	tlsrec_state_encode(&m->tls_tx, *p);
+	tlsrec_state_encode(&m->tls_rx, *p + TLSREC_WIRE_LEN);
+	*p += 2 * TLSREC_WIRE_LEN;
+	put32(p, m->tls_in_len);
+	if (m->tls_in_len)
+		putraw(p, m->tls_in, m->tls_in_len);
+}
+
+/* Writes header and body, leaving TRAILER bytes for the MAC or tag (a TLS
+ * session only when sealed).  Returns the whole length or -errno. */
 static long encode_clear(const struct ho_msg *m, size_t trailer,
 			 uint8_t *buf, size_t cap)
 {
@@ -110,6 +128,9 @@ static long encode_clear(const struct ho_msg *m, size_t trailer,
 	uint8_t *p = buf;
 	bool tcp = has_tcp(m->type), data = has_data(m->type);
 
+	if ((m->flags & HO_F_TLS) &&
+	    (!tcp || trailer != HO_TAG_LEN || m->tls_in_len > HO_TLS_IN_MAX))
+		return -EINVAL;
 	if (len > HO_MAX_MSG)
 		return -EMSGSIZE;
 	if (len > cap)
@@ -131,6 +152,8 @@ static long encode_clear(const struct ho_msg *m, size_t trailer,
 		if (tcpr_state_encode(&m->tcp, p, HO_TCP_LEN) != HO_TCP_LEN)
 			return -EINVAL;
 		p += HO_TCP_LEN;
+		if (has_tls(m))
+			put_tls(&p, m);
 		if (m->pending_len)
 			putraw(&p, m->pending, m->pending_len);
 		if (m->inq_len)
@@ -184,15 +207,51 @@ static bool data_consistent(const struct ho_msg *m)
 	return true;
 }
 
+/* The TLS section at P (inside a message of TOTAL bytes at BUF): its
+ * ciphertext length first, so that the body's length can be checked. */
+static long decode_tls_len(const uint8_t *buf, uint32_t total, size_t trailer,
+			   struct ho_msg *m)
+{
+	const uint8_t *p = buf + HO_HEADER_LEN + HO_TCP_LEN;
+
+	m->tls_in_len = 0;
+	if (!has_tls(m))
+		return 0;
+	if (trailer != HO_TAG_LEN)
+		return -HO_E_FIELD; /* keys in a message sent in clear */
+	if (total < HO_HEADER_LEN + HO_TCP_LEN + HO_TLS_LEN + trailer)
+		return -HO_E_LENGTH;
+	p += 2 * TLSREC_WIRE_LEN;
+	m->tls_in_len = get32(&p);
+	return m->tls_in_len > HO_TLS_IN_MAX ? -HO_E_FIELD : 0;
+}
+
+static long decode_tls(const uint8_t **p, struct ho_msg *m)
+{
+	if (tlsrec_state_decode(&m->tls_tx, *p) ||
+	    tlsrec_state_decode(&m->tls_rx, *p + TLSREC_WIRE_LEN) ||
+	    m->tls_tx.k.info.version != m->tls_rx.k.info.version ||
+	    m->tls_tx.k.info.cipher_type != m->tls_rx.k.info.cipher_type)
+		return -HO_E_FIELD;
+	*p += HO_TLS_LEN;
+	m->tls_in = *p;
+	*p += m->tls_in_len;
+	return 0;
+}
+
 static long decode_body(const uint8_t *buf, uint32_t total, size_t trailer,
 			struct ho_msg *m, uint32_t reserved)
 {
 	const uint8_t *p = buf + HO_HEADER_LEN;
 	uint64_t want = HO_HEADER_LEN + trailer;
+	long lerr;
 	int err;
 
 	if (reserved)
 		return -HO_E_FIELD;
+	lerr = decode_tls_len(buf, total, trailer, m);
+	if (lerr)
+		return lerr;
 	if (!has_tcp(m->type) && (m->inq_len || m->outq_len ||
 				  (!has_data(m->type) && m->pending_len)))
 		return -HO_E_LENGTH;
@@ -213,6 +272,8 @@ static long decode_body(const uint8_t *buf, uint32_t total, size_t trailer,
 	    m->tcp.unsent_len > m->outq_len)
 		return -HO_E_FIELD;
 	p += HO_TCP_LEN;
+	if (has_tls(m) && decode_tls(&p, m))
+		return -HO_E_FIELD;
 	m->pending = p;
 	m->inq = p + m->pending_len;
 	m->outq = m->inq + m->inq_len;
@@ -264,9 +325,10 @@ static long decode_fields(const uint8_t *buf, uint32_t total, size_t trailer,
 	m->pending_len = get32(&p);
 	m->inq_len = get32(&p);
 	m->outq_len = get32(&p);
-	if ((m->flags & ~(HO_F_CLOSE | HO_F_CLAIM | HO_F_MORE)) ||
+	if ((m->flags & ~(HO_F_CLOSE | HO_F_CLAIM | HO_F_MORE | HO_F_TLS)) ||
 	    ((m->flags & HO_F_MORE) && m->type != HO_HANDOFF &&
-	     m->type != HO_HANDOFF_DATA))
+	     m->type != HO_HANDOFF_DATA) ||
+	    ((m->flags & HO_F_TLS) && !has_tcp(m->type)))
 		return -HO_E_FIELD;
 	return decode_body(buf, total, trailer, m, reserved);
 }
@@ -405,6 +467,15 @@ long ho_seal(const struct ho_msg *m, struct ho_aead *a, uint8_t *buf,
 	a->last_seq = m->seq;
 	a->used = true;
 	return len;
+}
+
+long ho_seal_raw(uint8_t *buf, size_t len, struct ho_aead *a)
+{
+	const uint8_t *p = buf + 12;
+
+	if (!a->ctx || !a->seal || len < HO_HEADER_LEN + HO_TAG_LEN)
+		return -EINVAL;
+	return aead_crypt(a, get64(&p), buf, len) ? -EIO : (long)len;
 }
 
 long ho_open(uint8_t *buf, size_t len, struct ho_aead *a, struct ho_msg *m)

@@ -14,6 +14,11 @@
  *                   (HANDBACK only, else 0), body lengths
  *   tcp     (68 B)  the frozen TCP state, tcpr_state_encode() (HANDOFF and
  *                   HANDBACK only); its queue lengths must match inq, outq
+ *   tls    (222 B)  HO_F_TLS only (HANDOFF, HANDBACK, sealed messages
+ *                   only): the session's write and read state
+ *                   (tlsrec_state_encode each) and the length of
+ *   tls_in          the ciphertext read from the client but not yet
+ *                   opened (whole records and the start of one)
  *   pending         bytes the sender's application read but did not use
  *                   (HANDOFF: the request head and whatever followed it)
  *   inq             the socket's receive queue (unread bytes)
@@ -62,6 +67,7 @@
 
 #include "lib/auth.h"
 #include "lib/tcprepair.h"
+#include "lib/tlsrec.h"
 
 #define HO_MAGIC 0x5052484fu /* "PRHO" */
 #define HO_VERSION 3 /* 2: REQUEST, RESPONSE; 3: sealed */
@@ -118,6 +124,13 @@ enum ho_status {
  * and claims the flow (and the client may send again) without waiting for
  * it. */
 #define HO_F_MORE 0x4u
+/* HANDOFF, HANDBACK: the connection is TLS; its session's state comes
+ * with it (tls_tx, tls_rx, tls_in).  Never in a signed (clear) message:
+ * ho_encode refuses it and ho_decode rejects it. */
+#define HO_F_TLS 0x8u
+#define HO_TLS_LEN (2 * TLSREC_WIRE_LEN + 4)
+/* The most ciphertext that travels: TLSCONN_IN_MAX (lib/tlsconn.h). */
+#define HO_TLS_IN_MAX (2 * (TLSREC_HEADER + TLSREC_CIPHER_MAX12))
 
 struct ho_msg {
 	uint8_t type;
@@ -132,10 +145,12 @@ struct ho_msg {
 	uint64_t seq;
 	uint64_t conn_id;
 	struct tcpr_state tcp;
+	/* HO_F_TLS: the server side's write and read directions. */
+	struct tlsrec_state tls_tx, tls_rx;
 	/* Point into the decoded buffer (decode) or the caller's memory
 	 * (encode). */
-	const uint8_t *pending, *inq, *outq;
-	uint32_t pending_len, inq_len, outq_len;
+	const uint8_t *tls_in, *pending, *inq, *outq;
+	uint32_t tls_in_len, pending_len, inq_len, outq_len;
 };
 
 /* Decode errors, negative. */
@@ -152,7 +167,8 @@ enum ho_err {
 size_t ho_encoded_len(const struct ho_msg *m);
 
 /* Encodes into buf (capacity cap).  Returns the length, or -ENOSPC or
- * -EMSGSIZE (larger than HO_MAX_MSG). */
+ * -EMSGSIZE (larger than HO_MAX_MSG), -EINVAL for HO_F_TLS (keys are
+ * only ever sealed: ho_seal). */
 long ho_encode(const struct ho_msg *m, const struct auth_key *key,
 	       uint8_t *buf, size_t cap);
 
@@ -186,6 +202,11 @@ size_t ho_sealed_len(const struct ho_msg *m);
  * give the key away). */
 long ho_seal(const struct ho_msg *m, struct ho_aead *a, uint8_t *buf,
 	     size_t cap);
+/* Seals the LEN bytes at BUF as they are (a header with its sequence
+ * number, a body, room for the tag), whatever they say: for tests and the
+ * fuzzer, which need sealed messages ho_seal would never write.  Nothing
+ * checks that the nonce is new. */
+long ho_seal_raw(uint8_t *buf, size_t len, struct ho_aead *a);
 /* Like ho_decode, for a sealed message, decrypted in place: -HO_E_MAC
  * when it does not open (tampered, another key).  After an error the
  * buffer's bytes are garbage. */

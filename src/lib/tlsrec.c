@@ -480,3 +480,70 @@ int tlsrec_key_update(struct tlsrec_dir *d)
 	OPENSSL_cleanse(&next, sizeof(next));
 	return err;
 }
+
+/* --- the state's wire form --------------------------------------------- */
+
+/* version, cipher, key[32], salt[4], iv[12], rec_seq[8], secret_len,
+ * secret[48]: each field at its largest, the unused bytes zero. */
+void tlsrec_state_encode(const struct tlsrec_state *st,
+			 uint8_t out[TLSREC_WIRE_LEN])
+{
+	union tlsrec_kernel k = st->k;
+	const struct suite *s = suite_of(k.info.cipher_type);
+	struct fields f;
+	uint8_t *p = out;
+
+	memset(out, 0, TLSREC_WIRE_LEN);
+	*p++ = k.info.version >> 8;
+	*p++ = k.info.version & 0xff;
+	*p++ = k.info.cipher_type >> 8;
+	*p++ = k.info.cipher_type & 0xff;
+	if (!s)
+		return; /* decodes to an error */
+	fields_of(&k, &f);
+	memcpy(p, f.key, s->key_len);
+	memcpy(p + 32, f.salt, s->salt_len);
+	memcpy(p + 36, f.iv, s->iv_len);
+	memcpy(p + 48, f.rec_seq, 8);
+	p[56] = st->secret_len <= TLSREC_SECRET_MAX ? st->secret_len : 0;
+	memcpy(p + 57, st->secret, p[56]);
+	OPENSSL_cleanse(&k, sizeof(k));
+}
+
+static bool zeros(const uint8_t *p, size_t n)
+{
+	uint8_t any = 0;
+
+	for (size_t i = 0; i < n; i++)
+		any |= p[i];
+	return !any;
+}
+
+int tlsrec_state_decode(struct tlsrec_state *st,
+			const uint8_t in[TLSREC_WIRE_LEN])
+{
+	uint16_t version = (uint16_t)(in[0] << 8 | in[1]);
+	int cipher = in[2] << 8 | in[3];
+	const struct suite *s = suite_of(cipher);
+	const uint8_t *p = in + 4;
+	struct fields f;
+
+	if (!s || (version != TLS_1_2_VERSION && version != TLS_1_3_VERSION) ||
+	    p[56] != secret_len_of(version, cipher) ||
+	    !zeros(p + s->key_len, 32 - s->key_len) ||
+	    !zeros(p + 32 + s->salt_len, 4 - s->salt_len) ||
+	    !zeros(p + 36 + s->iv_len, 12 - s->iv_len) ||
+	    !zeros(p + 57 + p[56], TLSREC_SECRET_MAX - p[56]))
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	st->k.info.version = version;
+	st->k.info.cipher_type = (uint16_t)cipher;
+	fields_of(&st->k, &f);
+	memcpy(f.key, p, s->key_len);
+	memcpy(f.salt, p + 32, s->salt_len);
+	memcpy(f.iv, p + 36, s->iv_len);
+	memcpy(f.rec_seq, p + 48, 8);
+	st->secret_len = p[56];
+	memcpy(st->secret, p + 57, p[56]);
+	return 0;
+}

@@ -119,3 +119,14 @@ int tlsrec_state_tls13(struct tlsrec_state *st, int cipher_type,
 		       const uint8_t *secret, size_t len, uint64_t seq);
 int tlsrec_state_tls12(struct tlsrec_state *st, int cipher_type,
 		       const uint8_t *key, const uint8_t *iv, uint64_t seq);
+
+/* The state's wire form, for a hand-off message: TLSREC_WIRE_LEN bytes,
+ * each field at its largest size and big-endian, unused bytes zero.
+ * decode refuses (-EINVAL) a version or cipher not listed above, a secret
+ * length that is not the suite's (1.3) or 0 (1.2), and non-zero unused
+ * bytes: one encoding per state. */
+#define TLSREC_WIRE_LEN (2 + 2 + 32 + 4 + 12 + 8 + 1 + TLSREC_SECRET_MAX)
+void tlsrec_state_encode(const struct tlsrec_state *st,
+			 uint8_t out[TLSREC_WIRE_LEN]);
+int tlsrec_state_decode(struct tlsrec_state *st,
+			const uint8_t in[TLSREC_WIRE_LEN]);

@@ -7,7 +7,9 @@
  * Every input also goes to the sealed decoder as it is (it must never
  * open: the fuzzer cannot forge a GCM tag), and a message the signed
  * decoder accepted is sealed and opened again: the same fields must come
- * out. */
+ * out.  Mode bit 1 seals the input as it is (ho_seal_raw): the sealed
+ * decoder's field checks, the TLS section's (HO_F_TLS, only ever
+ * sealed) among them, are reached that way. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,6 +101,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	if (ho_open(buf, size, &rx, &m) > 0)
 		abort();
+	if ((mode & 2) && size >= HO_HEADER_LEN + HO_TAG_LEN) {
+		memcpy(buf, data, size);
+		if (ho_seal_raw(buf, size, &tx) != (long)size)
+			abort();
+		n = ho_open(buf, size, &rx, &m);
+		if (n > 0 && (size_t)n > size)
+			abort();
+		if (n > 0 && (m.flags & HO_F_TLS) &&
+		    (size_t)(m.tls_in + m.tls_in_len - buf) > size)
+			abort();
+		if (n > 0 && (m.type == HO_HANDOFF || m.type == HO_HANDBACK) &&
+		    (size_t)(m.outq + m.outq_len - buf) > size)
+			abort();
+	}
 	free(buf);
 	return 0;
 }

@@ -8,7 +8,10 @@
  *     content types a protected record may have, from the second byte)
  *     opens back to the same type and bytes, also after both directions
  *     were moved (state out, state in: a hand-off) and, for TLS 1.3,
- *     after a KeyUpdate on both.
+ *     after a KeyUpdate on both;
+ *   - the input's first TLSREC_WIRE_LEN bytes as a state's wire form: if
+ *     it decodes, it encodes back to the same bytes (one encoding per
+ *     state) and the record layer takes it.
  * Build: make fuzz; run: build/fuzz/fuzz_tlsrec tests/fuzz/corpus/tlsrec */
 #include "lib/tlsrec.h"
 
@@ -92,12 +95,28 @@ static struct tlsrec_dir *moved(struct tlsrec_dir *d)
 	return n;
 }
 
+static void wire_form(const uint8_t *data, size_t size)
+{
+	uint8_t back[TLSREC_WIRE_LEN];
+	struct tlsrec_state st;
+	struct tlsrec_dir *d;
+
+	if (size < TLSREC_WIRE_LEN || tlsrec_state_decode(&st, data))
+		return;
+	tlsrec_state_encode(&st, back);
+	check(!memcmp(back, data, TLSREC_WIRE_LEN));
+	d = tlsrec_new(&st);
+	check(d != NULL);
+	tlsrec_free(d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tlsrec_dir *a, *b, *c;
 	bool tls13;
 	uint8_t type;
 
+	wire_form(data, size);
 	if (size < 2)
 		return 0;
 	tls13 = !(data[0] & 1);

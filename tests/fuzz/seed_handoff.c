@@ -3,12 +3,13 @@
  * target re-signs, so mutated seeds still get past the MAC).  Run it again
  * whenever the wire format in lib/handoff.h changes:
  *   cc -std=gnu11 -D_GNU_SOURCE -Isrc -Isrc/include tests/fuzz/seed_handoff.c \
- *      build/libprism.a -lcrypto -o /tmp/seed_handoff
+ *      build/libprism.a -lssl -lcrypto -o /tmp/seed_handoff
  *   /tmp/seed_handoff tests/fuzz/corpus/handoff */
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/handoff.h"
+#include "lib/tlsrec.h"
 
 static int write_seed(const char *dir, const char *name,
 		      const struct ho_msg *m, const struct auth_key *key)
@@ -23,6 +24,42 @@ static int write_seed(const char *dir, const char *name,
 		return 1;
 	}
 	buf[0] = 1;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(buf, 1, (size_t)n + 1, f) != (size_t)n + 1) {
+		perror(path);
+		return 1;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* A sealed-format message in clear (header, body, room for the tag),
+ * with mode byte 2: the target seals it as it is (ho_seal_raw), so that
+ * the TLS section, which only ever travels sealed, is fuzzed too. */
+static int write_clear_seed(const char *dir, const char *name,
+			    const struct ho_msg *m)
+{
+	static uint8_t buf[1 + 4096];
+	struct auth_key key;
+	struct ho_aead tx, rx;
+	struct ho_msg d;
+	char path[512];
+	long n;
+	FILE *f;
+
+	auth_key_set(&key, "seed-key-0123456789", 19);
+	if (ho_aead_init(&tx, &key, 1, 2, true) ||
+	    ho_aead_init(&rx, &key, 1, 2, false))
+		return 1;
+	n = ho_seal(m, &tx, buf + 1, sizeof(buf) - 1);
+	if (n < 0 || ho_open(buf + 1, (size_t)n, &rx, &d) != n) {
+		fprintf(stderr, "seed %s: seal: %ld\n", name, n);
+		return 1;
+	}
+	ho_aead_clear(&tx);
+	ho_aead_clear(&rx);
+	buf[0] = 2;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "wb");
 	if (!f || fwrite(buf, 1, (size_t)n + 1, f) != (size_t)n + 1) {
@@ -78,6 +115,20 @@ int main(int argc, char **argv)
 	m.outq = q;
 	m.outq_len = 16;
 	rc |= write_seed(dir, "handoff_queues", &m, &key);
+	{
+		static const uint8_t secret[32] = {1}, in[] = "\x17\x03\x03";
+
+		m.flags = HO_F_CLAIM | HO_F_TLS;
+		tlsrec_state_tls13(&m.tls_tx, TLS_CIPHER_AES_GCM_128, secret,
+				   32, 2);
+		tlsrec_state_tls13(&m.tls_rx, TLS_CIPHER_AES_GCM_128, secret,
+				   32, 0);
+		m.tls_in = in;
+		m.tls_in_len = 3;
+		rc |= write_clear_seed(dir, "handoff_tls", &m);
+		m.flags = 0;
+		m.tls_in_len = 0;
+	}
 	memset(&m, 0, sizeof(m));
 	m.type = HO_HANDBACK;
 	m.seq = 2;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/handoff.h"
+#include "lib/tlsrec.h"
 #include "t.h"
 
 static struct auth_key key, other_key;
@@ -479,6 +480,120 @@ static void test_sealed_seq_must_grow(void)
 	unkeyed(&k);
 }
 
+/* --- HO_F_TLS: a TLS session with the connection --- */
+
+static void tls_sample(struct ho_msg *m, uint8_t type, bool tls13)
+{
+	static const uint8_t secret[32] = "0123456789abcdef0123456789abcde";
+	static const uint8_t key16[16] = "KEYKEYKEYKEYKEY", iv[4] = {1, 2, 3};
+	static const uint8_t in[] = "\x17\x03\x03\x00\x20partial-record";
+
+	sample(m, type);
+	m->flags = type == HO_HANDOFF ? HO_F_CLAIM | HO_F_TLS : HO_F_TLS;
+	if (tls13) {
+		tlsrec_state_tls13(&m->tls_tx, TLS_CIPHER_AES_GCM_128, secret,
+				   32, 2);
+		tlsrec_state_tls13(&m->tls_rx, TLS_CIPHER_AES_GCM_128, secret,
+				   32, 0);
+	} else {
+		tlsrec_state_tls12(&m->tls_tx, TLS_CIPHER_AES_GCM_128, key16, iv,
+				   1);
+		tlsrec_state_tls12(&m->tls_rx, TLS_CIPHER_AES_GCM_128, key16, iv,
+				   1);
+	}
+	m->tls_in = in;
+	m->tls_in_len = sizeof(in) - 1;
+}
+
+static void test_tls_section(void)
+{
+	static const uint8_t types[] = { HO_HANDOFF, HO_HANDBACK };
+	struct ho_msg m, d;
+	struct dir k;
+	uint8_t buf[1024];
+	long n;
+
+	keyed(&k, &key, 3, 4);
+	for (int v = 0; v < 2; v++) {
+		for (size_t i = 0; i < sizeof(types); i++) {
+			tls_sample(&m, types[i], v);
+			m.seq = 10 + 2 * v + i;
+			n = ho_seal(&m, &k.seal, buf, sizeof(buf));
+			CHECK_EQ(n, (long)ho_sealed_len(&m));
+			CHECK_EQ(n, HO_HEADER_LEN + HO_TCP_LEN + HO_TLS_LEN +
+					    m.tls_in_len + m.pending_len +
+					    m.inq_len + m.outq_len + HO_TAG_LEN);
+			CHECK(!contains(buf, (size_t)n, "0123456789abcdef", 16));
+			CHECK(!contains(buf, (size_t)n, "KEYKEYKEY", 9));
+			CHECK_EQ(ho_open(buf, (size_t)n, &k.open, &d), n);
+			CHECK(d.flags & HO_F_TLS);
+			CHECK(!memcmp(&d.tls_tx, &m.tls_tx, sizeof(d.tls_tx)));
+			CHECK(!memcmp(&d.tls_rx, &m.tls_rx, sizeof(d.tls_rx)));
+			CHECK_EQ(d.tls_in_len, m.tls_in_len);
+			CHECK(!memcmp(d.tls_in, m.tls_in, m.tls_in_len));
+			CHECK(!memcmp(d.pending, m.pending, m.pending_len));
+			CHECK(!memcmp(d.outq, m.outq, m.outq_len));
+		}
+	}
+	unkeyed(&k);
+}
+
+/* Keys never go in a signed message, or with a type that has no TCP
+ * state; a state tlsrec refuses, or two directions that disagree, are
+ * rejected when the message is opened. */
+static void test_tls_refused(void)
+{
+	struct ho_msg m, d;
+	struct dir k;
+	uint8_t buf[1024], *tls;
+	long n;
+
+	keyed(&k, &key, 3, 4);
+	tls_sample(&m, HO_HANDOFF, true);
+	CHECK_EQ(ho_encode(&m, &key, buf, sizeof(buf)), -EINVAL);
+	/* a signed HANDOFF whose header says HO_F_TLS */
+	m.flags = HO_F_CLAIM;
+	n = ho_encode(&m, &key, buf, sizeof(buf));
+	buf[29] |= HO_F_TLS; /* flags: bytes 28-29 of the header */
+	CHECK_EQ(resign_decode(buf, n, &d), -HO_E_FIELD);
+	tls_sample(&m, HO_HANDOFF_ACK, true);
+	m.seq = 1;
+	CHECK_EQ(ho_seal(&m, &k.seal, buf, sizeof(buf)), -EINVAL);
+	tls_sample(&m, HO_HANDOFF, true);
+	m.tls_in_len = HO_TLS_IN_MAX + 1;
+	CHECK_EQ(ho_seal(&m, &k.seal, buf, sizeof(buf)), -EINVAL);
+	/* a version the record layer does not have */
+	tls_sample(&m, HO_HANDOFF, true);
+	m.tls_rx.k.info.version = 0x0301;
+	m.seq = 3;
+	n = ho_seal(&m, &k.seal, buf, sizeof(buf));
+	CHECK_EQ(ho_open(buf, (size_t)n, &k.open, &d), -HO_E_FIELD);
+	/* directions of two versions */
+	tls_sample(&m, HO_HANDBACK, true);
+	tls_sample(&d, HO_HANDBACK, false);
+	m.tls_rx = d.tls_rx;
+	m.seq = 4;
+	n = ho_seal(&m, &k.seal, buf, sizeof(buf));
+	CHECK_EQ(ho_open(buf, (size_t)n, &k.open, &d), -HO_E_FIELD);
+	/* ciphertext lengths that do not fit, sealed as they are: opened in
+	 * place (the plaintext), altered, sealed raw under a new number */
+	tls_sample(&m, HO_HANDOFF, true);
+	m.seq = 5;
+	n = ho_seal(&m, &k.seal, buf, sizeof(buf));
+	CHECK_EQ(ho_open(buf, (size_t)n, &k.open, &d), n);
+	tls = buf + HO_HEADER_LEN + HO_TCP_LEN + 2 * TLSREC_WIRE_LEN;
+	tls[0] = 0x7f; /* over HO_TLS_IN_MAX */
+	buf[19] = 6;   /* the sequence number's low byte */
+	CHECK_EQ(ho_seal_raw(buf, (size_t)n, &k.seal), n);
+	CHECK_EQ(ho_open(buf, (size_t)n, &k.open, &d), -HO_E_FIELD);
+	tls[0] = 0;
+	tls[3] += 1; /* one byte more than the message holds */
+	buf[19] = 7;
+	CHECK_EQ(ho_seal_raw(buf, (size_t)n, &k.seal), n);
+	CHECK_EQ(ho_open(buf, (size_t)n, &k.open, &d), -HO_E_LENGTH);
+	unkeyed(&k);
+}
+
 int main(void)
 {
 	auth_key_set(&key, "0123456789abcdef-key", 20);
@@ -502,5 +617,9 @@ int main(void)
 	      test_sealed_other_keys_rejected);
 	t_run("handoff: sealed, a sequence number is never sealed twice",
 	      test_sealed_seq_must_grow);
+	t_run("handoff: HO_F_TLS, the session travels sealed",
+	      test_tls_section);
+	t_run("handoff: HO_F_TLS never in clear; bad states rejected",
+	      test_tls_refused);
 	return t_done();
 }

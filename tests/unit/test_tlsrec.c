@@ -23,50 +23,7 @@
 #include "lib/tlsexport.h"
 #include "lib/tlsrec.h"
 #include "t.h"
-
-struct suite_case {
-	const char *name;
-	int version;	     /* TLS1_3_VERSION or TLS1_2_VERSION */
-	const char *openssl; /* ciphersuite (1.3) or cipher list (1.2) */
-	int cipher_type;
-};
-
-static const struct suite_case cases[] = {
-    {"1.3 AES-128-GCM", TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256",
-     TLS_CIPHER_AES_GCM_128},
-    {"1.3 AES-256-GCM", TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384",
-     TLS_CIPHER_AES_GCM_256},
-    {"1.3 ChaCha20-Poly1305", TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256",
-     TLS_CIPHER_CHACHA20_POLY1305},
-    {"1.2 AES-128-GCM", TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256",
-     TLS_CIPHER_AES_GCM_128},
-    {"1.2 AES-256-GCM", TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384",
-     TLS_CIPHER_AES_GCM_256},
-    {"1.2 ChaCha20-Poly1305", TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305",
-     TLS_CIPHER_CHACHA20_POLY1305},
-};
-#define NCASES (sizeof(cases) / sizeof(cases[0]))
-
-static EVP_PKEY *key;
-static X509 *cert;
-
-static void make_cert(void)
-{
-	X509_NAME *name;
-
-	key = EVP_EC_gen("P-256");
-	cert = X509_new();
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	X509_set_pubkey(cert, key);
-	name = X509_get_subject_name(cert);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-				   (const unsigned char *)"prism.test", -1, -1,
-				   0);
-	X509_set_issuer_name(cert, name);
-	X509_sign(cert, key, EVP_sha256());
-}
+#include "tlstest.h"
 
 /* A client and a server, each reading from its own memory BIO and
  * writing to another; shuttle() moves what one wrote to the other. */
@@ -92,28 +49,10 @@ static int shuttle(BIO *out, BIO *in)
 	return records;
 }
 
-static SSL_CTX *ctx_for(const struct suite_case *sc, bool server)
-{
-	SSL_CTX *ctx =
-	    SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
-
-	SSL_CTX_set_min_proto_version(ctx, sc->version);
-	SSL_CTX_set_max_proto_version(ctx, sc->version);
-	if (sc->version == TLS1_3_VERSION)
-		SSL_CTX_set_ciphersuites(ctx, sc->openssl);
-	else
-		SSL_CTX_set_cipher_list(ctx, sc->openssl);
-	if (server) {
-		SSL_CTX_use_certificate(ctx, cert);
-		SSL_CTX_use_PrivateKey(ctx, key);
-	}
-	return ctx;
-}
-
 /* Handshake; then the server's state exported into p->tx and p->rx.
  * tickets: TLS 1.3 NewSessionTickets the server sends after it (each a
  * record under the server's traffic key, counted off the wire). */
-static int pair_open(struct tls_pair *p, const struct suite_case *sc,
+static int pair_open(struct tls_pair *p, const struct tlstest_suite *sc,
 		     int tickets)
 {
 	struct tlsrec_state tx, rx;
@@ -121,8 +60,8 @@ static int pair_open(struct tls_pair *p, const struct suite_case *sc,
 	int last = 0;
 
 	memset(p, 0, sizeof(*p));
-	p->sctx = ctx_for(sc, true);
-	p->cctx = ctx_for(sc, false);
+	p->sctx = tlstest_ctx(sc, true);
+	p->cctx = tlstest_ctx(sc, false);
 	if (tlsexport_prepare(p->sctx))
 		return -1;
 	SSL_CTX_set_num_tickets(p->sctx, tickets);
@@ -271,7 +210,7 @@ static struct tlsrec_dir *moved(struct tlsrec_dir *d)
 	return n;
 }
 
-static void check_case(const struct suite_case *sc, int tickets)
+static void check_case(const struct tlstest_suite *sc, int tickets)
 {
 	struct tls_pair p;
 
@@ -301,23 +240,23 @@ static void check_case(const struct suite_case *sc, int tickets)
 
 static void test_roundtrip(void)
 {
-	for (size_t i = 0; i < NCASES; i++)
-		check_case(&cases[i], 0);
+	for (size_t i = 0; i < TLSTEST_NSUITES; i++)
+		check_case(&tlstest_suites[i], 0);
 }
 
 /* TLS 1.3 servers send tickets after the handshake (OpenSSL: 2): they
  * count in the server's sequence number. */
 static void test_tickets_counted(void)
 {
-	for (size_t i = 0; i < NCASES; i++)
-		if (cases[i].version == TLS1_3_VERSION)
-			check_case(&cases[i], 2);
+	for (size_t i = 0; i < TLSTEST_NSUITES; i++)
+		if (tlstest_suites[i].version == TLS1_3_VERSION)
+			check_case(&tlstest_suites[i], 2);
 }
 
 /* The client updates its keys and asks for ours (RFC 8446 4.6.3): its
  * KeyUpdate opens as a handshake record; the next record needs the new
  * read key; ours goes out under the old write key, then the new one. */
-static void check_key_update(const struct suite_case *sc)
+static void check_key_update(const struct tlstest_suite *sc)
 {
 	static const uint8_t ku_not_requested[] = {24, 0, 0, 1, 0};
 	uint8_t rec[TLSREC_RECORD_MAX], *plain, type;
@@ -361,13 +300,13 @@ static void check_key_update(const struct suite_case *sc)
 
 static void test_key_update(void)
 {
-	for (size_t i = 0; i < NCASES; i++)
-		if (cases[i].version == TLS1_3_VERSION)
-			check_key_update(&cases[i]);
+	for (size_t i = 0; i < TLSTEST_NSUITES; i++)
+		if (tlstest_suites[i].version == TLS1_3_VERSION)
+			check_key_update(&tlstest_suites[i]);
 	{
 		struct tls_pair p;
 
-		if (!pair_open(&p, &cases[3], 0))
+		if (!pair_open(&p, &tlstest_suites[3], 0))
 			CHECK_EQ(tlsrec_key_update(p.tx), -EINVAL);
 		pair_close(&p);
 	}
@@ -428,7 +367,7 @@ static void check_inner(struct tlsrec_dir *a, struct tlsrec_dir *b)
 		const char *inner;
 		size_t n;
 		ssize_t want;
-	} cases[] = {
+	} inner[] = {
 		{"hi\x17\0\0\0", 6, 2},      /* padded: "hi", type 23 */
 		{"\0\0\0\0", 4, -EPROTO},    /* zeros only: no type */
 		{"x\x14", 2, -EPROTO},        /* change_cipher_spec inside */
@@ -438,19 +377,19 @@ static void check_inner(struct tlsrec_dir *a, struct tlsrec_dir *b)
 	uint8_t rec[64], type, *out;
 	ssize_t n;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < sizeof(inner) / sizeof(inner[0]); i++) {
 		uint64_t seq = tlsrec_seq(b);
 
-		n = seal_inner13(a, (const uint8_t *)cases[i].inner,
-				 cases[i].n, rec);
+		n = seal_inner13(a, (const uint8_t *)inner[i].inner,
+				 inner[i].n, rec);
 		CHECK(n > 0);
 		CHECK_EQ(tlsrec_open(b, rec, (size_t)n, &type, &out),
-			 cases[i].want);
-		CHECK_EQ(tlsrec_seq(b), seq + (cases[i].want >= 0));
-		if (cases[i].want > 0)
-			CHECK(!memcmp(out, cases[i].inner, 2));
+			 inner[i].want);
+		CHECK_EQ(tlsrec_seq(b), seq + (inner[i].want >= 0));
+		if (inner[i].want > 0)
+			CHECK(!memcmp(out, inner[i].inner, 2));
 		/* the hand-made record used a's number: a moves on too */
-		if (cases[i].want >= 0)
+		if (inner[i].want >= 0)
 			CHECK(tlsrec_seal(a, 23, "", 0, rec, sizeof(rec)) > 0);
 	}
 	/* still in step: the next record opens */
@@ -605,6 +544,65 @@ static void test_state_edges(void)
 	CHECK(!tlsrec_new(&st) && errno == EINVAL);
 }
 
+/* The wire form: every suite round-trips (and the decoded state still
+ * seals what the original opens); one encoding per state. */
+static void test_wire_form(void)
+{
+	uint8_t secret[48] = {5}, key[32] = {6}, iv[12] = {7}, rec[64];
+	uint8_t w[TLSREC_WIRE_LEN], w2[TLSREC_WIRE_LEN], type, *plain;
+	struct tlsrec_state st, back;
+
+	for (int i = 0; i < TLSTEST_NSUITES; i++) {
+		const struct tlstest_suite *sc = &tlstest_suites[i];
+		struct tlsrec_dir *a, *b;
+		ssize_t n;
+
+		if (sc->version == TLS1_3_VERSION)
+			CHECK_EQ(tlsrec_state_tls13(
+				     &st, sc->cipher_type, secret,
+				     sc->cipher_type == TLS_CIPHER_AES_GCM_256
+					 ? 48
+					 : 32,
+				     1000 + i),
+				 0);
+		else
+			CHECK_EQ(tlsrec_state_tls12(&st, sc->cipher_type, key,
+						    iv, 1000 + i),
+				 0);
+		tlsrec_state_encode(&st, w);
+		CHECK_EQ(tlsrec_state_decode(&back, w), 0);
+		CHECK(!memcmp(&back, &st, sizeof(st)));
+		tlsrec_state_encode(&back, w2);
+		CHECK(!memcmp(w, w2, sizeof(w)));
+		a = tlsrec_new(&st);
+		b = tlsrec_new(&back);
+		n = tlsrec_seal(a, 23, "wire", 4, rec, sizeof(rec));
+		CHECK_EQ(tlsrec_open(b, rec, (size_t)n, &type, &plain), 4);
+		tlsrec_free(a);
+		tlsrec_free(b);
+		/* any byte flipped: accepted exactly where it is used */
+		for (size_t off = 4; off < sizeof(w); off++) {
+			bool gcm = sc->cipher_type != TLS_CIPHER_CHACHA20_POLY1305;
+			size_t klen = sc->cipher_type == TLS_CIPHER_AES_GCM_128
+					  ? 16 : 32;
+			size_t f = off - 4, slen = st.secret_len;
+			bool used = f < klen || (f >= 32 && f < 32 + (gcm ? 4u : 0u)) ||
+				    (f >= 36 && f < 36 + (gcm ? 8 : 12)) ||
+				    (f >= 48 && f < 56) ||
+				    (f >= 57 && f < 57 + slen);
+
+			w[off] ^= 0x80;
+			CHECK_EQ(tlsrec_state_decode(&back, w), used ? 0 : -EINVAL);
+			w[off] ^= 0x80;
+		}
+		w[4 + 56] += 1; /* secret length */
+		CHECK_EQ(tlsrec_state_decode(&back, w), -EINVAL);
+		w[4 + 56] -= 1;
+		w[1] = 0x01; /* TLS 1.0 */
+		CHECK_EQ(tlsrec_state_decode(&back, w), -EINVAL);
+	}
+}
+
 /* The state is the kernel's struct, rec_seq big-endian and current. */
 static void test_kernel_layout(void)
 {
@@ -704,7 +702,6 @@ static void run_ktls(void)
 
 int main(void)
 {
-	make_cert();
 	t_run("TLS 1.3 and 1.2, three suites: records both ways, state moved",
 	      test_roundtrip);
 	t_run("TLS 1.3 tickets count in the server's sequence",
@@ -715,10 +712,10 @@ int main(void)
 	t_run("state edges: sequence end, KeyUpdate reset, in place, "
 	      "secret lengths",
 	      test_state_edges);
+	t_run("the state's wire form: round trip, one encoding per state",
+	      test_wire_form);
 	t_run("the state is the kernel's tls12_crypto_info layout",
 	      test_kernel_layout);
 	run_ktls();
-	EVP_PKEY_free(key);
-	X509_free(cert);
 	return t_done();
 }

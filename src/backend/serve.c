@@ -655,6 +655,25 @@ static int render_body(const struct serve_response *r, uint8_t *out,
 	return 0;
 }
 
+long serve_take(struct serve_response *resp, uint8_t *out, size_t cap)
+{
+	uint64_t head = resp->head_len - resp->head_off, body = 0, n, b;
+	int err;
+
+	if (resp->body != SERVE_BODY_NONE)
+		body = resp->body_len - resp->body_off;
+	n = head < cap ? head : cap;
+	memcpy(out, resp->head + resp->head_off, n);
+	b = body < cap - n ? body : cap - n;
+	if (b) {
+		err = render_body(resp, out + n, resp->body_off, b);
+		if (err)
+			return err;
+	}
+	advance(resp, n + b);
+	return (long)(n + b);
+}
+
 uint64_t serve_response_size(const struct serve_response *resp)
 {
 	uint64_t body = resp->body != SERVE_BODY_NONE

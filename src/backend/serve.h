@@ -119,6 +119,11 @@ int serve_plan_status(const struct serve_config *cfg, enum serve_method m,
  * the file shrank under us, the promised length cannot be met). */
 int serve_write(int fd, struct serve_response *resp);
 
+/* The next bytes serve_write would write, at most CAP, copied to OUT and
+ * taken (as if written): for a writer that transforms them first (TLS).
+ * Returns their length (0: nothing left) or -EIO (the file shrank). */
+long serve_take(struct serve_response *resp, uint8_t *out, size_t cap);
+
 /* The bytes serve_write has still to write. */
 uint64_t serve_response_size(const struct serve_response *resp);
 

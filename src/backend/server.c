@@ -41,6 +41,7 @@
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/net.h"
+#include "lib/tlsconn.h"
 
 #define DRAIN_POLL_MS 1
 /* A client that stops reading holds its connection at most this long. */
@@ -86,6 +87,9 @@ struct bconn {
 	struct evtimer *timer;
 	uint64_t drain_deadline;
 	struct bconn *next, *prev;
+	/* HTTPS: the session (pb_conn_tls), or NULL: every byte to and from
+	 * the client goes through it. */
+	struct tlsconn *tls;
 	/* HO_REQUEST_BUF, or what a hand-off brought if more (a small request
 	 * body the controller received before handing off) */
 	size_t cap;
@@ -153,6 +157,37 @@ static enum serve_method serve_method_of(enum http_method m)
 							   : SERVE_OTHER;
 }
 
+/* Reads from the client: read(2), or the session's plaintext.  As
+ * read(2): bytes, 0 at the end, -1 with errno (EAGAIN: nothing yet). */
+static ssize_t client_read(struct bconn *b, void *p, size_t cap)
+{
+	ssize_t n;
+
+	if (!b->tls)
+		return read(b->fd, p, cap);
+	n = tlsconn_read(b->tls, b->fd, p, cap);
+	if (n >= 0)
+		return n;
+	errno = n == -ENOBUFS && !cap ? 0 : (int)-n;
+	return errno ? -1 : 0;
+}
+
+/* Writes a short reply all at once, or fails (the send buffer is empty
+ * before a response).  0 or -errno. */
+static int client_send_all(struct bconn *b, const void *p, size_t n)
+{
+	ssize_t w;
+
+	if (b->tls) {
+		w = tlsconn_write(b->tls, b->fd, p, n);
+		if (w < 0)
+			return (int)w;
+		return tlsconn_out_pending(b->tls) ? -EIO : 0;
+	}
+	w = send(b->fd, p, n, MSG_NOSIGNAL);
+	return w == (ssize_t)n ? 0 : w < 0 ? -errno : -EIO;
+}
+
 static void reply_error(struct bconn *b, int status)
 {
 	char out[160];
@@ -160,9 +195,10 @@ static void reply_error(struct bconn *b, int status)
 			 "HTTP/1.1 %d Error\r\nContent-Length: 0\r\n"
 			 "X-Prism-Backend: %s\r\nConnection: close\r\n\r\n",
 			 status, b->srv->cfg->name);
+	int err = client_send_all(b, out, (size_t)n);
 
-	if (write(b->fd, out, (size_t)n) < 0)
-		log_debug("error reply: %s", strerror(errno));
+	if (err)
+		log_debug("error reply: %s", strerror(-err));
 }
 
 /* ---- the object store's routes: /obj/KEY ---- */
@@ -362,10 +398,9 @@ static int body_error_status(int err)
 static int send_continue(struct bconn *b)
 {
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-	ssize_t n = send(b->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL);
 
 	/* the send buffer is empty before a response: all or an error */
-	return n == (ssize_t)sizeof(cont) - 1 ? 0 : n < 0 ? -errno : -EIO;
+	return client_send_all(b, cont, sizeof(cont) - 1);
 }
 
 /* Before the body's first read from the socket: a handed-off client needs
@@ -472,7 +507,7 @@ static int body_step(struct bconn *b)
 		b->len = b->pos = 0; /* everything buffered was body */
 		if (awaiting(b))
 			break; /* on_data brings the rest first */
-		n = read(b->fd, b->buf, b->cap);
+		n = client_read(b, b->buf, b->cap);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n < 0)
@@ -629,9 +664,31 @@ static int finish_response(struct bconn *b)
 	return b->len ? 2 : 0; /* 2: a pipelined request is waiting */
 }
 
+/* HTTPS: the response through the session, sealed in 64 KB steps (the
+ * records' plaintext is copied once, into CHUNK). */
+static int write_tls(struct bconn *b)
+{
+	static uint8_t chunk[4 * TLSREC_PLAIN_MAX];
+
+	for (;;) {
+		int r = tlsconn_flush(b->tls, b->fd);
+		long n;
+		ssize_t w;
+
+		if (r <= 0)
+			return r;
+		n = serve_take(&b->resp, chunk, sizeof(chunk));
+		if (n <= 0)
+			return n < 0 ? (int)n : 1;
+		w = tlsconn_write(b->tls, b->fd, chunk, (size_t)n);
+		if (w < 0)
+			return (int)w;
+	}
+}
+
 static int do_write(struct bconn *b)
 {
-	int r = serve_write(b->fd, &b->resp);
+	int r = b->tls ? write_tls(b) : serve_write(b->fd, &b->resp);
 
 	if (r < 0)
 		return r;
@@ -646,7 +703,7 @@ static int do_read(struct bconn *b)
 
 	if (awaiting(b))
 		return 0;
-	n = read(b->fd, b->buf + b->len, b->cap - b->len);
+	n = client_read(b, b->buf + b->len, b->cap - b->len);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	if (n == 0)
@@ -876,6 +933,7 @@ static void on_takeover(struct pb_conn *pc, int fd, const uint8_t *pending,
 	}
 	memcpy(b->buf, pending, len);
 	b->len = len;
+	b->tls = pb_conn_tls(pc);
 	pb_conn_set_user(pc, b);
 	if (awaiting(b)) {
 		evloop_mod(srv->loop, fd, 0); /* fd waits for on_data */
@@ -889,8 +947,10 @@ static void on_takeover(struct pb_conn *pc, int fd, const uint8_t *pending,
 		}
 		b->window_open = true;
 	}
-	/* The request usually came complete with the hand-off. */
-	bconn_io(srv->loop, fd, 0, b);
+	/* The request usually came complete with the hand-off; TLS records
+	 * it brought unopened are read as if the socket had them. */
+	bconn_io(srv->loop, fd,
+		 b->tls && tlsconn_in_pending(b->tls) ? EVLOOP_READ : 0, b);
 }
 
 static void on_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
@@ -954,6 +1014,7 @@ static int metrics_handler(const char *method, const char *path,
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return 405;
 	backend_metrics_write(&c, srv->pb ? pb_stats(srv->pb) : NULL, body);
+	tlsconn_metrics(body, "prism_backend_tls_events_total");
 	return 200;
 }
 

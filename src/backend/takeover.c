@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "lib/auth.h"
 #include "lib/handoff.h"
 #include "lib/hochan.h"
@@ -17,6 +19,7 @@
 #include "lib/net.h"
 #include "lib/migrate.h"
 #include "lib/tcprepair.h"
+#include "lib/tlsconn.h"
 #include "switch/async.h"
 
 /* Controllers connected at once.  A connection that does not authenticate
@@ -87,6 +90,9 @@ struct pb_conn {
 	uint8_t *pending, *outq;
 	size_t pending_len;
 	struct tcpr_state st;
+	/* HTTPS: the client's TLS session, from the HANDOFF to the HANDBACK
+	 * (HO_F_TLS). */
+	struct tlsconn *tls;
 	/* The RTT probe: its socket (the server's), tries, retry timer. */
 	int probe_fd;
 	uint8_t probe_tos, probes;
@@ -169,6 +175,7 @@ static void pc_free(struct pb_conn *pc)
 	if (pc->fd >= 0)
 		close(pc->fd); /* in repair mode or never thawed: silent */
 	pb->stats.active--;
+	tlsconn_free(pc->tls);
 	free(pc->leftover);
 	free(pc->pending);
 	free(pc->outq);
@@ -311,6 +318,25 @@ static void own_then_serve(struct pb_conn *pc, const struct ho_msg *m)
 	}
 }
 
+/* A TLS connection's session (HO_F_TLS).  Never split: a split hand-off
+ * brings the socket's queue as pending bytes, which for TLS would be
+ * ciphertext among plaintext.  0 or -EINVAL. */
+static int take_tls(struct pb_conn *pc, const struct ho_msg *m)
+{
+	struct tlsconn_state st = { .tx = m->tls_tx, .rx = m->tls_rx };
+
+	if (!(m->flags & HO_F_TLS))
+		return 0;
+	if (m->flags & HO_F_MORE)
+		return -EINVAL;
+	pc->tls = tlsconn_resume(&st, m->tls_in, m->tls_in_len);
+	OPENSSL_cleanse(&st, sizeof(st));
+	if (!pc->tls)
+		log_warn("%s: conn %llu: TLS state refused", pc->pb->cfg.name,
+			 (unsigned long long)m->conn_id);
+	return pc->tls ? 0 : -EINVAL;
+}
+
 /* Steps 7-8 of the thesis' Figure 2.1: restore, claim, thaw.  Claim: the
  * restored socket carries the in-band mark, and its first segment takes
  * the flow at the switch (no round trip). */
@@ -347,6 +373,11 @@ static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 	pc->key = key;
 	pc->fd = fd;
 	pc->more = (m->flags & HO_F_MORE) != 0;
+	if (take_tls(pc, m)) {
+		refuse(pb, ch, m->conn_id, HO_ERR_BAD);
+		pc_free(pc);
+		return;
+	}
 	if (!claim) {
 		own_then_serve(pc, m);
 		return;
@@ -520,6 +551,29 @@ int pb_ready_for_handback(int fd)
 	return unsent == 0 && (uint32_t)unacked <= PB_TAIL_MAX;
 }
 
+/* The session goes back with the connection, its sequence numbers
+ * advanced by the response, with the records read but not opened. */
+static int give_back_tls(struct pb_conn *pc, struct ho_msg *m)
+{
+	struct tlsconn_state st;
+	const uint8_t *in;
+	size_t len;
+	int err;
+
+	if (!pc->tls)
+		return 0;
+	err = tlsconn_export(pc->tls, &st, &in, &len);
+	if (err)
+		return err;
+	m->flags |= HO_F_TLS;
+	m->tls_tx = st.tx;
+	m->tls_rx = st.rx;
+	m->tls_in = in;
+	m->tls_in_len = (uint32_t)len;
+	OPENSSL_cleanse(&st, sizeof(st));
+	return 0;
+}
+
 /* The LOCK_TAIL is answered: dump, send the HANDBACK, close the frozen
  * socket. */
 static void on_tail_locked(void *arg, int status)
@@ -545,7 +599,10 @@ static void on_tail_locked(void *arg, int status)
 			m.inq_len = f.st.inq_len;
 			m.outq = f.outq;
 			m.outq_len = f.st.outq_len;
-			err = hochan_send(pc->ch, &m);
+			err = give_back_tls(pc, &m);
+			if (!err)
+				err = hochan_send(pc->ch, &m);
+			OPENSSL_cleanse(&m.tls_tx, 2 * sizeof(m.tls_tx));
 			migrate_frozen_free(&f);
 		}
 	}
@@ -761,6 +818,11 @@ bool pb_more_coming(const struct pb_conn *pc)
 void pb_conn_set_user(struct pb_conn *pc, void *user)
 {
 	pc->user = user;
+}
+
+struct tlsconn *pb_conn_tls(const struct pb_conn *pc)
+{
+	return pc->tls;
 }
 
 void *pb_conn_user(const struct pb_conn *pc)

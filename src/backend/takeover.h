@@ -91,6 +91,12 @@ void pb_set_data_cb(struct pb *pb, pb_data_cb on_data);
 
 /* Whether more pending bytes are on their way (HO_F_MORE). */
 bool pb_more_coming(const struct pb_conn *pc);
+/* HTTPS: the client's TLS session (lib/tlsconn.h), or NULL for plain
+ * HTTP.  The server reads the request and writes the response through it
+ * (tlsconn_read, tlsconn_write) and leaves nothing queued in it before
+ * pb_handback; the library owns it and hands it back with the connection. */
+struct tlsconn;
+struct tlsconn *pb_conn_tls(const struct pb_conn *pc);
 /* The server's object for pc, given to nobody else. */
 void pb_conn_set_user(struct pb_conn *pc, void *user);
 void *pb_conn_user(const struct pb_conn *pc);

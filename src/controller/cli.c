@@ -26,6 +26,7 @@ static void usage(FILE *out)
 		"                        [--idle-timeout MS] [--header-timeout MS]\n"
 		"                        [--handoff-timeout MS] [--peer-id N]\n"
 		"                        [--delivery adaptive|handoff] [--relay-max SIZE]\n"
+		"                        [--tls-cert FILE --tls-key FILE [--tls-listen VIP:PORT]]\n"
 		"                        [--ready-file PATH] [--debug]\n"
 		"       prism controller --which-backend TARGET [--policy P] --backend ...\n"
 		"       prism controller reload|status [--admin IP:PORT]\n"
@@ -45,6 +46,9 @@ static void usage(FILE *out)
 		"is at most --relay-max (default 8k; a multiple of 1k, up to 65535k)\n"
 		"through the controller and hands off the rest; handoff hands off\n"
 		"every request.\n"
+		"--tls-cert and --tls-key (PEM: chain, key) also accept HTTPS on\n"
+		"--tls-listen (default the --listen address, port 443): TLS 1.3 and\n"
+		"1.2 end here, and the session moves with each hand-off.\n"
 		"--which-backend prints the backend TARGET goes to (all up) and exits.\n"
 		"--key is the shared HMAC key file of switch and backends.\n");
 }
@@ -266,6 +270,34 @@ static int parse_relay_max(const char *v, uint32_t *out)
 static int load_file(struct controller_config *cfg, const char *path,
 		     int depth, const char **which);
 
+/* --tls-cert and --tls-key together; --tls-listen only with them, and
+ * not on --listen's own address and port. */
+static int check_tls(struct controller_config *cfg)
+{
+	struct sockaddr_in *t = &cfg->tls_listen;
+
+	if (!cfg->tls_cert != !cfg->tls_key ||
+	    (t->sin_port && !cfg->tls_cert)) {
+		fprintf(stderr, "prism controller: --tls-cert and --tls-key go "
+				"together (and --tls-listen needs them)\n");
+		return -EINVAL;
+	}
+	if (!cfg->tls_cert)
+		return 0;
+	if (!t->sin_port) {
+		t->sin_family = AF_INET;
+		t->sin_addr = cfg->listen.sin_addr;
+		t->sin_port = htons(443);
+	}
+	if (t->sin_port == cfg->listen.sin_port &&
+	    t->sin_addr.s_addr == cfg->listen.sin_addr.s_addr) {
+		fprintf(stderr, "prism controller: --tls-listen is --listen's "
+				"address\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* One option with its value (v is NULL for flags).  Returns 0, -EINVAL,
  * or 1 when the option is unknown. */
 static int apply(struct controller_config *cfg, const char *a, const char *v,
@@ -315,6 +347,12 @@ static int apply(struct controller_config *cfg, const char *a, const char *v,
 		return parse_delivery(v, &cfg->delivery);
 	if (!strcmp(a, "--relay-max"))
 		return parse_relay_max(v, &cfg->relay_max);
+	if (!strcmp(a, "--tls-cert"))
+		return (cfg->tls_cert = v) ? 0 : -EINVAL;
+	if (!strcmp(a, "--tls-key"))
+		return (cfg->tls_key = v) ? 0 : -EINVAL;
+	if (!strcmp(a, "--tls-listen"))
+		return switch_parse_addr(v, 443, &cfg->tls_listen);
 	if (!strcmp(a, "--config"))
 		return load_file(cfg, v, depth + 1, which);
 	if (!strcmp(a, "--which-backend")) {
@@ -404,7 +442,7 @@ int controller_config_parse(int argc, char **argv,
 				"at least one --backend are required\n");
 		return -EINVAL;
 	}
-	return 0;
+	return check_tls(cfg);
 }
 
 void controller_config_free(struct controller_config *cfg)

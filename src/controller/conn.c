@@ -71,6 +71,8 @@ void conn_free(struct conn *k)
 	c->conns[slot] = NULL;
 	c->free_slots[c->n_free++] = slot;
 	c->stats.closed++;
+	evloop_defer_cancel(c->loop, &k->tls_more);
+	tlsconn_free(k->tls);
 	free(k->tail);
 	free(k->out);
 	free(k->buf);
@@ -101,9 +103,35 @@ int conn_watch_write(struct conn *k, evloop_fd_cb cb)
 	return evloop_add(k->ctrl->loop, k->fd, EVLOOP_WRITE, cb, k);
 }
 
+/* TLS: the sealed records first, then what waited in k->out. */
+static int flush_tls(struct conn *k)
+{
+	int r = tlsconn_flush(k->tls, k->fd);
+
+	while (r > 0 && k->out_off < k->out_len) {
+		ssize_t n = tlsconn_write(k->tls, k->fd, k->out + k->out_off,
+					  k->out_len - k->out_off);
+
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0)
+			return (int)n;
+		k->out_off += (size_t)n;
+		r = tlsconn_out_pending(k->tls) ? 0 : 1;
+	}
+	if (r <= 0)
+		return r;
+	free(k->out);
+	k->out = NULL;
+	k->out_len = k->out_off = 0;
+	return 1;
+}
+
 /* Writes what the socket takes of k->out; the rest stays queued. */
 int conn_flush_out(struct conn *k)
 {
+	if (k->tls)
+		return flush_tls(k);
 	while (k->out_off < k->out_len) {
 		ssize_t n = send(k->fd, k->out + k->out_off,
 				 k->out_len - k->out_off, MSG_NOSIGNAL);
@@ -120,19 +148,34 @@ int conn_flush_out(struct conn *k)
 	return 1;
 }
 
-int conn_write_out(struct conn *k, const void *data, size_t len)
+/* Sends LEN bytes: sealed when the connection is TLS (then what is
+ * sealed counts as sent; conn_write_out waits for the socket). */
+static ssize_t send_some(struct conn *k, const void *data, size_t len)
 {
 	ssize_t n;
 
+	if (k->tls) {
+		n = tlsconn_write(k->tls, k->fd, data, len);
+		if (n < 0)
+			errno = (int)-n;
+		return n < 0 ? -1 : n;
+	}
 	do
 		n = send(k->fd, data, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+int conn_write_out(struct conn *k, const void *data, size_t len)
+{
+	ssize_t n = send_some(k, data, len);
+
 	if (n < 0 && errno != EAGAIN)
 		return -errno;
 	if (n < 0)
 		n = 0;
 	if ((size_t)n == len)
-		return 1;
+		return k->tls && tlsconn_out_pending(k->tls) ? 0 : 1;
 	/* The client reads slower than we write: the rest waits here. */
 	k->out = malloc(len - (size_t)n);
 	if (!k->out)
@@ -179,6 +222,29 @@ void conn_clear_buffer(struct conn *k)
 	}
 }
 
+/* TLS: the handshake first (its output may wait for the socket: then we
+ * watch for writing too), then the records' plaintext. */
+static ssize_t read_tls(struct conn *k)
+{
+	ssize_t n;
+
+	if (!tlsconn_established(k->tls)) {
+		int r = tlsconn_handshake(k->tls, k->fd);
+
+		if (r < 0)
+			return r;
+		evloop_mod(k->ctrl->loop, k->fd,
+			   EVLOOP_READ |
+			       (tlsconn_out_pending(k->tls) ? EVLOOP_WRITE : 0));
+		if (r == 0)
+			return -EAGAIN;
+	}
+	n = tlsconn_read(k->tls, k->fd, k->buf + k->len, k->cap - k->len);
+	if (n > 0)
+		k->len += (size_t)n;
+	return n;
+}
+
 ssize_t conn_read(struct conn *k)
 {
 	size_t cap = k->want > HO_REQUEST_BUF ? k->want : HO_REQUEST_BUF;
@@ -188,6 +254,8 @@ ssize_t conn_read(struct conn *k)
 		return -ENOMEM;
 	if (k->len == k->cap)
 		return -ENOBUFS;
+	if (k->tls)
+		return read_tls(k);
 	n = read(k->fd, k->buf + k->len, k->cap - k->len);
 	if (n < 0)
 		return -errno;
@@ -213,10 +281,26 @@ size_t conn_write_error(struct conn *k, int status)
 	size_t n = http_format_error(status, buf, sizeof(buf));
 
 	/* Best effort: a client that does not read its error is gone. */
-	if (write(k->fd, buf, n) < 0)
+	if (send_some(k, buf, n) < 0)
 		log_debug("conn %llu: error reply: %s",
 			  (unsigned long long)k->id, strerror(errno));
 	return n;
+}
+
+void conn_shutdown(struct conn *k)
+{
+	if (k->tls)
+		tlsconn_close_notify(k->tls, k->fd);
+	shutdown(k->fd, SHUT_WR);
+}
+
+void conn_tls_more(struct conn *k, void (*cb)(void *arg))
+{
+	if (!k->tls || !tlsconn_in_pending(k->tls))
+		return;
+	k->tls_more.cb = cb;
+	k->tls_more.arg = k;
+	evloop_defer(k->ctrl->loop, &k->tls_more);
 }
 
 void conn_accept(struct ctrl *c, int lfd, void (*on_new)(struct conn *k))

@@ -12,6 +12,7 @@
 #include "lib/evloop.h"
 #include "lib/handoff.h"
 #include "lib/tcprepair.h"
+#include "lib/tlsconn.h"
 #include "prism_abi.h"
 
 #define CONN_TARGET_LOG 256 /* request target kept for the access log */
@@ -72,6 +73,13 @@ struct conn {
 	size_t out_len, out_off;
 	char method[8];
 	char target[CONN_TARGET_LOG];
+	/* HTTPS: the session while the connection is here (NULL while a
+	 * backend holds it, its state in the hand-off); is_tls for good.
+	 * tls_more: records it buffered, opened from the loop (the socket
+	 * is not readable for them). */
+	struct tlsconn *tls;
+	bool is_tls;
+	struct evdefer tls_more;
 };
 
 /* A new connection for FD in the table, or NULL (out of memory). */
@@ -105,6 +113,11 @@ void conn_clear_buffer(struct conn *k);
 int conn_tcp_state(const struct conn *k, uint32_t *rtt_us);
 /* Writes the controller's own error response; returns its length. */
 size_t conn_write_error(struct conn *k, int status);
+/* Our FIN (TLS: close_notify first). */
+void conn_shutdown(struct conn *k);
+/* TLS: the connection's records buffered but not opened: CB(K) from the
+ * loop, as if the socket were readable.  No-op for plain HTTP. */
+void conn_tls_more(struct conn *k, void (*cb)(void *arg));
 
 /* Accepts every pending connection on LFD (up to 64) and gives each new
  * one, with its 4-tuple set, to ON_NEW. */

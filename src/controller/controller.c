@@ -105,7 +105,7 @@ static int ctrl_open(struct ctrl *c, const struct controller_config *cfg)
 	snprintf(c->switch_name, sizeof(c->switch_name), "%s", cfg->switch_agent);
 	metrics_hist_init(&c->handoff_hist, buckets, 15);
 	metrics_hist_init(&c->request_hist, buckets, 15);
-	c->listen_fd = c->raw_fd = c->sig_fd = -1;
+	c->listen_fd = c->raw_fd = c->sig_fd = c->tls_listen_fd = -1;
 	c->loop = evloop_new();
 	if (!c->loop)
 		return -ENOMEM;
@@ -130,6 +130,9 @@ static int ctrl_open(struct ctrl *c, const struct controller_config *cfg)
 			strerror(-c->listen_fd));
 		return c->listen_fd;
 	}
+	err = ctrl_tls_open(c);
+	if (err)
+		return err;
 	c->sig_fd = daemon_signals(c->loop, on_hup, c);
 	if (c->sig_fd < 0)
 		return c->sig_fd;
@@ -154,6 +157,8 @@ static void ctrl_close(struct ctrl *c)
 	 * switch client goes.  No new connection meanwhile. */
 	if (c->listen_fd >= 0)
 		evloop_del(c->loop, c->listen_fd);
+	if (c->tls_listen_fd >= 0)
+		evloop_del(c->loop, c->tls_listen_fd);
 	fsm_close_all(c);
 	if (c->sw && switch_async_drain(c->sw, (int)c->cfg->switch_timeout_ms))
 		log_warn("shutdown: switch operations left unanswered");
@@ -167,6 +172,7 @@ static void ctrl_close(struct ctrl *c)
 		fclose(c->access_log);
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
+	ctrl_tls_close(c);
 	if (c->raw_fd >= 0)
 		close(c->raw_fd);
 	if (c->sig_fd >= 0)

@@ -63,6 +63,11 @@ struct controller_config {
 	uint32_t backoff_ms;        /* passive: down after a failed hand-off */
 	enum ctrl_delivery delivery;
 	uint32_t relay_max;         /* bytes, a multiple of 1 KiB */
+	/* HTTPS (docs/tls.md): certificate chain and key files (PEM), and
+	 * where to accept TLS (default: --listen's address, port 443).
+	 * Fixed at start (reload keeps them). */
+	const char *tls_cert, *tls_key;
+	struct sockaddr_in tls_listen;
 	/* Where the configuration came from, for reload: the command line
 	 * (re-parsed, --config files re-read) and the files' storage. */
 	int argc;

@@ -28,6 +28,8 @@
 #include "lib/metrics.h"
 #include "switch/async.h"
 
+#include <openssl/ssl.h>
+
 struct conn;
 
 /* delivery.c's table of targets too large to relay. */
@@ -113,6 +115,9 @@ struct ctrl {
 	char switch_name[64];
 	struct evloop *loop;
 	int listen_fd, raw_fd, sig_fd;
+	/* HTTPS (cfg->tls_cert): the server context, its listening socket. */
+	SSL_CTX *tls_ctx;
+	int tls_listen_fd;
 	struct auth_key key;
 	struct switch_async *sw; /* the switch, without blocking the loop */
 	/* The backends: slots (some removed and draining) and the active
@@ -184,6 +189,11 @@ void ctrl_access_log(struct ctrl *c, const struct conn *k, int status,
 int ctrl_admin_handler(const char *method, const char *path,
 		       struct metrics_buf *body, void *arg);
 void ctrl_metrics(struct ctrl *c, struct metrics_buf *b);
+
+/* ctrl_tls.c: the certificate and key loaded, the HTTPS port open (when
+ * configured); closed.  0 or -errno (logged). */
+int ctrl_tls_open(struct ctrl *c);
+void ctrl_tls_close(struct ctrl *c);
 
 /* ctrl_reload.c */
 int ctrl_reload(struct ctrl *c);

@@ -6,6 +6,7 @@
 
 #include "controller/ctrl.h"
 #include "lib/log.h"
+#include "lib/tlsconn.h"
 
 static const char *backend_state(const struct ctrl_backend *b)
 {
@@ -159,6 +160,8 @@ void ctrl_metrics(struct ctrl *c, struct metrics_buf *m)
 	metrics_sample(m, "prism_controller_reloads_total",
 		       (const char *[]){ "result", "error", NULL },
 		       c->reload_errors);
+	if (c->tls_ctx)
+		tlsconn_metrics(m, "prism_controller_tls_events_total");
 	backend_metrics(c, m);
 }
 

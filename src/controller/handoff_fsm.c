@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "controller/conn.h"
 #include "lib/log.h"
 #include "lib/migrate.h"
@@ -213,7 +215,8 @@ static int arm_idle(struct conn *k)
 
 	if (k->unlock_unconfirmed)
 		return arm_unlock_check(k);
-	if (!k->len) {
+	/* A TLS handshake is part of the first request: bounded the same. */
+	if (!k->len && (!k->tls || tlsconn_established(k->tls))) {
 		k->head_deadline = 0;
 	} else {
 		if (!k->head_deadline)
@@ -239,7 +242,7 @@ static void on_linger_timeout(struct evloop *loop, struct evtimer *t,
 /* -> CLOSING: our FIN now, then the client's EOF or CONN_LINGER_MS. */
 static void linger_close(struct conn *k)
 {
-	shutdown(k->fd, SHUT_WR);
+	conn_shutdown(k);
 	set_state(k, CONN_CLOSING);
 	if (arm(k, CONN_LINGER_MS, on_linger_timeout))
 		conn_close(k);
@@ -495,6 +498,16 @@ static void on_readable(struct evloop *loop, int fd, uint32_t events,
 	process(k, true);
 }
 
+/* TLS records the connection buffered (a hand-back brought them, or they
+ * came behind a request): read as if the socket were readable. */
+static void on_tls_more(void *arg)
+{
+	struct conn *k = arg;
+
+	if (k->state == CONN_READING && !k->quiescing)
+		on_readable(k->ctrl->loop, k->fd, EVLOOP_READ, k);
+}
+
 /* -> READING: the fd watched again, the idle timer armed. */
 static int resume(struct conn *k)
 {
@@ -503,6 +516,7 @@ static int resume(struct conn *k)
 	if (err)
 		return err;
 	set_state(k, CONN_READING);
+	conn_tls_more(k, on_tls_more);
 	return arm_idle(k);
 }
 
@@ -531,6 +545,26 @@ void fsm_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
 	(void)loop;
 	(void)events;
 	conn_accept(arg, fd, on_new);
+}
+
+/* HTTPS: the handshake happens in READING, as part of the first request
+ * (conn_read). */
+static void on_new_tls(struct conn *k)
+{
+	k->is_tls = true;
+	k->tls = tlsconn_accept(k->ctrl->tls_ctx);
+	if (!k->tls) {
+		conn_close(k);
+		return;
+	}
+	on_new(k);
+}
+
+void fsm_accept_tls(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	conn_accept(arg, fd, on_new_tls);
 }
 
 /* ---- hand-off ---- */
@@ -614,7 +648,8 @@ static void on_handoff_timeout(struct evloop *loop, struct evtimer *t,
  * (HO_PENDING_MAX). */
 static bool split_handoff(const struct conn *k, const struct frozen *f)
 {
-	return f->st.inq_len && k->may_split &&
+	/* TLS: the queue is ciphertext, which only the session may read. */
+	return f->st.inq_len && k->may_split && !k->is_tls &&
 	       k->len + f->st.inq_len <= HO_PENDING_MAX;
 }
 
@@ -647,12 +682,37 @@ static int send_handoff_data(struct conn *k, const uint8_t *p, size_t len,
  * bytes) and HANDOFF_DATA messages the rest of our buffer, then the
  * receive queue: the smaller the HANDOFF, the sooner the backend has the
  * connection. */
+/* TLS: the session goes too (HO_F_TLS), with its unopened ciphertext. */
+static int add_tls(struct conn *k, struct ho_msg *m)
+{
+	struct tlsconn_state st;
+	const uint8_t *in;
+	size_t len;
+	int err;
+
+	if (!k->tls)
+		return 0;
+	err = tlsconn_export(k->tls, &st, &in, &len);
+	if (err)
+		return err;
+	m->flags |= HO_F_TLS;
+	m->tls_tx = st.tx;
+	m->tls_rx = st.rx;
+	m->tls_in = in;
+	m->tls_in_len = (uint32_t)len;
+	OPENSSL_cleanse(&st, sizeof(st));
+	return 0;
+}
+
 static int send_handoff(struct conn *k, const struct frozen *f, size_t head)
 {
 	struct ho_msg m = { .type = HO_HANDOFF, .conn_id = k->id };
 	int err;
 
 	m.flags = HO_F_CLAIM | (head ? HO_F_MORE : 0);
+	err = add_tls(k, &m);
+	if (err)
+		return err;
 	m.tcp = f->st;
 	m.pending = (const uint8_t *)k->buf;
 	m.pending_len = (uint32_t)(head ? head : k->len);
@@ -665,6 +725,7 @@ static int send_handoff(struct conn *k, const struct frozen *f, size_t head)
 	m.outq = f->outq;
 	m.outq_len = f->st.outq_len;
 	err = ctrl_backend_send(k->backend, &m);
+	OPENSSL_cleanse(&m.tls_tx, 2 * sizeof(m.tls_tx));
 	if (err || !head)
 		return err;
 	k->ctrl->stats.split_handoffs++;
@@ -818,6 +879,9 @@ static void handoff_acked(struct conn *k)
 	close(k->fd);
 	k->fd = -1;
 	conn_clear_buffer(k);
+	/* The session is the backend's now; it comes back with the HANDBACK. */
+	tlsconn_free(k->tls);
+	k->tls = NULL;
 	set_state(k, CONN_REMOTE);
 }
 
@@ -849,7 +913,8 @@ static int take_back_bytes(struct conn *k, const struct ho_msg *m,
 	size_t n = (size_t)m->pending_len + m->inq_len;
 	int err;
 
-	if (n > HO_REQUEST_BUF)
+	/* TLS: the queue is ciphertext; it stays in the restored socket. */
+	if (n > HO_REQUEST_BUF || k->is_tls)
 		return conn_set_buffer(k, m->pending, m->pending_len);
 	err = conn_set_buffer(k, m->pending, m->pending_len);
 	if (err || !m->inq_len)
@@ -886,6 +951,20 @@ static void keep_tail(struct conn *k, const struct tcpr_state *st,
 	k->tail_seq = st->snd_seq - st->outq_len;
 }
 
+/* A TLS connection's session, back from the backend. */
+static int take_back_tls(struct conn *k, const struct ho_msg *m)
+{
+	struct tlsconn_state st = { .tx = m->tls_tx, .rx = m->tls_rx };
+
+	if (!k->is_tls != !(m->flags & HO_F_TLS))
+		return -EPROTO;
+	if (!k->is_tls)
+		return 0;
+	k->tls = tlsconn_resume(&st, m->tls_in, m->tls_in_len);
+	OPENSSL_cleanse(&st, sizeof(st));
+	return k->tls ? 0 : -errno;
+}
+
 static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
 {
 	/* The backend's state, on our address: what the restored socket is. */
@@ -894,7 +973,9 @@ static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
 	int err;
 
 	st.local_ip = k->key.vip;
-	err = take_back_bytes(k, m, &st);
+	err = take_back_tls(k, m);
+	if (!err)
+		err = take_back_bytes(k, m, &st);
 	if (err)
 		return err;
 	queued = st.inq_len != 0;

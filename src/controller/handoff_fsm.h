@@ -76,6 +76,8 @@ const char *conn_state_name(enum conn_state s);
 
 /* The listening socket is readable. */
 void fsm_accept(struct evloop *loop, int fd, uint32_t events, void *arg);
+/* The HTTPS listening socket is readable. */
+void fsm_accept_tls(struct evloop *loop, int fd, uint32_t events, void *arg);
 /* A message from backend B's channel, and B's channel dying. */
 void fsm_backend_msg(struct ctrl_backend *b, const struct ho_msg *m,
 		     void *arg);

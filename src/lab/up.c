@@ -27,6 +27,7 @@
 
 #include "lab/lab.h"
 #include "lab/testbed.h"
+#include "lab/tlscert.h"
 #include "lib/adminsrv.h"
 
 #define UP_SWITCH_PORT 7700
@@ -35,6 +36,7 @@
 #define UP_MAX_ARGS 96
 #define UP_ARG_MAX 256 /* the longest argument (a --root path) */
 #define UP_CTRL_ARGS 16
+#define UP_TLS_NAME "prism.test" /* the VIP's name in its certificate */
 
 struct run {
 	char name[TESTBED_NAME_MAX + 1];
@@ -42,6 +44,7 @@ struct run {
 	struct testbed tb;
 	bool debug;
 	bool store, no_fsync; /* up --store [--no-fsync] */
+	bool tls;             /* up --tls: HTTPS on VIP:443 too */
 	char root[PATH_MAX];  /* up --root DIR: every backend serves DIR */
 	/* up --controller-arg ARG...: appended to the controller's options */
 	const char *ctrl_args[UP_CTRL_ARGS];
@@ -333,6 +336,14 @@ static int start_controller(const struct run *r)
 		arg(&a, "--relay-max");
 		arg(&a, "%s", getenv("PRISM_RELAY_MAX"));
 	}
+	if (r->tls) {
+		arg(&a, "--tls-cert");
+		arg(&a, "%s/tls/cert.pem", r->dir);
+		arg(&a, "--tls-key");
+		arg(&a, "%s/tls/key.pem", r->dir);
+		arg(&a, "--tls-listen");
+		arg(&a, "%s:443", TESTBED_VIP);
+	}
 	for (int i = 0; i < r->n_ctrl_args; i++)
 		arg(&a, "%s", r->ctrl_args[i]);
 	arg(&a, "--ready-file");
@@ -420,6 +431,8 @@ static int run_open(struct run *r, int argc, char **argv)
 			r->store = true;
 		else if (!strcmp(argv[i], "--no-fsync"))
 			r->no_fsync = true;
+		else if (!strcmp(argv[i], "--tls"))
+			r->tls = true;
 		else if (!strcmp(argv[i], "--controller-arg") && i + 1 < argc &&
 			 r->n_ctrl_args < UP_CTRL_ARGS &&
 			 strlen(argv[i + 1]) < UP_ARG_MAX)
@@ -450,6 +463,22 @@ static int run_open(struct run *r, int argc, char **argv)
 	return err;
 }
 
+/* RUN/tls/: a throw-away CA and the VIP's certificate (lab/tlscert.h). */
+static int make_tls(const struct run *r)
+{
+	char dir[300];
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s/tls", r->dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	err = tlscert_make(dir, TESTBED_VIP, UP_TLS_NAME);
+	if (err)
+		fprintf(stderr, "prism: TLS certificate in %s: %s\n", dir,
+			strerror(-err));
+	return err;
+}
+
 static int up(struct run *r)
 {
 	int err;
@@ -459,6 +488,8 @@ static int up(struct run *r)
 	if (mkdir(r->dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	err = write_key(r);
+	if (!err && r->tls)
+		err = make_tls(r);
 	if (!err)
 		err = start_switch(r);
 	for (int i = 1; !err && i <= r->tb.backends; i++)
@@ -471,6 +502,9 @@ static int up(struct run *r)
 	}
 	printf("prism is up on testbed %s: http://%s/ (run folder %s)\n",
 	       r->name, TESTBED_VIP, r->dir);
+	if (r->tls)
+		printf("  and https://%s/ (https://%s/ by name; trust %s/tls/ca.pem)\n",
+		       TESTBED_VIP, UP_TLS_NAME, r->dir);
 	return 0;
 }
 
@@ -478,7 +512,7 @@ static void usage(FILE *out, const char *cmd)
 {
 	fprintf(out, "Usage: prism %s [--name NAME]%s\n", cmd,
 		!strcmp(cmd, "up") ? " [--debug] [--store [--no-fsync]] [--root DIR]\n"
-				     "                [--controller-arg ARG]..."
+				     "                [--tls] [--controller-arg ARG]..."
 				   : "");
 	if (!strcmp(cmd, "up"))
 		fprintf(out, "Starts the switch agent, one backend per backend "
@@ -490,13 +524,17 @@ static void usage(FILE *out, const char *cmd)
 			     "not durable.\n"
 			     "--root DIR: every backend also serves the files "
 			     "under DIR.\n"
+			     "--tls: also https://%s/ (TLS 1.3 and 1.2), with a "
+			     "throw-away CA made in\nRUN/tls/ (clients trust "
+			     "RUN/tls/ca.pem; the certificate names %s and\n"
+			     UP_TLS_NAME ").\n"
 			     "--controller-arg ARG: ARG goes on the controller's "
 			     "command line (up to %d),\ne.g. --controller-arg "
 			     "--health-fall --controller-arg 5.\n"
 			     "PRISM_DELIVERY and PRISM_RELAY_MAX in the "
 			     "environment become the controller's\n--delivery "
-			     "and --relay-max.\n", TESTBED_VIP,
-		UP_CTRL_ARGS);
+			     "and --relay-max.\n", TESTBED_VIP, TESTBED_VIP,
+		TESTBED_VIP, UP_CTRL_ARGS);
 	else if (!strcmp(cmd, "down"))
 		fprintf(out, "Stops what 'prism up' started.\n");
 	else

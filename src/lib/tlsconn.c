@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
+#include "lib/metrics.h"
 #include "lib/tlsexport.h"
 
 /* Alert descriptions (RFC 8446 6). */
@@ -369,6 +370,20 @@ static int hs_records(struct tlsconn *t)
 	return 1;
 }
 
+/* OpenSSL sends no alert for bytes that are not TLS at all (plain HTTP on
+ * the TLS port): ours, in clear, as RFC 8446 5 asks (unexpected_message). */
+static void plain_alert(struct tlsconn *t)
+{
+	static const uint8_t rec[] = { TLSREC_ALERT, 3, 3, 0, 2, ALERT_FATAL,
+				       ALERT_UNEXPECTED_MESSAGE };
+
+	if (!reserve_out(t, sizeof(rec))) {
+		memcpy(t->out + t->out_len, rec, sizeof(rec));
+		t->out_len += sizeof(rec);
+		stats.alerts_sent++;
+	}
+}
+
 int tlsconn_handshake(struct tlsconn *t, int fd)
 {
 	int rc;
@@ -398,7 +413,9 @@ int tlsconn_handshake(struct tlsconn *t, int fd)
 	if (rc < 0) {
 		t->dead = true;
 		stats.handshake_failures++;
-		tlsconn_flush(t, fd); /* OpenSSL's alert, if any */
+		if (rc != -ECONNRESET && !tlsconn_out_pending(t))
+			plain_alert(t);
+		tlsconn_flush(t, fd); /* OpenSSL's alert, or ours */
 		return rc;
 	}
 	rc = tlsconn_flush(t, fd);
@@ -635,4 +652,27 @@ int tlsconn_export(const struct tlsconn *t, struct tlsconn_state *st,
 const struct tlsconn_stats *tlsconn_stats(void)
 {
 	return &stats;
+}
+
+void tlsconn_metrics(struct metrics_buf *m, const char *family)
+{
+	const struct {
+		const char *event;
+		uint64_t value;
+	} ev[] = {
+		{ "handshake", stats.handshakes },
+		{ "handshake_failure", stats.handshake_failures },
+		{ "alert_sent", stats.alerts_sent },
+		{ "alert_received", stats.alerts_received },
+		{ "bad_record", stats.bad_records },
+		{ "key_update", stats.key_updates },
+		{ "renegotiation_refused", stats.renegotiations_refused },
+	};
+
+	metrics_family(m, family, "counter",
+		       "TLS events of this process's connections (docs/tls.md).");
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		metrics_sample(m, family,
+			       (const char *[]){ "event", ev[i].event, NULL },
+			       ev[i].value);
 }

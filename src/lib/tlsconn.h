@@ -107,3 +107,7 @@ int tlsconn_export(const struct tlsconn *t, struct tlsconn_state *st,
 		   const uint8_t **cipher, size_t *len);
 
 const struct tlsconn_stats *tlsconn_stats(void);
+/* FAMILY{event="handshake"|...} for each counter, e.g. FAMILY
+ * "prism_controller_tls_events_total". */
+struct metrics_buf;
+void tlsconn_metrics(struct metrics_buf *m, const char *family);

@@ -313,6 +313,12 @@ static void test_bad_handshakes(void)
 		 (ssize_t)sizeof(http) - 1);
 	CHECK_EQ(tlsconn_handshake(t, fds[0]), -EPROTO);
 	CHECK_EQ(tlsconn_handshake(t, fds[0]), -EPIPE);
+	{ /* a fatal unexpected_message alert, in clear */
+		uint8_t alert[16];
+
+		CHECK_EQ(read(fds[1], alert, sizeof(alert)), 7);
+		CHECK(!memcmp(alert, "\x15\x03\x03\x00\x02\x02\x0a", 7));
+	}
 	tlsconn_free(t);
 	close(fds[0]);
 	close(fds[1]);

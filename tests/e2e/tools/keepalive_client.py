@@ -4,9 +4,13 @@ for byte (byte i == i % 251), and reports which backend served each request
 (X-Prism-Backend) and whether the connection was ever replaced.
 
 Usage: keepalive_client.py HOST PORT SIZE[,SIZE...] [--count N] [--json]
+                           [--tls CAFILE [--tls-version 1.2|1.3]]
+--tls: HTTPS, the server's certificate checked against CAFILE (for HOST);
+the summary then names the TLS version and cipher.
 Prints a JSON summary on stdout; exits 1 on the first wrong body."""
 import http.client
 import json
+import ssl
 import sys
 
 PATTERN = bytes(i % 251 for i in range(251 * 4096))
@@ -23,7 +27,19 @@ def main():
     count = len(sizes)
     if "--count" in sys.argv:
         count = int(sys.argv[sys.argv.index("--count") + 1])
-    conn = http.client.HTTPConnection(host, port, timeout=20)
+    if "--tls" in sys.argv:
+        ctx = ssl.create_default_context(
+            cafile=sys.argv[sys.argv.index("--tls") + 1])
+        if "--tls-version" in sys.argv:
+            v = sys.argv[sys.argv.index("--tls-version") + 1]
+            ver = {"1.2": ssl.TLSVersion.TLSv1_2,
+                   "1.3": ssl.TLSVersion.TLSv1_3}[v]
+            ctx.minimum_version = ctx.maximum_version = ver
+        conn = http.client.HTTPSConnection(host, port, timeout=20,
+                                           context=ctx)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=20)
+    tls = None
     backends, sock_ids, bad = [], set(), []
     for i in range(count):
         n = sizes[i % len(sizes)]
@@ -39,9 +55,12 @@ def main():
             break
         if conn.sock is not None:
             sock_ids.add(conn.sock.getsockname()[1])
+            if hasattr(conn.sock, "version"):
+                tls = [conn.sock.version(), conn.sock.cipher()[0]]
     conn.close()
     print(json.dumps({"requests": len(backends), "backends": backends,
-                      "connections": len(sock_ids), "bad": bad}))
+                      "connections": len(sock_ids), "bad": bad,
+                      "tls": tls}))
     return 1 if bad else 0
 
 

@@ -168,8 +168,11 @@ static ssize_t client_read(struct bconn *b, void *p, size_t cap)
 	n = tlsconn_read(b->tls, b->fd, p, cap);
 	if (n >= 0)
 		return n;
-	errno = n == -ENOBUFS && !cap ? 0 : (int)-n;
-	return errno ? -1 : 0;
+	/* The next record may not fit what is left of the buffer: nothing
+	 * for now (the body reader empties it; a request head that does not
+	 * fit is refused as too large, as for plain HTTP). */
+	errno = n == -ENOBUFS ? EAGAIN : (int)-n;
+	return -1;
 }
 
 /* Writes a short reply all at once, or fails (the send buffer is empty
@@ -494,7 +497,10 @@ static void body_wait(struct bconn *b)
  * number of reads per call keeps one upload from starving the loop. */
 static int body_step(struct bconn *b)
 {
-	for (int i = 0; i < 64; i++) {
+	/* TLS: whole records already in the session's buffer are read on (the
+	 * socket will not wake us for them). */
+	for (int i = 0; i < 64 || (b->tls && tlsconn_in_pending(b->tls));
+	     i++) {
 		int r = body_feed(b);
 		ssize_t n;
 

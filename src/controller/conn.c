@@ -90,16 +90,19 @@ void conn_table_free(struct ctrl *c)
 
 int conn_watch(struct conn *k, evloop_fd_cb cb)
 {
+	k->tls_watch_write = false;
 	return evloop_add(k->ctrl->loop, k->fd, EVLOOP_READ, cb, k);
 }
 
 void conn_unwatch(struct conn *k)
 {
+	k->tls_watch_write = false;
 	evloop_del(k->ctrl->loop, k->fd);
 }
 
 int conn_watch_write(struct conn *k, evloop_fd_cb cb)
 {
+	k->tls_watch_write = false;
 	return evloop_add(k->ctrl->loop, k->fd, EVLOOP_WRITE, cb, k);
 }
 
@@ -222,26 +225,67 @@ void conn_clear_buffer(struct conn *k)
 	}
 }
 
-/* TLS: the handshake first (its output may wait for the socket: then we
- * watch for writing too), then the records' plaintext. */
+/* Our records (handshake flight, tickets, a KeyUpdate) waiting for the
+ * socket: written first, and the fd watched for writing while some are
+ * left (only while READING: other states watch it themselves). */
+static int tls_out(struct conn *k)
+{
+	bool w;
+	int r = tlsconn_flush(k->tls, k->fd);
+
+	if (r < 0)
+		return r;
+	w = r == 0;
+	if (w != k->tls_watch_write &&
+	    !evloop_mod(k->ctrl->loop, k->fd,
+			EVLOOP_READ | (w ? EVLOOP_WRITE : 0)))
+		k->tls_watch_write = w;
+	return 0;
+}
+
+/* A dead session (alert sent, or close_notify): what the client still
+ * sends is read raw, for CLOSING to drain (and a READING state to find
+ * the connection unusable), so that closing does not reset it. */
+static ssize_t read_raw(struct conn *k)
+{
+	ssize_t n = read(k->fd, k->buf + k->len, k->cap - k->len);
+
+	if (n < 0)
+		return -errno;
+	k->len += (size_t)n;
+	return n;
+}
+
+/* TLS: the handshake first, then the records' plaintext.  A record
+ * whose plaintext may not fit gets room up to a record beyond the usual
+ * buffer (the plain path's bytes could simply stay in the socket). */
 static ssize_t read_tls(struct conn *k)
 {
+	size_t most = HO_REQUEST_BUF + TLSREC_PLAIN_MAX + 256;
 	ssize_t n;
+	int r;
 
 	if (!tlsconn_established(k->tls)) {
-		int r = tlsconn_handshake(k->tls, k->fd);
-
+		r = tlsconn_handshake(k->tls, k->fd);
 		if (r < 0)
 			return r;
-		evloop_mod(k->ctrl->loop, k->fd,
-			   EVLOOP_READ |
-			       (tlsconn_out_pending(k->tls) ? EVLOOP_WRITE : 0));
+		if (tls_out(k))
+			return -EPIPE;
 		if (r == 0)
 			return -EAGAIN;
 	}
+	if (!tlsconn_usable(k->tls))
+		return read_raw(k);
+	if (k->tls_watch_write && tls_out(k))
+		return -EPIPE;
 	n = tlsconn_read(k->tls, k->fd, k->buf + k->len, k->cap - k->len);
+	if (n == -ENOBUFS && k->cap < most && !reserve(k, most))
+		n = tlsconn_read(k->tls, k->fd, k->buf + k->len,
+				 k->cap - k->len);
 	if (n > 0)
 		k->len += (size_t)n;
+	if (tlsconn_out_pending(k->tls) && tls_out(k))
+		return -EPIPE;
 	return n;
 }
 

@@ -79,6 +79,7 @@ struct conn {
 	 * is not readable for them). */
 	struct tlsconn *tls;
 	bool is_tls;
+	bool tls_watch_write; /* READING: our records wait for the socket */
 	struct evdefer tls_more;
 };
 

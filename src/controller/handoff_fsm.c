@@ -401,9 +401,16 @@ static bool to_relay(const struct conn *k, const struct http_request *req,
 static bool process(struct conn *k, bool from_client)
 {
 	struct http_request req;
-	int r = http_parse_request(k->buf, k->len, NULL, &req);
+	int r;
 	size_t end;
 
+	/* A session that failed (its alert sent) or that the client closed
+	 * serves nothing more, not even what came before. */
+	if (k->tls && !tlsconn_usable(k->tls)) {
+		conn_close(k);
+		return true;
+	}
+	r = http_parse_request(k->buf, k->len, NULL, &req);
 	if (r == 0)
 		return false;
 	if (r < 0) {
@@ -454,16 +461,10 @@ static void on_peer_fin(struct conn *k)
 		conn_close(k); /* half a request: it can never be completed */
 }
 
-static void on_readable(struct evloop *loop, int fd, uint32_t events,
-			void *arg)
+static void read_and_process(struct conn *k)
 {
-	struct conn *k = arg;
-	ssize_t n;
+	ssize_t n = conn_read(k);
 
-	(void)loop;
-	(void)fd;
-	(void)events;
-	n = conn_read(k);
 	if (n == -EAGAIN || n == -EINTR)
 		return;
 	if (n == -ENOBUFS && k->quiescing) {
@@ -496,6 +497,28 @@ static void on_readable(struct evloop *loop, int fd, uint32_t events,
 		return;
 	}
 	process(k, true);
+}
+
+static void on_tls_more(void *arg);
+
+/* TLS: whole records may still wait in the session's buffer (a request
+ * body that came with its head, pipelined requests) while the socket is
+ * empty: they are read from the loop, not left for a readable event that
+ * will not come. */
+static void on_readable(struct evloop *loop, int fd, uint32_t events,
+			void *arg)
+{
+	struct conn *k = arg;
+	struct ctrl *c = k->ctrl;
+	uint64_t id = k->id;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	read_and_process(k);
+	k = conn_lookup(c, id);
+	if (k && k->state == CONN_READING && !k->quiescing)
+		conn_tls_more(k, on_tls_more);
 }
 
 /* TLS records the connection buffered (a hand-back brought them, or they
@@ -587,6 +610,15 @@ static void pause_conn(struct conn *k)
 	conn_unwatch(k);
 }
 
+/* The frozen socket thawed and closed with a reset. */
+static void reset_thawed(struct conn *k)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (k->fd >= 0 && !tcpr_repair_off(k->fd, false))
+		setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 /* A hand-off, or a relayed request (RELAY: the connection never left
  * us), that failed: the client gets a 503. */
 static void fail_handoff(struct conn *k, enum ctrl_fail reason,
@@ -610,6 +642,14 @@ static void fail_handoff(struct conn *k, enum ctrl_fail reason,
 	/* The thawed socket must receive the client again: its segments are
 	 * dropped (not reset) until the DELETE is applied. */
 	switch_release(k, NULL);
+	/* TLS after the freeze: the backend may have sealed records with the
+	 * session already; a 503 sealed here could reuse their nonces.  The
+	 * client is reset instead. */
+	if (k->is_tls && k->state == CONN_HANDOFF) {
+		reset_thawed(k);
+		conn_close(k);
+		return;
+	}
 	/* Before the freeze (a LOCK that failed, e.g. a full table) the
 	 * socket is live; after it, thaw it first. */
 	if (k->fd >= 0 && (k->state != CONN_HANDOFF ||
@@ -826,6 +866,14 @@ static void handoff_to(struct conn *k, const struct http_request *req,
 	tcp_state = conn_tcp_state(k, k->client_rtt_us ? NULL
 							: &k->client_rtt_us);
 	if (tcp_state != TCP_ESTABLISHED && tcp_state != TCP_CLOSE_WAIT) {
+		c->stats.client_closed++;
+		conn_close(k);
+		return;
+	}
+	/* TLS: our records (tickets, a KeyUpdate) must have left before the
+	 * session can move; a client that does not take them loses its
+	 * connection (not the backend its health). */
+	if (k->tls && tlsconn_flush(k->tls, k->fd) != 1) {
 		c->stats.client_closed++;
 		conn_close(k);
 		return;
@@ -1088,11 +1136,15 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 		return;
 	}
 	/* Pipelined requests first, each through the policy; a half-closed
-	 * client's socket is not watched (its EOF is known). */
+	 * client's socket is not watched (its EOF is known), so a TLS one's
+	 * records are opened now. */
 	if (!k->peer_fin && resume(k)) {
 		conn_close(k);
 		return;
 	}
+	if (k->peer_fin && k->tls)
+		while (conn_read(k) > 0)
+			;
 	if (request_waiting(k)) {
 		k->pipelining = true;
 		if (wait_for_tail(k, m->outq))

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -30,15 +31,23 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 
 /* A certificate for KEY named CN, signed by ISSUER_KEY (ISSUER NULL:
  * self-signed, a CA). */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, long serial,
-		       X509 *issuer, EVP_PKEY *issuer_key, const char *san)
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer,
+		       EVP_PKEY *issuer_key, const char *san)
 {
 	X509 *c = X509_new();
 	X509_NAME *name;
 	int err = !c;
 
 	if (!err) {
-		ASN1_INTEGER_set(X509_get_serialNumber(c), serial);
+		/* Random: a client that met an earlier throw-away CA of the
+		 * same name must not see the same issuer and serial again. */
+		BIGNUM *bn = BN_new();
+
+		err = !bn || !BN_rand(bn, 63, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
+		      !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c));
+		BN_free(bn);
+	}
+	if (!err) {
 		X509_gmtime_adj(X509_getm_notBefore(c), -3600);
 		X509_gmtime_adj(X509_getm_notAfter(c), TLSCERT_DAYS * 86400L);
 		X509_set_version(c, 2);
@@ -105,10 +114,10 @@ int tlscert_make(const char *dir, const char *ip, const char *dns)
 
 	snprintf(san, sizeof(san), "IP:%s,DNS:%s", ip, dns);
 	if (ca_key && key)
-		ca = make_cert(ca_key, "Prism testbed CA (throw-away)", 1, NULL,
+		ca = make_cert(ca_key, "Prism testbed CA (throw-away)", NULL,
 			       ca_key, NULL);
 	if (ca)
-		cert = make_cert(key, dns, 2, ca, ca_key, san);
+		cert = make_cert(key, dns, ca, ca_key, san);
 	if (cert) {
 		err = write_pem(dir, "ca.pem", 0644, (X509 *[]){ ca, NULL },
 				NULL);

@@ -8,6 +8,8 @@
 
 #include "lib/log.h"
 
+#include <openssl/crypto.h>
+
 #define HOCHAN_READ_CHUNK (256u << 10)
 #define HOCHAN_HELLO_MS 2000
 /* A message sent with hochan_send_lazy goes out with the next one, or
@@ -102,6 +104,11 @@ void hochan_free(struct hochan *ch)
 		evloop_timer_cancel(ch->loop, ch->lazy_timer);
 	evloop_del(ch->loop, ch->fd);
 	close(ch->fd);
+	/* Opened messages (TLS keys among them) are plaintext in there. */
+	if (ch->in)
+		OPENSSL_cleanse(ch->in, ch->in_cap);
+	if (ch->out)
+		OPENSSL_cleanse(ch->out, ch->out_cap);
 	free(ch->in);
 	free(ch->out);
 	ho_aead_clear(&ch->tx);
@@ -314,10 +321,13 @@ static long dispatch(struct hochan *ch)
 		ch->stats.msgs_in++;
 		off += (size_t)n;
 		ch->on_msg(ch, &m, ch->arg);
+		OPENSSL_cleanse(&m, sizeof(m));
 	}
 	ch->dispatching = false;
 	memmove(ch->in, ch->in + off, ch->in_len - off);
 	ch->in_len -= off;
+	/* What the messages opened to is not left behind the new end. */
+	OPENSSL_cleanse(ch->in + ch->in_len, off);
 	return n < 0 ? n : 0;
 }
 

@@ -309,8 +309,8 @@ static int establish(struct tlsconn *t, int last)
 	else
 		tx_seq = rx_seq = 1; /* each side's Finished */
 	err = tlsexport_state(t->ssl, tx_seq, rx_seq, &tx, &rx);
-	t->cipher_type = tx.k.info.cipher_type;
 	if (!err) {
+		t->cipher_type = tx.k.info.cipher_type;
 		t->tx = tlsrec_new(&tx);
 		t->rx = t->tx ? tlsrec_new(&rx) : NULL;
 		if (!t->rx)
@@ -596,7 +596,17 @@ ssize_t tlsconn_read(struct tlsconn *t, int fd, void *out, size_t cap)
 
 bool tlsconn_in_pending(const struct tlsconn *t)
 {
-	return t->in_len >= TLSREC_HEADER;
+	size_t n;
+
+	if (t->in_len < TLSREC_HEADER || t->dead)
+		return false;
+	n = (size_t)t->in[3] << 8 | t->in[4];
+	return t->in_len >= TLSREC_HEADER + n;
+}
+
+bool tlsconn_usable(const struct tlsconn *t)
+{
+	return t->established && !t->dead;
 }
 
 ssize_t tlsconn_write(struct tlsconn *t, int fd, const void *p, size_t n)

@@ -86,9 +86,12 @@ int tlsconn_version(const struct tlsconn *t);
  * yet), -ENOBUFS (the next record's plaintext may not fit in cap: make
  * room), or a fatal -errno (alert sent; see above). */
 ssize_t tlsconn_read(struct tlsconn *t, int fd, void *out, size_t cap);
-/* Whether whole records, or bytes fd has not been asked for, wait: after
- * a tlsconn_read that filled cap. */
+/* Whether a whole record waits in the connection's buffer (read from the
+ * socket, not opened: cap was full, or it came with a hand-off): the
+ * socket will not say so by being readable. */
 bool tlsconn_in_pending(const struct tlsconn *t);
+/* Established and not failed or closed (a dead session seals nothing). */
+bool tlsconn_usable(const struct tlsconn *t);
 
 /* Seals up to n bytes into records and writes what the socket takes.
  * Returns the bytes taken (all of them unless TLSCONN_OUT_MAX is queued),

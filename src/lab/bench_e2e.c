@@ -68,6 +68,7 @@ struct e2e_opts {
 	int initcwnd;
 	bool put; /* --workload put */
 	int pipeline; /* --pipeline N: h2load -m N (and -m 1 for the ratio) */
+	bool tls;     /* --tls: HTTPS to nginx, HAProxy and Prism */
 	struct bench_common c; /* name, link_mbit, json, out */
 };
 
@@ -141,7 +142,7 @@ static void usage(FILE *out)
 		"[--initcwnd W] [--name NAME]\n"
 		"                       [--workload get|put] [--pipeline N] "
 		"[--loss PCT] [--json]\n"
-		"                       [--out DIR]\n"
+		"                       [--tls] [--out DIR]\n"
 		"  --sizes LIST     object sizes, e.g. 1k,64k,2m (default "
 		"1k,4k,16k,64k,256k,1m,4m,16m,64m)\n"
 		"  --backends LIST  backend counts, one testbed each (default 2; "
@@ -165,6 +166,9 @@ static void usage(FILE *out)
 		"pipe/1 is the ratio\n"
 		"  --loss PCT       random loss on every host's links, both "
 		"ways (0..100)\n"
+		"  --tls            HTTPS: nginx, HAProxy and Prism terminate TLS "
+		"(testbed\n"
+		"                   certificate); direct stays plain HTTP\n"
 		"  --json           JSON array on stdout (the table goes to "
 		"stderr)\n"
 		"  --out DIR        CSV + PNG (default "
@@ -177,15 +181,18 @@ static void usage(FILE *out)
 		PUT_KEYS);
 }
 
-/* The address wrk and h2load are pointed at for a proxy or Prism. */
-static void target(int cfg, char *buf, size_t len)
+/* The address wrk and h2load are pointed at for a proxy or Prism (TLS:
+ * their HTTPS ports). */
+static void target(int cfg, bool tls, char *buf, size_t len)
 {
 	if (cfg == CFG_PROXY)
-		snprintf(buf, len, "%s", BENCH_PROXY_IP);
+		snprintf(buf, len, "%s:%d", BENCH_PROXY_IP,
+			 tls ? BENCH_NGINX_TLS_PORT : BENCH_NGINX_PORT);
 	else if (cfg == CFG_HAPROXY)
-		snprintf(buf, len, "%s:%d", BENCH_PROXY_IP, BENCH_HAPROXY_PORT);
+		snprintf(buf, len, "%s:%d", BENCH_PROXY_IP,
+			 tls ? BENCH_HAPROXY_TLS_PORT : BENCH_HAPROXY_PORT);
 	else
-		snprintf(buf, len, "%s", TESTBED_VIP);
+		snprintf(buf, len, "%s:%d", TESTBED_VIP, tls ? 443 : 80);
 }
 
 /* ---- one wrk run ---- */
@@ -261,7 +268,9 @@ static pid_t start_wrk(const struct bench_env *e, const struct e2e_opts *o,
 			return err;
 		}
 	} else {
-		snprintf(url, sizeof(url), "http://%s/bytes/%llu", ip,
+		/* --tls: the backends themselves serve plain HTTP only */
+		snprintf(url, sizeof(url), "%s://%s/bytes/%llu",
+			 o->tls && strchr(ip, ':') ? "https" : "http", ip,
 			 (unsigned long long)size);
 		snprintf(script, sizeof(script), "%s/report.lua", e->tmp);
 	}
@@ -286,7 +295,7 @@ static int run_wrk(const struct bench_env *e, const struct e2e_opts *o,
 			conns = conns < 1 ? 1 : conns;
 			bench_backend_ip(i + 1, ip, sizeof(ip));
 		} else
-			target(cfg, ip, sizeof(ip));
+			target(cfg, o->tls, ip, sizeof(ip));
 		if (start_wrk(e, o, ip, size, conns, key, &jobs[i]) < 0)
 			err = (int)jobs[i].pid;
 		else
@@ -394,7 +403,7 @@ static int run_h2load(const struct bench_env *e, const struct e2e_opts *o,
 			conns = conns < 1 ? 1 : conns;
 			bench_backend_ip(i + 1, ip, sizeof(ip));
 		} else
-			target(cfg, ip, sizeof(ip));
+			target(cfg, false, ip, sizeof(ip));
 		snprintf(c, sizeof(c), "%d", conns);
 		snprintf(url, sizeof(url), "http://%s/bytes/%llu", ip,
 			 (unsigned long long)size);
@@ -568,6 +577,11 @@ static void print_header(FILE *f, int n, const struct e2e_opts *o)
 	if (o->c.loss > 0)
 		fprintf(f, "   random loss %g%% on every host's links, both "
 			   "ways\n", o->c.loss);
+	if (o->tls)
+		fprintf(f, "   HTTPS: nginx, HAProxy and Prism terminate TLS "
+			   "(wrk's default, TLS 1.3 AES-256-GCM here), one "
+			   "handshake per connection;\n   direct is plain HTTP "
+			   "(the backends do not serve TLS)\n");
 	if (o->put)
 		fprintf(f, "   PUT /obj/KEY, %d keys per wrk thread; backends "
 			   "--store --no-fsync (not durable), stores emptied "
@@ -634,7 +648,7 @@ static void print_json(const struct e2e *r, const struct e2e_opts *o)
 		       "\"errors\": %llu, \"workload\": \"%s\", "
 		       "\"rps_unpipelined\": %.1f, \"controller_link_bytes\": "
 		       "%llu, \"client_link_bytes\": %llu, \"relayed\": %llu, "
-		       "\"handed_off\": %llu}",
+		       "\"handed_off\": %llu, \"tls\": %s}",
 		       i ? "," : "", cfg_names[p->cfg], p->backends,
 		       (unsigned long long)p->size, p->gbps, p->rps, p->p50_us,
 		       p->p99_us, (unsigned long long)p->tcp.retrans,
@@ -647,7 +661,8 @@ static void print_json(const struct e2e *r, const struct e2e_opts *o)
 		       (unsigned long long)p->ctl_bytes,
 		       (unsigned long long)p->client_bytes,
 		       (unsigned long long)p->relayed,
-		       (unsigned long long)p->handed_off);
+		       (unsigned long long)p->handed_off,
+		       o->tls && p->cfg != CFG_DIRECT ? "true" : "false");
 	}
 	printf("\n]\n");
 	fflush(stdout);
@@ -860,7 +875,8 @@ static int run_n(struct e2e *r, const struct e2e_opts *o, int n, FILE *tbl)
 		o->c.name, n);
 	err = bench_env_up_opt(&e, o->c.name, n, o->c.link_mbit, o->initcwnd,
 			       BENCH_ENV_HAPROXY |
-				       (o->put ? BENCH_ENV_STORE : 0u));
+				       (o->put ? BENCH_ENV_STORE : 0u) |
+				       (o->tls ? BENCH_ENV_TLS : 0u));
 	if (!err)
 		err = bench_env_loss(&e, o->c.loss);
 	if (!err)
@@ -929,6 +945,9 @@ static int e2e_opt(int c, const char *arg, void *ctx)
 		o->put = !strcmp(arg, "put");
 		return o->put || !strcmp(arg, "get") ? 0 : -EINVAL;
 	case 'P': return num_parse_int(arg, 2, 64, &o->pipeline);
+	case 'T':
+		o->tls = true;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -943,6 +962,7 @@ static int parse_opts(int argc, char **argv, struct e2e_opts *o)
 		{ "initcwnd", required_argument, NULL, 'w' },
 		{ "workload", required_argument, NULL, 'W' },
 		{ "pipeline", required_argument, NULL, 'P' },
+		{ "tls", no_argument, NULL, 'T' },
 		{ 0 },
 	};
 	const struct bench_cli cli = {
@@ -979,6 +999,11 @@ int bench_e2e(int argc, char **argv)
 		return rc == 1 ? 0 : rc;
 	if (o.put && o.pipeline) {
 		fprintf(stderr, "prism bench e2e: --pipeline is for GETs\n");
+		return 2;
+	}
+	if (o.tls && (o.put || o.pipeline)) {
+		fprintf(stderr, "prism bench e2e: --tls is for the GET workload "
+				"with wrk (no --pipeline, no put)\n");
 		return 2;
 	}
 	if (bench_start("e2e", NULL, NULL, 0))

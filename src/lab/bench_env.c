@@ -270,11 +270,20 @@ int bench_link_bytes(const struct bench_env *e, const char *host,
 
 static int write_nginx_conf(const struct bench_env *e, const char *path)
 {
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], tls[512] = "";
 	FILE *f = fopen(path, "w");
 
 	if (!f)
 		return -errno;
+	/* TLS as Prism does it: 1.3 and 1.2, the testbed's certificate. */
+	if (e->tls)
+		snprintf(tls, sizeof(tls),
+			 "    listen %s:%d ssl;\n"
+			 "    ssl_certificate %s/%s/tls/cert.pem;\n"
+			 "    ssl_certificate_key %s/%s/tls/key.pem;\n"
+			 "    ssl_protocols TLSv1.2 TLSv1.3;\n",
+			 BENCH_PROXY_IP, BENCH_NGINX_TLS_PORT, TESTBED_STATE_DIR,
+			 e->name, TESTBED_STATE_DIR, e->name);
 	/* One worker, like the single-threaded controller; a keep-alive
 	 * upstream; responses buffered in memory only (no temp files, which
 	 * would measure the disk); request bodies of any size streamed to
@@ -304,6 +313,7 @@ static int write_nginx_conf(const struct bench_env *e, const char *path)
 		"  }\n"
 		"  server {\n"
 		"    listen %s:%d;\n"
+		"%s"
 		"    keepalive_requests 1000000;\n"
 		"    location / {\n"
 		"      proxy_pass http://backends;\n"
@@ -315,7 +325,7 @@ static int write_nginx_conf(const struct bench_env *e, const char *path)
 		"    }\n"
 		"  }\n"
 		"}\n",
-		BENCH_PROXY_IP, BENCH_NGINX_PORT);
+		BENCH_PROXY_IP, BENCH_NGINX_PORT, tls);
 	return fclose(f) ? -errno : 0;
 }
 
@@ -420,15 +430,53 @@ static int write_haproxy_conf(const struct bench_env *e, const char *path)
 		"  timeout http-keep-alive 60s\n"
 		"frontend web\n"
 		"  bind %s:%d\n"
-		"  default_backend backends\n"
-		"backend backends\n"
-		"  balance roundrobin\n",
+		"  default_backend backends\n",
 		e->tmp, BENCH_PROXY_IP, BENCH_HAPROXY_PORT);
+	if (e->tls)
+		fprintf(f, "frontend web_tls\n"
+			   "  bind %s:%d ssl crt %s/haproxy.pem "
+			   "ssl-min-ver TLSv1.2\n"
+			   "  default_backend backends\n",
+			BENCH_PROXY_IP, BENCH_HAPROXY_TLS_PORT, e->tmp);
+	fprintf(f, "backend backends\n"
+		   "  balance roundrobin\n");
 	for (int i = 1; i <= e->tb.backends; i++) {
 		bench_backend_ip(i, ip, sizeof(ip));
 		fprintf(f, "  server b%d %s:80\n", i, ip);
 	}
 	return fclose(f) ? -errno : 0;
+}
+
+/* HAProxy wants certificate chain and key in one file. */
+static int haproxy_pem(const struct bench_env *e)
+{
+	static const char *const parts[] = { "cert.pem", "key.pem" };
+	char path[512], buf[4096];
+	FILE *out, *in;
+	size_t n;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/haproxy.pem", e->tmp);
+	out = fopen(path, "w");
+	if (!out)
+		return -errno;
+	for (int i = 0; i < 2 && !err; i++) {
+		snprintf(path, sizeof(path), "%s/%s/tls/%s", TESTBED_STATE_DIR,
+			 e->name, parts[i]);
+		in = fopen(path, "r");
+		if (!in) {
+			err = -errno;
+			break;
+		}
+		while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+			fwrite(buf, 1, n, out);
+		fclose(in);
+	}
+	if (fclose(out) && !err)
+		err = -errno;
+	if (err)
+		fprintf(stderr, "prism bench: %s: %s\n", path, strerror(-err));
+	return err;
 }
 
 static int start_haproxy(struct bench_env *e)
@@ -439,6 +487,8 @@ static int start_haproxy(struct bench_env *e)
 	snprintf(conf, sizeof(conf), "%s/haproxy.cfg", e->tmp);
 	snprintf(pidf, sizeof(pidf), "%s/haproxy.pid", e->tmp);
 	snprintf(log, sizeof(log), "%s/haproxy.out", e->tmp);
+	if (e->tls && haproxy_pem(e))
+		return -EIO;
 	if (write_haproxy_conf(e, conf))
 		return -errno;
 	return start_proxy(e, "haproxy", argv, pidf, log, &e->haproxy);
@@ -447,18 +497,24 @@ static int start_haproxy(struct bench_env *e)
 /* ---- the environment ---- */
 
 /* Runs a `prism` subcommand with its stdout sent to stderr, so that
- * --json output stays clean.  STORE adds `--store --no-fsync`. */
+ * --json output stays clean.  STORE adds `--store --no-fsync`, TLS
+ * `--tls`. */
 static int run_quiet(int (*cmd)(int, char **), const char *sub,
-		     const char *name, bool store)
+		     const char *name, bool store, bool tls)
 {
-	char *argv[] = { (char *)sub, "--name", (char *)name, "--store",
-			 "--no-fsync", NULL };
-	int save, rc;
+	char *argv[8] = { (char *)sub, "--name", (char *)name };
+	int save, rc, argc = 3;
 
+	if (store) {
+		argv[argc++] = "--store";
+		argv[argc++] = "--no-fsync";
+	}
+	if (tls)
+		argv[argc++] = "--tls";
 	fflush(stdout);
 	save = dup(1);
 	dup2(2, 1);
-	rc = cmd(store ? 5 : 3, argv);
+	rc = cmd(argc, argv);
 	fflush(stdout);
 	if (save >= 0) {
 		dup2(save, 1);
@@ -590,6 +646,7 @@ int bench_env_up_opt(struct bench_env *e, const char *name, int backends,
 
 	memset(e, 0, sizeof(*e));
 	e->store = flags & BENCH_ENV_STORE;
+	e->tls = flags & BENCH_ENV_TLS;
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	snprintf(e->tmp, sizeof(e->tmp), "/tmp/prism-bench.XXXXXX");
 	if (!testbed_name_valid(name) || strlen(name) > TESTBED_NAME_MAX) {
@@ -623,7 +680,7 @@ int bench_env_up_opt(struct bench_env *e, const char *name, int backends,
 	if (err || bench_stop)
 		return err ? err : -EINTR;
 	e->prism_up = true;
-	if (run_quiet(cmd_up, "up", name, e->store)) {
+	if (run_quiet(cmd_up, "up", name, e->store, e->tls)) {
 		fprintf(stderr, "prism bench: prism up on testbed %s failed\n",
 			name);
 		return -EIO;
@@ -650,7 +707,7 @@ void bench_env_down(struct bench_env *e)
 	stop_proxy(&e->haproxy);
 	if (e->prism_up) {
 		/* Like `prism down`, this keeps the daemons' logs. */
-		run_quiet(cmd_down, "down", e->name, false);
+		run_quiet(cmd_down, "down", e->name, false, false);
 		fprintf(stderr, "prism bench: daemon logs in %s/%s/\n",
 			TESTBED_STATE_DIR, e->name);
 	}

@@ -23,6 +23,9 @@
 
 #define BENCH_NGINX_PORT 80
 #define BENCH_HAPROXY_PORT 81
+/* BENCH_ENV_TLS: where nginx and HAProxy terminate TLS (Prism: VIP:443). */
+#define BENCH_NGINX_TLS_PORT 443
+#define BENCH_HAPROXY_TLS_PORT 444
 
 struct bench_env {
 	char name[TESTBED_NAME_MAX + 1];
@@ -31,6 +34,7 @@ struct bench_env {
 	pid_t nginx, haproxy;
 	bool tb_up, prism_up;
 	bool store; /* Prism runs as an object store (bench_env_up_opt) */
+	bool tls;   /* BENCH_ENV_TLS */
 };
 
 /* The client's counters that tell whether TCP had to recover. */
@@ -61,6 +65,10 @@ int bench_env_up(struct bench_env *e, const char *name, int backends,
  * host (BENCH_PROXY_IP:BENCH_HAPROXY_PORT), next to nginx. */
 #define BENCH_ENV_STORE 1u
 #define BENCH_ENV_HAPROXY 2u
+/* BENCH_ENV_TLS: `prism up --tls`, and nginx and HAProxy also terminate
+ * TLS (BENCH_NGINX_TLS_PORT, BENCH_HAPROXY_TLS_PORT) with the testbed's
+ * certificate (RUN/tls/), as proxies to the backends' plain HTTP. */
+#define BENCH_ENV_TLS 4u
 int bench_env_up_opt(struct bench_env *e, const char *name, int backends,
 		     int link_mbit, int initcwnd, unsigned int flags);
 

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Smoke test of the end-to-end benchmarks: `prism bench e2e` and `prism
-# bench latency` run on their own testbed, print JSON of the documented
+# Smoke test of the end-to-end benchmarks: `prism bench e2e` (plain,
+# --tls, --pipeline, put) and `prism bench latency` run on their own
+# testbed, print JSON of the documented
 # shape, every configuration served requests, and nothing is left behind.
 # No timing thresholds: benchmarks report, tests assert behaviour.
 . "$(dirname "$0")/lib.sh"
@@ -67,6 +68,25 @@ for r in rows:
 EOF
 else
 	not_ok "bench e2e --pipeline runs" "$(tail -n 15 "$E2E_TMP/pipe.err" 2>/dev/null)"
+fi
+
+tls=$E2E_TMP/tls.json
+if timeout 120 "$PRISM" bench e2e --tls --sizes 100k --duration 1 \
+	--json --name $NAME --out "$E2E_TMP/tls" >"$tls" 2>"$E2E_TMP/tls.err"; then
+	ok "bench e2e --tls runs"
+	check "bench e2e --tls JSON: nginx, HAProxy and Prism over TLS, direct plain, no errors" \
+		python3 - "$tls" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert {r["config"] for r in rows} == {"direct", "proxy", "haproxy", "prism"}, rows
+for r in rows:
+    assert r["tls"] == (r["config"] != "direct"), r
+    assert r["requests"] > 0 and r["errors"] == 0, r
+prism = [r for r in rows if r["config"] == "prism"][0]
+assert prism["handed_off"] > 0, prism
+EOF
+else
+	not_ok "bench e2e --tls runs" "$(tail -n 15 "$E2E_TMP/tls.err" 2>/dev/null)"
 fi
 
 put=$E2E_TMP/put.json

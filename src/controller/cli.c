@@ -26,7 +26,8 @@ static void usage(FILE *out)
 		"                        [--idle-timeout MS] [--header-timeout MS]\n"
 		"                        [--handoff-timeout MS] [--peer-id N]\n"
 		"                        [--delivery adaptive|handoff] [--relay-max SIZE]\n"
-		"                        [--tls-cert FILE --tls-key FILE [--tls-listen VIP:PORT]]\n"
+		"                        [--tls-cert FILE --tls-key FILE]... [--tls-listen VIP:PORT]\n"
+		"                        [--tls-ticket-keys FILE]\n"
 		"                        [--ready-file PATH] [--debug]\n"
 		"       prism controller --which-backend TARGET [--policy P] --backend ...\n"
 		"       prism controller reload|status [--admin IP:PORT]\n"
@@ -48,9 +49,14 @@ static void usage(FILE *out)
 		"every request.\n"
 		"--tls-cert and --tls-key (PEM: chain, key) also accept HTTPS on\n"
 		"--tls-listen (default the --listen address, port 443): TLS 1.3 and\n"
-		"1.2 end here, and the session moves with each hand-off.\n"
+		"1.2 end here, and the session moves with each hand-off.  Up to %d\n"
+		"pairs: the first is the default, the others are chosen by the\n"
+		"client's server name (SNI).  --tls-ticket-keys: a secret file (at\n"
+		"least 32 bytes) the session tickets' keys come from, so that\n"
+		"controllers sharing it resume each other's sessions.\n"
 		"--which-backend prints the backend TARGET goes to (all up) and exits.\n"
-		"--key is the shared HMAC key file of switch and backends.\n");
+		"--key is the shared HMAC key file of switch and backends.\n",
+		CTRL_TLS_CERTS);
 }
 
 /* One option of a --backend value: weight=N, http=IP:PORT or drain. */
@@ -276,13 +282,14 @@ static int check_tls(struct controller_config *cfg)
 {
 	struct sockaddr_in *t = &cfg->tls_listen;
 
-	if (!cfg->tls_cert != !cfg->tls_key ||
-	    (t->sin_port && !cfg->tls_cert)) {
+	if (cfg->n_tls_cert != cfg->n_tls_key ||
+	    ((t->sin_port || cfg->tls_ticket_keys) && !cfg->n_tls_cert)) {
 		fprintf(stderr, "prism controller: --tls-cert and --tls-key go "
-				"together (and --tls-listen needs them)\n");
+				"in pairs (and --tls-listen, --tls-ticket-keys "
+				"need them)\n");
 		return -EINVAL;
 	}
-	if (!cfg->tls_cert)
+	if (!cfg->n_tls_cert)
 		return 0;
 	if (!t->sin_port) {
 		t->sin_family = AF_INET;
@@ -348,9 +355,15 @@ static int apply(struct controller_config *cfg, const char *a, const char *v,
 	if (!strcmp(a, "--relay-max"))
 		return parse_relay_max(v, &cfg->relay_max);
 	if (!strcmp(a, "--tls-cert"))
-		return (cfg->tls_cert = v) ? 0 : -EINVAL;
+		return cfg->n_tls_cert < CTRL_TLS_CERTS
+			       ? (cfg->tls_cert[cfg->n_tls_cert++] = v, 0)
+			       : -E2BIG;
 	if (!strcmp(a, "--tls-key"))
-		return (cfg->tls_key = v) ? 0 : -EINVAL;
+		return cfg->n_tls_key < CTRL_TLS_CERTS
+			       ? (cfg->tls_key[cfg->n_tls_key++] = v, 0)
+			       : -E2BIG;
+	if (!strcmp(a, "--tls-ticket-keys"))
+		return (cfg->tls_ticket_keys = v) ? 0 : -EINVAL;
 	if (!strcmp(a, "--tls-listen"))
 		return switch_parse_addr(v, 443, &cfg->tls_listen);
 	if (!strcmp(a, "--config"))

@@ -13,6 +13,7 @@
 #define CTRL_NAME_MAX 16
 #define CTRL_MAX_ROUTES 16
 #define CTRL_ROUTE_BACKENDS 16
+#define CTRL_TLS_CERTS 8
 
 struct ctrl_backend_config {
 	char name[CTRL_NAME_MAX];
@@ -63,10 +64,14 @@ struct controller_config {
 	uint32_t backoff_ms;        /* passive: down after a failed hand-off */
 	enum ctrl_delivery delivery;
 	uint32_t relay_max;         /* bytes, a multiple of 1 KiB */
-	/* HTTPS (docs/tls.md): certificate chain and key files (PEM), and
-	 * where to accept TLS (default: --listen's address, port 443).
-	 * Fixed at start (reload keeps them). */
-	const char *tls_cert, *tls_key;
+	/* HTTPS (docs/tls.md): certificate chain and key files (PEM), paired
+	 * in order, the first the default and the others chosen by SNI; the
+	 * session ticket key file (several controllers share it); where to
+	 * accept TLS (default: --listen's address, port 443).  Fixed at
+	 * start (reload keeps them). */
+	const char *tls_cert[CTRL_TLS_CERTS], *tls_key[CTRL_TLS_CERTS];
+	unsigned n_tls_cert, n_tls_key;
+	const char *tls_ticket_keys;
 	struct sockaddr_in tls_listen;
 	/* Where the configuration came from, for reload: the command line
 	 * (re-parsed, --config files re-read) and the files' storage. */

@@ -115,8 +115,11 @@ struct ctrl {
 	char switch_name[64];
 	struct evloop *loop;
 	int listen_fd, raw_fd, sig_fd;
-	/* HTTPS (cfg->tls_cert): the server context, its listening socket. */
-	SSL_CTX *tls_ctx;
+	/* HTTPS (cfg->tls_cert): a server context per certificate (the first
+	 * the default, the one every handshake starts with), the listening
+	 * socket. */
+	SSL_CTX *tls_ctx[CTRL_TLS_CERTS];
+	unsigned n_tls_ctx;
 	int tls_listen_fd;
 	struct auth_key key;
 	struct switch_async *sw; /* the switch, without blocking the loop */

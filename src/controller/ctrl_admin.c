@@ -160,7 +160,7 @@ void ctrl_metrics(struct ctrl *c, struct metrics_buf *m)
 	metrics_sample(m, "prism_controller_reloads_total",
 		       (const char *[]){ "result", "error", NULL },
 		       c->reload_errors);
-	if (c->tls_ctx)
+	if (c->n_tls_ctx)
 		tlsconn_metrics(m, "prism_controller_tls_events_total");
 	backend_metrics(c, m);
 }

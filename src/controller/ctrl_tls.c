@@ -1,18 +1,30 @@
-/* HTTPS at the controller (docs/tls.md): the server context from the
- * configured certificate chain and key, and the port that accepts TLS.
- * Each connection's handshake and records are lib/tlsconn.h's, driven by
- * conn.c; the session moves with the hand-off (handoff_fsm.c). */
+/* HTTPS at the controller (docs/tls.md): a server context per configured
+ * certificate chain and key (the first the default, the others chosen by
+ * the client's server name), session ticket keys from a shared secret
+ * file, and the port that accepts TLS.  Each connection's handshake and
+ * records are lib/tlsconn.h's, driven by conn.c; the session moves with
+ * the hand-off (handoff_fsm.c). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/kdf.h>
+#include <openssl/x509v3.h>
 
 #include "controller/ctrl.h"
 #include "controller/handoff_fsm.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "lib/tlsconn.h"
+
+/* OpenSSL's ticket key material: name, HMAC secret, AES key. */
+#define TICKET_KEYS_LEN 80
+#define TICKET_SECRET_MIN 32
+#define TICKET_SECRET_MAX 4096
 
 /* OpenSSL's reason for the last failure, for the log. */
 static const char *ssl_reason(void)
@@ -22,7 +34,7 @@ static const char *ssl_reason(void)
 	return r ? r : "unknown error";
 }
 
-static SSL_CTX *server_ctx(const struct controller_config *cfg)
+static SSL_CTX *server_ctx(const char *cert, const char *key)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
@@ -30,14 +42,13 @@ static SSL_CTX *server_ctx(const struct controller_config *cfg)
 		log_err("tls: %s", ssl_reason());
 		return NULL;
 	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
-		log_err("tls: certificate %s: %s", cfg->tls_cert, ssl_reason());
-	} else if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key,
-					       SSL_FILETYPE_PEM) != 1) {
-		log_err("tls: key %s: %s", cfg->tls_key, ssl_reason());
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		log_err("tls: certificate %s: %s", cert, ssl_reason());
+	} else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) !=
+		   1) {
+		log_err("tls: key %s: %s", key, ssl_reason());
 	} else if (SSL_CTX_check_private_key(ctx) != 1) {
-		log_err("tls: key %s does not match certificate %s",
-			cfg->tls_key, cfg->tls_cert);
+		log_err("tls: key %s does not match certificate %s", key, cert);
 	} else if (tlsconn_ctx_prepare(ctx)) {
 		log_err("tls: context: %s", ssl_reason());
 	} else {
@@ -49,16 +60,114 @@ static SSL_CTX *server_ctx(const struct controller_config *cfg)
 	return NULL;
 }
 
+/* SNI: the first certificate that names the server name the client
+ * asked for; the default (the first configured) when none does, or when
+ * the client named none. */
+static int pick_cert(SSL *ssl, int *alert, void *arg)
+{
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	struct ctrl *c = arg;
+
+	(void)alert;
+	if (!name)
+		return SSL_TLSEXT_ERR_OK;
+	for (unsigned i = 0; i < c->n_tls_ctx; i++) {
+		X509 *x = SSL_CTX_get0_certificate(c->tls_ctx[i]);
+
+		if (x && X509_check_host(x, name, 0, 0, NULL) == 1) {
+			if (i)
+				SSL_set_SSL_CTX(ssl, c->tls_ctx[i]);
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* The ticket keys from the secret file: HKDF-SHA256 of its bytes, so
+ * that every controller given the same file encrypts and decrypts the
+ * same tickets (and a restart resumes the sessions of before it). */
+static int ticket_keys(const char *path, uint8_t out[TICKET_KEYS_LEN])
+{
+	static const char salt[] = "prism tls ticket keys v1";
+	uint8_t secret[TICKET_SECRET_MAX];
+	EVP_KDF *kdf;
+	EVP_KDF_CTX *kctx = NULL;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -EIO;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, secret, sizeof(secret));
+	close(fd);
+	if (n < TICKET_SECRET_MIN) {
+		OPENSSL_cleanse(secret, sizeof(secret));
+		return n < 0 ? -errno : -EINVAL;
+	}
+	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	if (kdf)
+		kctx = EVP_KDF_CTX_new(kdf);
+	if (kctx) {
+		OSSL_PARAM p[] = {
+		    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						     (char *)"SHA256", 0),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+						      secret, (size_t)n),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+						      (void *)salt,
+						      sizeof(salt) - 1),
+		    OSSL_PARAM_construct_end(),
+		};
+		if (EVP_KDF_derive(kctx, out, TICKET_KEYS_LEN, p) == 1)
+			rc = 0;
+	}
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return rc;
+}
+
+static int set_ticket_keys(struct ctrl *c)
+{
+	uint8_t keys[TICKET_KEYS_LEN];
+	int err = ticket_keys(c->cfg->tls_ticket_keys, keys);
+
+	if (err) {
+		log_err("tls: ticket keys %s: %s", c->cfg->tls_ticket_keys,
+			err == -EINVAL ? "shorter than 32 bytes" : strerror(-err));
+		return err;
+	}
+	/* Tickets are the first context's business (OpenSSL keeps the
+	 * session context a handshake started with). */
+	for (unsigned i = 0; i < c->n_tls_ctx && !err; i++)
+		if (SSL_CTX_set_tlsext_ticket_keys(c->tls_ctx[i], keys,
+						   sizeof(keys)) != 1)
+			err = -EIO;
+	OPENSSL_cleanse(keys, sizeof(keys));
+	return err;
+}
+
 int ctrl_tls_open(struct ctrl *c)
 {
 	const struct controller_config *cfg = c->cfg;
 	char ip[INET_ADDRSTRLEN];
+	int err;
 
-	if (!cfg->tls_cert)
+	for (unsigned i = 0; i < cfg->n_tls_cert; i++) {
+		c->tls_ctx[i] = server_ctx(cfg->tls_cert[i], cfg->tls_key[i]);
+		if (!c->tls_ctx[i])
+			return -EINVAL;
+		c->n_tls_ctx = i + 1;
+	}
+	if (!c->n_tls_ctx)
 		return 0;
-	c->tls_ctx = server_ctx(cfg);
-	if (!c->tls_ctx)
-		return -EINVAL;
+	if (c->n_tls_ctx > 1)
+		SSL_CTX_set_tlsext_servername_callback(c->tls_ctx[0], pick_cert);
+	SSL_CTX_set_tlsext_servername_arg(c->tls_ctx[0], c);
+	if (cfg->tls_ticket_keys) {
+		err = set_ticket_keys(c);
+		if (err)
+			return err;
+	}
 	c->tls_listen_fd = net_listen(&cfg->tls_listen, 4096, true);
 	if (c->tls_listen_fd < 0) {
 		inet_ntop(AF_INET, &cfg->tls_listen.sin_addr, ip, sizeof(ip));
@@ -67,7 +176,9 @@ int ctrl_tls_open(struct ctrl *c)
 			strerror(-c->tls_listen_fd));
 		return c->tls_listen_fd;
 	}
-	log_info("tls: serving on port %u", ntohs(cfg->tls_listen.sin_port));
+	log_info("tls: serving on port %u, %u certificate(s)%s",
+		 ntohs(cfg->tls_listen.sin_port), c->n_tls_ctx,
+		 cfg->tls_ticket_keys ? ", shared ticket keys" : "");
 	return evloop_add(c->loop, c->tls_listen_fd, EVLOOP_READ,
 			  fsm_accept_tls, c);
 }
@@ -77,6 +188,7 @@ void ctrl_tls_close(struct ctrl *c)
 	if (c->tls_listen_fd >= 0)
 		close(c->tls_listen_fd);
 	c->tls_listen_fd = -1;
-	SSL_CTX_free(c->tls_ctx);
-	c->tls_ctx = NULL;
+	for (unsigned i = 0; i < c->n_tls_ctx; i++)
+		SSL_CTX_free(c->tls_ctx[i]);
+	c->n_tls_ctx = 0;
 }

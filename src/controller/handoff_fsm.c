@@ -575,7 +575,7 @@ void fsm_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
 static void on_new_tls(struct conn *k)
 {
 	k->is_tls = true;
-	k->tls = tlsconn_accept(k->ctrl->tls_ctx);
+	k->tls = tlsconn_accept(k->ctrl->tls_ctx[0]);
 	if (!k->tls) {
 		conn_close(k);
 		return;

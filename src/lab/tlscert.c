@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -103,6 +104,32 @@ static int write_pem(const char *dir, const char *name, mode_t mode,
 	if (fclose(f) || !ok)
 		return -EIO;
 	return 0;
+}
+
+bool tlscert_usable(const char *dir)
+{
+	char path[512];
+	time_t soon = time(NULL) + 3600;
+	bool ok = false;
+	X509 *cert;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	if (access(path, R_OK))
+		return false;
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	if (access(path, R_OK))
+		return false;
+	snprintf(path, sizeof(path), "%s/cert.pem", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (cert)
+		ok = X509_cmp_time(X509_get0_notAfter(cert), &soon) > 0;
+	X509_free(cert);
+	return ok;
 }
 
 int tlscert_make(const char *dir, const char *ip, const char *dns)

@@ -463,7 +463,8 @@ static int run_open(struct run *r, int argc, char **argv)
 	return err;
 }
 
-/* RUN/tls/: a throw-away CA and the VIP's certificate (lab/tlscert.h). */
+/* RUN/tls/: a throw-away CA and the VIP's certificate (lab/tlscert.h),
+ * made once per run folder (kept while valid). */
 static int make_tls(const struct run *r)
 {
 	char dir[300];
@@ -472,6 +473,8 @@ static int make_tls(const struct run *r)
 	snprintf(dir, sizeof(dir), "%s/tls", r->dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	if (tlscert_usable(dir))
+		return 0; /* the run folder's CA, still trusted by clients */
 	err = tlscert_make(dir, TESTBED_VIP, UP_TLS_NAME);
 	if (err)
 		fprintf(stderr, "prism: TLS certificate in %s: %s\n", dir,

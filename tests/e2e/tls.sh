@@ -218,6 +218,53 @@ out=$(tb_exec client curl -sS --cacert "$CA" -o /dev/null -w '%{http_code}' "htt
 [[ $out == 200 ]] && ok "HTTPS still served after the hostile clients" ||
 	not_ok "HTTPS still served after the hostile clients" "$out"
 
+# ---- several certificates (SNI); ticket keys that survive a restart -----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-keyout "$E2E_TMP/other.key" -out "$E2E_TMP/other.pem" -subj /CN=other.test \
+	-addext subjectAltName=DNS:other.test 2>/dev/null
+head -c 48 /dev/urandom >"$E2E_TMP/ticket.key"
+chmod a+r "$E2E_TMP"/other.* "$E2E_TMP/ticket.key"
+# up_tls [ticket]: prism up --tls with the second certificate (and the
+# shared ticket key file)
+up_tls() {
+	local extra=()
+	[[ ${1:-} == ticket ]] && extra=(--controller-arg --tls-ticket-keys --controller-arg "$E2E_TMP/ticket.key")
+	"$PRISM" up --tls --controller-arg --tls-cert --controller-arg "$E2E_TMP/other.pem" \
+		--controller-arg --tls-key --controller-arg "$E2E_TMP/other.key" "${extra[@]}" >/dev/null
+}
+if check "prism up --tls with a second certificate (other.test) and shared ticket keys" up_tls ticket; then
+	o1=$(tb_exec client curl -sS --cacert "$E2E_TMP/other.pem" --resolve other.test:443:$VIP \
+		-o /dev/null -w '%{http_code} %{ssl_verify_result}' https://other.test/bytes/300000 2>&1)
+	o2=$(tb_exec client curl -sS --cacert "$CA" --resolve prism.test:443:$VIP \
+		-o /dev/null -w '%{http_code} %{ssl_verify_result}' https://prism.test/bytes/300000 2>&1)
+	o3=$(tb_exec client curl -sS --cacert "$CA" -o /dev/null -w '%{http_code} %{ssl_verify_result}' \
+		"https://$VIP/bytes/300000" 2>&1)
+	[[ $o1 == "200 0" && $o2 == "200 0" && $o3 == "200 0" ]] &&
+		ok "SNI: other.test gets its own certificate; prism.test and no name get the default" ||
+		not_ok "SNI: other.test gets its own certificate; prism.test and no name get the default" \
+			"other.test: $o1; prism.test: $o2; by address: $o3"
+	# restart MODE: a session from before a controller restart offered
+	# after it; prints the tool's line.
+	restart() {
+		local p=$E2E_TMP/pause.$1 out
+		mkdir -p "$p" && chmod a+rwx "$p"
+		tb_exec client timeout 90 python3 "$TOOLS/tls_resume.py" $VIP "$CA" 300000 --pause "$p" >"$p/out" 2>&1 &
+		local pid=$!
+		for _ in $(seq 300); do [[ -e $p/ready ]] && break; sleep 0.1; done
+		"$PRISM" down >/dev/null 2>&1
+		up_tls "$1"
+		touch "$p/go"
+		wait $pid
+		cat "$p/out"
+	}
+	r1=$(restart ticket)
+	r2=$(restart none)
+	[[ $r1 == "resumed=1 ok=1" && $r2 == "resumed=0 ok=1" ]] &&
+		ok "ticket keys from --tls-ticket-keys: a session resumes across a controller restart (and without them it does not)" ||
+		not_ok "ticket keys: a session resumes across a controller restart (and without them it does not)" \
+			"with the key file: $r1; without: $r2"
+fi
+
 # ---- uploads over https (prism up --tls --store) -------------------------
 # Bodies received at the controller before the hand-off (<= 64 KB) and
 # streamed to the backend after it, in records the controller read ahead
@@ -251,10 +298,10 @@ ctl_try() {
 	out=$(tb_exec controller timeout 10 "$PRISM" controller --listen $VIP:8081 \
 		--switch 127.0.0.1:1 --key "$RUN/key" --backend b1=$(tb_addr b1):7800 \
 		--admin off "$@" 2>&1)
-	echo "rc=$? $(grep -m1 -iE 'tls|error|go together' <<<"$out")"
+	echo "rc=$? $(grep -m1 -iE 'tls|error|pairs' <<<"$out")"
 }
 out=$(ctl_try --tls-cert "$RUN/tls/cert.pem")
-[[ $out == rc=2*together* ]] && ok "--tls-cert without --tls-key: refused (usage, exit 2)" ||
+[[ $out == rc=2*pairs* ]] && ok "--tls-cert without --tls-key: refused (usage, exit 2)" ||
 	not_ok "--tls-cert without --tls-key: refused (usage, exit 2)" "$out"
 out=$(ctl_try --tls-cert "$E2E_TMP/none.pem" --tls-key "$RUN/tls/key.pem" --tls-listen $VIP:8443)
 [[ $out == rc=1*certificate*none.pem* ]] && ok "a missing certificate file: a clear error, exit 1" ||

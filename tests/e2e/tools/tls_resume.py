@@ -7,11 +7,18 @@ For TLS 1.3 and 1.2: a connection with a full handshake and one GET of
 /bytes/SIZE, then a second connection offering the first one's session (a
 ticket) and another GET.  Prints one line per version,
 "VERSION resumed=0|1 ok=0|1" (ok: both bodies exact), and exits 1 unless
-every second connection was resumed and every body was exact."""
+every second connection was resumed and every body was exact.
+
+  tls_resume.py HOST CAFILE SIZE --pause DIR
+TLS 1.3 only, and between the two connections it creates DIR/ready and
+waits (up to 60 s) for DIR/go: the caller restarts the server meanwhile.
+Prints "resumed=0|1 ok=0|1"; exits 1 only when a body was wrong."""
 import http.client
+import os
 import socket
 import ssl
 import sys
+import time
 
 PATTERN = bytes(i % 251 for i in range(251 * 64))
 
@@ -25,8 +32,32 @@ def get(sock, size):
     return r.status == 200 and body == want
 
 
+def across_restart(host, cafile, size, pause):
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    s = ctx.wrap_socket(socket.create_connection((host, 443), timeout=10),
+                        server_hostname=host)
+    ok = get(s, size)
+    session = s.session
+    s.close()
+    open(os.path.join(pause, "ready"), "w").close()
+    for _ in range(600):
+        if os.path.exists(os.path.join(pause, "go")):
+            break
+        time.sleep(0.1)
+    s = ctx.wrap_socket(socket.create_connection((host, 443), timeout=10),
+                        server_hostname=host, session=session)
+    ok = get(s, size) and ok
+    print("resumed=%d ok=%d" % (s.session_reused, ok))
+    s.close()
+    return 0 if ok else 1
+
+
 def main():
     host, cafile, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if "--pause" in sys.argv:
+        return across_restart(host, cafile, size,
+                              sys.argv[sys.argv.index("--pause") + 1])
     good = True
     for ver in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
         ctx = ssl.create_default_context(cafile=cafile)

@@ -19,6 +19,7 @@ static void usage(FILE *out)
 		"                     [--peer-id N] [--max-conns N] [--idle-timeout MS]\n"
 		"                     [--store DIR [--no-fsync]] [--max-object BYTES]\n"
 		"                     [--admin IP:PORT|off] [--config FILE]\n"
+		"                     [--tls-cert FILE --tls-key FILE [--tls-listen IP:PORT]]\n"
 		"                     [--ready-file PATH] [--debug]\n"
 		"\n"
 		"An HTTP/1.1 server: GET/HEAD of files under DIR (sendfile), of\n"
@@ -34,7 +35,10 @@ static void usage(FILE *out)
 		"POST /obj/KEY stores the body (201 new, 200 replaced), GET/HEAD\n"
 		"return it with an ETag (SHA-256), DELETE removes it (204).  Writes\n"
 		"are fsync'ed before the answer unless --no-fsync.  Bodies over\n"
-		"--max-object (default 1 GiB) get 413.\n");
+		"--max-object (default 1 GiB) get 413.\n"
+		"--tls-cert and --tls-key: direct HTTPS too, on --tls-listen (default\n"
+		"the --listen address, port 443); hand-offs need none of it (the\n"
+		"controller's session comes with each connection).\n");
 }
 
 static int parse_opt(struct backend_config *cfg, const char *a, const char *v)
@@ -73,6 +77,12 @@ static int parse_opt(struct backend_config *cfg, const char *a, const char *v)
 					 : switch_parse_addr(v, 9900, &cfg->admin);
 	if (!strcmp(a, "--ready-file"))
 		return cfg->ready_file = v, 0;
+	if (!strcmp(a, "--tls-cert"))
+		return cfg->tls_cert = v, 0;
+	if (!strcmp(a, "--tls-key"))
+		return cfg->tls_key = v, 0;
+	if (!strcmp(a, "--tls-listen"))
+		return switch_parse_addr(v, 443, &cfg->tls_listen);
 	fprintf(stderr, "prism backend: unknown option '%s'\n", a);
 	return -ENOENT;
 }
@@ -151,6 +161,17 @@ static int parse_args(int argc, char **argv, struct backend_config *cfg,
 		fprintf(stderr, "prism backend: --handoff-port needs --switch "
 				"and --key\n");
 		return -EINVAL;
+	}
+	if (!cfg->tls_cert != !cfg->tls_key ||
+	    (cfg->tls_listen.sin_port && !cfg->tls_cert)) {
+		fprintf(stderr, "prism backend: --tls-cert and --tls-key go "
+				"together (and --tls-listen needs them)\n");
+		return -EINVAL;
+	}
+	if (cfg->tls_cert && !cfg->tls_listen.sin_port) {
+		cfg->tls_listen.sin_family = AF_INET;
+		cfg->tls_listen.sin_addr = cfg->listen.sin_addr;
+		cfg->tls_listen.sin_port = htons(443);
 	}
 	cfg->handoff.sin_addr = cfg->listen.sin_addr;
 	return 0;

@@ -57,6 +57,8 @@ struct bsrv {
 	struct store store;
 	bool have_store;
 	int listen_fd, sig_fd;
+	int tls_listen_fd;  /* direct HTTPS (cfg->tls_cert), or -1 */
+	SSL_CTX *tls_ctx;
 	uint64_t requests, direct_requests, handed_requests, relayed_requests;
 	uint8_t *relay_buf; /* a relayed response, rendered */
 	size_t relay_cap;
@@ -87,9 +89,11 @@ struct bconn {
 	struct evtimer *timer;
 	uint64_t drain_deadline;
 	struct bconn *next, *prev;
-	/* HTTPS: the session (pb_conn_tls), or NULL: every byte to and from
-	 * the client goes through it. */
+	/* HTTPS: the session (pb_conn_tls, or ours for a direct one), or
+	 * NULL: every byte to and from the client goes through it. */
 	struct tlsconn *tls;
+	bool tls_own; /* direct HTTPS: freed with the connection */
+	bool tls_watch_write; /* its handshake's records wait for the socket */
 	/* HO_REQUEST_BUF, or what a hand-off brought if more (a small request
 	 * body the controller received before handing off) */
 	size_t cap;
@@ -121,6 +125,8 @@ static void bconn_free(struct bconn *b)
 		b->srv->aborted_uploads++;
 		store_put_abort(b->put);
 	}
+	if (b->tls_own)
+		tlsconn_free(b->tls);
 	free(b);
 }
 
@@ -665,9 +671,11 @@ static int finish_response(struct bconn *b)
 	b->pos = 0;
 	b->state = B_READING;
 	arm_timer(b, b->srv->cfg->idle_timeout_ms, idle_timeout);
+	b->tls_watch_write = false;
 	if (evloop_mod(b->srv->loop, b->fd, EVLOOP_READ))
 		return -EIO;
-	return b->len ? 2 : 0; /* 2: a pipelined request is waiting */
+	/* 2: a pipelined request is waiting */
+	return b->len || (b->tls && tlsconn_in_pending(b->tls)) ? 2 : 0;
 }
 
 /* HTTPS: the response through the session, sealed in 64 KB steps (the
@@ -703,12 +711,40 @@ static int do_write(struct bconn *b)
 	return finish_response(b);
 }
 
+/* Direct HTTPS: the handshake first; its flight and tickets may wait for
+ * room in the socket (watched for writing meanwhile, and no longer once
+ * they are out).  1 once established. */
+static int handshake(struct bconn *b)
+{
+	bool w;
+	int r = 1;
+
+	if (!tlsconn_established(b->tls))
+		r = tlsconn_handshake(b->tls, b->fd);
+	else if (tlsconn_flush(b->tls, b->fd) < 0)
+		r = -EPIPE;
+	if (r < 0)
+		return r;
+	w = tlsconn_out_pending(b->tls);
+	if (w != b->tls_watch_write &&
+	    !evloop_mod(b->srv->loop, b->fd,
+			EVLOOP_READ | (w ? EVLOOP_WRITE : 0)))
+		b->tls_watch_write = w;
+	return r;
+}
+
 static int do_read(struct bconn *b)
 {
 	ssize_t n;
 
 	if (awaiting(b))
 		return 0;
+	if (b->tls_own && (!tlsconn_established(b->tls) || b->tls_watch_write)) {
+		int r = handshake(b);
+
+		if (r <= 0)
+			return r;
+	}
 	n = client_read(b, b->buf + b->len, b->cap - b->len);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
@@ -731,7 +767,9 @@ static int bconn_step(struct bconn *b, uint32_t events)
 	int r;
 
 	if (b->state == B_READING) {
-		if ((events & EVLOOP_READ) && (r = do_read(b)) < 0)
+		/* (a TLS handshake's flight may have waited for writing) */
+		if ((events & (EVLOOP_READ | EVLOOP_WRITE)) &&
+		    (r = do_read(b)) < 0)
 			return r;
 		r = start_request(b);
 		if (r <= 0)
@@ -825,9 +863,13 @@ static void bconn_io(struct evloop *loop, int fd, uint32_t events, void *arg)
 
 	(void)loop;
 	(void)fd;
+	/* 2: a pipelined request waits, in the buffer (or, TLS, in the
+	 * session's: read it as if the socket had it). */
 	do
 		r = bconn_step(b, events);
-	while (r == 2 && (events = 0, true));
+	while (r == 2 &&
+	       (events = b->tls && tlsconn_in_pending(b->tls) ? EVLOOP_READ : 0,
+		true));
 	if (r < 0) {
 		if (r != -ECONNRESET)
 			log_debug("%s: connection: %s", b->srv->cfg->name,
@@ -982,6 +1024,57 @@ static void on_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
 	}
 }
 
+/* Direct HTTPS connections: each with its own session. */
+static void on_accept_tls(struct evloop *loop, int lfd, uint32_t events,
+			  void *arg)
+{
+	struct bsrv *srv = arg;
+	int one = 1;
+
+	(void)loop;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct tlsconn *t;
+		struct bconn *b;
+
+		if (fd < 0)
+			return;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		t = tlsconn_accept(srv->tls_ctx);
+		b = t ? bconn_new(srv, fd, NULL, HO_REQUEST_BUF) : NULL;
+		if (!b) {
+			tlsconn_free(t);
+			close(fd);
+			continue;
+		}
+		b->tls = t;
+		b->tls_own = true;
+		arm_timer(b, srv->cfg->idle_timeout_ms, idle_timeout);
+	}
+}
+
+static int setup_tls(struct bsrv *srv, const struct backend_config *cfg)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (!cfg->tls_cert)
+		return 0;
+	srv->tls_ctx = tlsconn_server_ctx(cfg->tls_cert, cfg->tls_key);
+	if (!srv->tls_ctx)
+		return -EINVAL;
+	srv->tls_listen_fd = net_listen(&cfg->tls_listen, 4096, true);
+	if (srv->tls_listen_fd < 0) {
+		inet_ntop(AF_INET, &cfg->tls_listen.sin_addr, ip, sizeof(ip));
+		log_err("%s: listen %s:%u (tls): %s", cfg->name, ip,
+			ntohs(cfg->tls_listen.sin_port),
+			strerror(-srv->tls_listen_fd));
+		return srv->tls_listen_fd;
+	}
+	return evloop_add(srv->loop, srv->tls_listen_fd, EVLOOP_READ,
+			  on_accept_tls, srv);
+}
+
 void backend_config_init(struct backend_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -1054,6 +1147,8 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 		srv->have_store = true;
 	}
 	err = evloop_add(srv->loop, srv->listen_fd, EVLOOP_READ, on_accept, srv);
+	if (!err)
+		err = setup_tls(srv, cfg);
 	if (!err && cfg->handoff.sin_port)
 		err = pb_open(srv->loop, &pcfg, on_takeover, srv, &srv->pb);
 	if (!err && srv->pb) {
@@ -1108,6 +1203,7 @@ int backend_run(const struct backend_config *cfg)
 		.serve = { .root = cfg->root, .name = cfg->name },
 		.listen_fd = -1,
 		.sig_fd = -1,
+		.tls_listen_fd = -1,
 	};
 	int err;
 
@@ -1131,6 +1227,9 @@ int backend_run(const struct backend_config *cfg)
 		store_close(&srv.store);
 	if (srv.listen_fd >= 0)
 		close(srv.listen_fd);
+	if (srv.tls_listen_fd >= 0)
+		close(srv.tls_listen_fd);
+	SSL_CTX_free(srv.tls_ctx);
 	if (srv.sig_fd >= 0)
 		close(srv.sig_fd);
 	free(srv.relay_buf);

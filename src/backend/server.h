@@ -20,6 +20,11 @@ struct backend_config {
 	bool store_no_fsync;     /* acknowledge writes before they are durable */
 	uint64_t max_object;     /* request body limit; 0: 1 GiB */
 	struct sockaddr_in admin; /* /metrics; port 0: none */
+	/* Direct HTTPS (a baseline for `prism bench e2e --tls`; handed-off
+	 * connections need none of it): chain and key, and where (default:
+	 * --listen's address, port 443). */
+	const char *tls_cert, *tls_key;
+	struct sockaddr_in tls_listen;
 };
 
 /* What /metrics shows (backend/bmetrics.c). */

@@ -11,7 +11,6 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/kdf.h>
 #include <openssl/x509v3.h>
 
@@ -25,40 +24,6 @@
 #define TICKET_KEYS_LEN 80
 #define TICKET_SECRET_MIN 32
 #define TICKET_SECRET_MAX 4096
-
-/* OpenSSL's reason for the last failure, for the log. */
-static const char *ssl_reason(void)
-{
-	const char *r = ERR_reason_error_string(ERR_peek_last_error());
-
-	return r ? r : "unknown error";
-}
-
-static SSL_CTX *server_ctx(const char *cert, const char *key)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-
-	if (!ctx) {
-		log_err("tls: %s", ssl_reason());
-		return NULL;
-	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		log_err("tls: certificate %s: %s", cert, ssl_reason());
-	} else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) !=
-		   1) {
-		log_err("tls: key %s: %s", key, ssl_reason());
-	} else if (SSL_CTX_check_private_key(ctx) != 1) {
-		log_err("tls: key %s does not match certificate %s", key, cert);
-	} else if (tlsconn_ctx_prepare(ctx)) {
-		log_err("tls: context: %s", ssl_reason());
-	} else {
-		ERR_clear_error();
-		return ctx;
-	}
-	ERR_clear_error();
-	SSL_CTX_free(ctx);
-	return NULL;
-}
 
 /* SNI: the first certificate that names the server name the client
  * asked for; the default (the first configured) when none does, or when
@@ -153,7 +118,8 @@ int ctrl_tls_open(struct ctrl *c)
 	int err;
 
 	for (unsigned i = 0; i < cfg->n_tls_cert; i++) {
-		c->tls_ctx[i] = server_ctx(cfg->tls_cert[i], cfg->tls_key[i]);
+		c->tls_ctx[i] = tlsconn_server_ctx(cfg->tls_cert[i],
+						   cfg->tls_key[i]);
 		if (!c->tls_ctx[i])
 			return -EINVAL;
 		c->n_tls_ctx = i + 1;

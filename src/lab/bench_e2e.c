@@ -82,6 +82,7 @@ struct point {
 	struct bench_tcp tcp; /* client counters, delta over the run */
 	uint64_t ctl_bytes, client_bytes; /* the links' bytes, both ways */
 	uint64_t relayed, handed_off; /* Prism: how its responses went */
+	double be_cpu_s; /* the backend processes' CPU time over the run */
 };
 
 struct e2e {
@@ -166,9 +167,9 @@ static void usage(FILE *out)
 		"pipe/1 is the ratio\n"
 		"  --loss PCT       random loss on every host's links, both "
 		"ways (0..100)\n"
-		"  --tls            HTTPS: nginx, HAProxy and Prism terminate TLS "
-		"(testbed\n"
-		"                   certificate); direct stays plain HTTP\n"
+		"  --tls            HTTPS (prism up --tls): direct to the "
+		"backends' HTTPS, nginx\n"
+		"                   and HAProxy terminating TLS, Prism\n"
 		"  --json           JSON array on stdout (the table goes to "
 		"stderr)\n"
 		"  --out DIR        CSV + PNG (default "
@@ -268,9 +269,8 @@ static pid_t start_wrk(const struct bench_env *e, const struct e2e_opts *o,
 			return err;
 		}
 	} else {
-		/* --tls: the backends themselves serve plain HTTP only */
 		snprintf(url, sizeof(url), "%s://%s/bytes/%llu",
-			 o->tls && strchr(ip, ':') ? "https" : "http", ip,
+			 o->tls ? "https" : "http", ip,
 			 (unsigned long long)size);
 		snprintf(script, sizeof(script), "%s/report.lua", e->tmp);
 	}
@@ -294,6 +294,8 @@ static int run_wrk(const struct bench_env *e, const struct e2e_opts *o,
 			conns = o->conns / n + (i < o->conns % n);
 			conns = conns < 1 ? 1 : conns;
 			bench_backend_ip(i + 1, ip, sizeof(ip));
+			if (o->tls) /* the backends' own HTTPS (prism up --tls) */
+				strcat(ip, ":443");
 		} else
 			target(cfg, o->tls, ip, sizeof(ip));
 		if (start_wrk(e, o, ip, size, conns, key, &jobs[i]) < 0)
@@ -464,11 +466,49 @@ static int links_read(const struct bench_env *e, int cfg, struct links *l)
 					&l->handed_off);
 }
 
+/* The CPU time (user + system, seconds) of every backend process so far,
+ * from /proc (their pids in the run folder). */
+static int backends_cpu(const struct bench_env *e, double *secs)
+{
+	char path[512], buf[1024], *p;
+	long tick = sysconf(_SC_CLK_TCK);
+
+	*secs = 0;
+	for (int i = 1; i <= e->tb.backends; i++) {
+		unsigned long long ut, st;
+		FILE *f;
+		int pid = 0;
+
+		snprintf(path, sizeof(path), "%s/%s/b%d.pid", TESTBED_STATE_DIR,
+			 e->name, i);
+		f = fopen(path, "r");
+		if (!f || fscanf(f, "%d", &pid) != 1) {
+			if (f)
+				fclose(f);
+			return -ENOENT;
+		}
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		if (!f)
+			return -errno;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		/* after "(comm)": state ppid ... utime (14th) stime (15th) */
+		if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+					"%*u %*u %llu %llu", &ut, &st) != 2)
+			return -EIO;
+		*secs += (double)(ut + st) / (double)tick;
+	}
+	return 0;
+}
+
 static int run_point(const struct bench_env *e, const struct e2e_opts *o,
 		     int cfg, uint64_t size, struct point *pt)
 {
 	struct bench_tcp before, after;
 	struct links l0, l1;
+	double cpu0 = 0, cpu1 = 0;
 	int err;
 
 	memset(pt, 0, sizeof(*pt));
@@ -479,14 +519,19 @@ static int run_point(const struct bench_env *e, const struct e2e_opts *o,
 	if (!err)
 		err = links_read(e, cfg, &l0);
 	if (!err)
+		err = backends_cpu(e, &cpu0);
+	if (!err)
 		err = o->pipeline ? run_pipelined(e, o, cfg, size, pt)
 				  : run_wrk(e, o, cfg, size, pt);
 	if (!err)
 		err = bench_tcp_read(e, "client", &after);
 	if (!err)
 		err = links_read(e, cfg, &l1);
+	if (!err)
+		err = backends_cpu(e, &cpu1);
 	if (err)
 		return err;
+	pt->be_cpu_s = cpu1 - cpu0;
 	pt->ctl_bytes = l1.ctl - l0.ctl;
 	pt->client_bytes = l1.client - l0.client;
 	pt->relayed = l1.relayed - l0.relayed;
@@ -578,10 +623,11 @@ static void print_header(FILE *f, int n, const struct e2e_opts *o)
 		fprintf(f, "   random loss %g%% on every host's links, both "
 			   "ways\n", o->c.loss);
 	if (o->tls)
-		fprintf(f, "   HTTPS: nginx, HAProxy and Prism terminate TLS "
-			   "(wrk's default, TLS 1.3 AES-256-GCM here), one "
-			   "handshake per connection;\n   direct is plain HTTP "
-			   "(the backends do not serve TLS)\n");
+		fprintf(f, "   HTTPS (wrk's default, TLS 1.3 AES-256-GCM here), one "
+			   "handshake per connection: direct to the backends' "
+			   "own HTTPS;\n   nginx and HAProxy terminate TLS and "
+			   "proxy plain HTTP; Prism's backends seal the "
+			   "responses\n");
 	if (o->put)
 		fprintf(f, "   PUT /obj/KEY, %d keys per wrk thread; backends "
 			   "--store --no-fsync (not durable), stores emptied "
@@ -596,11 +642,20 @@ static void print_header(FILE *f, int n, const struct e2e_opts *o)
 	fprintf(f, "   prism/best,dir: Prism over the better proxy and over "
 		   "direct; ctl%%: bytes on the controller's link / on the "
 		   "client's;\n   relay%%: Prism's requests relayed through the "
-		   "controller (the rest handed off)\n");
-	fprintf(f, "%-8s %-7s %8s %10s %9s %9s %5s %4s %5s %5s %4s %14s %5s %6s%s\n",
+		   "controller (the rest handed off); be s/GB: the backends' "
+		   "CPU seconds per GB of bodies\n");
+	fprintf(f, "%-8s %-7s %8s %10s %9s %9s %5s %4s %5s %5s %4s %14s %5s %6s %7s%s\n",
 		"size", "config", "Gbit/s", "req/s", "p50 us", "p99 us",
 		"retr", "rto", "dup", "wprb", "errs", "prism/best,dir", "ctl%",
-		"relay%", o->pipeline ? "  pipe/1" : "");
+		"relay%", "be s/GB", o->pipeline ? "  pipe/1" : "");
+}
+
+/* The backends' CPU seconds per GB of bodies served (or uploaded). */
+static double be_cpu_per_gb(const struct point *p)
+{
+	double gb = (double)p->requests * (double)p->size / 1e9;
+
+	return gb > 0 ? p->be_cpu_s / gb : 0;
 }
 
 static void print_point(FILE *f, const struct e2e *r, const struct point *p)
@@ -620,13 +675,13 @@ static void print_point(FILE *f, const struct e2e *r, const struct point *p)
 			 100.0 * (double)p->relayed /
 				 (double)(p->relayed + p->handed_off));
 	fprintf(f, "%-8s %-7s %8.3f %10.0f %9.0f %9.0f %5llu %4llu %5llu "
-		   "%5llu %4llu %14s %5s %6s",
+		   "%5llu %4llu %14s %5s %6s %7.2f",
 		label, cfg_labels[p->cfg], p->gbps, p->rps, p->p50_us,
 		p->p99_us, (unsigned long long)p->tcp.retrans,
 		(unsigned long long)p->tcp.timeouts,
 		(unsigned long long)p->tcp.dups,
 		(unsigned long long)p->tcp.winprobes,
-		(unsigned long long)p->errors, rat, ctl, rel);
+		(unsigned long long)p->errors, rat, ctl, rel, be_cpu_per_gb(p));
 	if (p->rps1 > 0)
 		fprintf(f, "  %6.2f", ratio(p->rps, p->rps1));
 	fprintf(f, "\n");
@@ -648,7 +703,8 @@ static void print_json(const struct e2e *r, const struct e2e_opts *o)
 		       "\"errors\": %llu, \"workload\": \"%s\", "
 		       "\"rps_unpipelined\": %.1f, \"controller_link_bytes\": "
 		       "%llu, \"client_link_bytes\": %llu, \"relayed\": %llu, "
-		       "\"handed_off\": %llu, \"tls\": %s}",
+		       "\"handed_off\": %llu, \"tls\": %s, "
+		       "\"backend_cpu_s\": %.3f, \"backend_cpu_s_per_gb\": %.3f}",
 		       i ? "," : "", cfg_names[p->cfg], p->backends,
 		       (unsigned long long)p->size, p->gbps, p->rps, p->p50_us,
 		       p->p99_us, (unsigned long long)p->tcp.retrans,
@@ -662,7 +718,8 @@ static void print_json(const struct e2e *r, const struct e2e_opts *o)
 		       (unsigned long long)p->client_bytes,
 		       (unsigned long long)p->relayed,
 		       (unsigned long long)p->handed_off,
-		       o->tls && p->cfg != CFG_DIRECT ? "true" : "false");
+		       o->tls ? "true" : "false", p->be_cpu_s,
+		       be_cpu_per_gb(p));
 	}
 	printf("\n]\n");
 	fflush(stdout);

@@ -294,6 +294,14 @@ static int start_backend(const struct run *r, int i)
 		if (r->no_fsync)
 			arg(&a, "--no-fsync");
 	}
+	/* Direct HTTPS to the backend too (the baseline of bench e2e --tls;
+	 * hand-offs need none of it). */
+	if (r->tls) {
+		arg(&a, "--tls-cert");
+		arg(&a, "%s/tls/cert.pem", r->dir);
+		arg(&a, "--tls-key");
+		arg(&a, "%s/tls/key.pem", r->dir);
+	}
 	arg(&a, "--ready-file");
 	arg(&a, "%s/%s.ready", r->dir, host);
 	return start(r, host, host, &a);
@@ -530,7 +538,8 @@ static void usage(FILE *out, const char *cmd)
 			     "--tls: also https://%s/ (TLS 1.3 and 1.2), with a "
 			     "throw-away CA made in\nRUN/tls/ (clients trust "
 			     "RUN/tls/ca.pem; the certificate names %s and\n"
-			     UP_TLS_NAME ").\n"
+			     UP_TLS_NAME "); the backends serve direct HTTPS "
+			     "on their :443 too.\n"
 			     "--controller-arg ARG: ARG goes on the controller's "
 			     "command line (up to %d),\ne.g. --controller-arg "
 			     "--health-fall --controller-arg 5.\n"

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
+#include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/tlsexport.h"
 
@@ -76,6 +77,40 @@ int tlsconn_ctx_prepare(SSL_CTX *ctx)
 		return -EINVAL;
 	SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
 	return 0;
+}
+
+/* OpenSSL's reason for the last failure, for the log. */
+static const char *ssl_reason(void)
+{
+	const char *r = ERR_reason_error_string(ERR_peek_last_error());
+
+	return r ? r : "unknown error";
+}
+
+SSL_CTX *tlsconn_server_ctx(const char *cert, const char *key)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (!ctx) {
+		log_err("tls: %s", ssl_reason());
+		return NULL;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		log_err("tls: certificate %s: %s", cert, ssl_reason());
+	} else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) !=
+		   1) {
+		log_err("tls: key %s: %s", key, ssl_reason());
+	} else if (SSL_CTX_check_private_key(ctx) != 1) {
+		log_err("tls: key %s does not match certificate %s", key, cert);
+	} else if (tlsconn_ctx_prepare(ctx)) {
+		log_err("tls: context: %s", ssl_reason());
+	} else {
+		ERR_clear_error();
+		return ctx;
+	}
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return NULL;
 }
 
 struct tlsconn *tlsconn_accept(SSL_CTX *ctx)

@@ -60,6 +60,10 @@ struct tlsconn_stats {
  * only others), TLS 1.2 and 1.3 only.  0 or -errno. */
 int tlsconn_ctx_prepare(SSL_CTX *ctx);
 
+/* A server context from a certificate chain and key (PEM files), prepared
+ * with tlsconn_ctx_prepare, or NULL with the reason logged. */
+SSL_CTX *tlsconn_server_ctx(const char *cert, const char *key);
+
 /* A handshake to run on a new connection, or NULL (ENOMEM). */
 struct tlsconn *tlsconn_accept(SSL_CTX *ctx);
 /* A session that continues elsewhere: state and the ciphertext that came

@@ -114,6 +114,14 @@ out=$(tb_exec client curl -sS --cacert "$CA" --resolve prism.test:443:$VIP \
 	not_ok "https://prism.test/: the certificate names the VIP's name" "$out"
 out=$(tb_exec client curl -sS -o /dev/null -w '%{http_code}' "http://$VIP/bytes/2000000" 2>&1)
 [[ $out == 200 ]] && ok "plain HTTP on :80 at the same time" || not_ok "plain HTTP on :80 at the same time" "$out"
+# The backends' own HTTPS (the benchmark's direct baseline), with the same
+# certificate: reached by the name it carries.
+out=$(tb_exec client curl -sS --cacert "$CA" --resolve "prism.test:443:$(tb_addr b1)" \
+	-o "$E2E_TMP/d.0" https://prism.test/bytes/700000 -o "$E2E_TMP/d.1" https://prism.test/bytes/7 \
+	-w '%{http_code} ' 2>&1)
+[[ $out == "200 200 " ]] && check_bodies "$E2E_TMP/d" 700000 7 &&
+	ok "direct HTTPS to b1 (prism backend --tls-cert): two requests, byte-exact" ||
+	not_ok "direct HTTPS to b1: two requests, byte-exact" "$out"
 
 # Resumption (the controller's tickets), then a hand-off on the resumed
 # session, for both versions.

@@ -1150,6 +1150,9 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 	if (!err)
 		err = setup_tls(srv, cfg);
 	if (!err && cfg->handoff.sin_port)
+		log_info("%s: TLS sessions of hand-offs: kTLS %s", cfg->name,
+			 tlsconn_ktls_status());
+	if (!err && cfg->handoff.sin_port)
 		err = pb_open(srv->loop, &pcfg, on_takeover, srv, &srv->pb);
 	if (!err && srv->pb) {
 		pb_set_relay_cb(srv->pb, on_relay);

@@ -142,9 +142,10 @@ int ctrl_tls_open(struct ctrl *c)
 			strerror(-c->tls_listen_fd));
 		return c->tls_listen_fd;
 	}
-	log_info("tls: serving on port %u, %u certificate(s)%s",
+	log_info("tls: serving on port %u, %u certificate(s)%s; kTLS %s",
 		 ntohs(cfg->tls_listen.sin_port), c->n_tls_ctx,
-		 cfg->tls_ticket_keys ? ", shared ticket keys" : "");
+		 cfg->tls_ticket_keys ? ", shared ticket keys" : "",
+		 tlsconn_ktls_status());
 	return evloop_add(c->loop, c->tls_listen_fd, EVLOOP_READ,
 			  fsm_accept_tls, c);
 }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,6 +79,27 @@ int tlsconn_ctx_prepare(SSL_CTX *ctx)
 		return -EINVAL;
 	SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
 	return 0;
+}
+
+int tlsconn_ktls_probe(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls"));
+	rc = rc == 0 || errno == ENOTCONN ? 1 : errno == ENOENT ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+const char *tlsconn_ktls_status(void)
+{
+	int probe = tlsconn_ktls_probe();
+
+	return probe > 0    ? "available, not used (records in user space)"
+	       : probe == 0 ? "not in this kernel (records in user space)"
+			    : "unknown (records in user space)";
 }
 
 /* OpenSSL's reason for the last failure, for the log. */

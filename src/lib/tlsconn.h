@@ -64,6 +64,15 @@ int tlsconn_ctx_prepare(SSL_CTX *ctx);
  * with tlsconn_ctx_prepare, or NULL with the reason logged. */
 SSL_CTX *tlsconn_server_ctx(const char *cert, const char *key);
 
+/* Whether this kernel has kTLS (the "tls" TCP upper-layer protocol): a
+ * probe on an unconnected socket, which fails with ENOTCONN when the
+ * module is there and ENOENT when it is not.  0 (none), 1 (there), or
+ * -errno (could not tell).  Prism seals records in user space either way
+ * (docs/tls.md, "kTLS"); the daemons log what they found. */
+int tlsconn_ktls_probe(void);
+/* The probe in words, for a log line. */
+const char *tlsconn_ktls_status(void);
+
 /* A handshake to run on a new connection, or NULL (ENOMEM). */
 struct tlsconn *tlsconn_accept(SSL_CTX *ctx);
 /* A session that continues elsewhere: state and the ciphertext that came

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "lib/tlsconn.h"
 #include "lib/tlsexport.h"
 #include "lib/tlsrec.h"
 #include "t.h"
@@ -679,12 +680,25 @@ static void test_ktls(void)
 	tlsrec_free(rx);
 }
 
+static int ktls_err;
+
+/* tlsconn_ktls_probe (an unconnected socket) says what a connected one
+ * found: the daemons' log line is right. */
+static void test_ktls_probe(void)
+{
+	CHECK_EQ(tlsconn_ktls_probe(), ktls_err == 0 ? 1 : 0);
+}
+
 static void run_ktls(void)
 {
 	static const char name[] = "kTLS takes the state as it is";
 	int err = ktls_pair(&ktls_l, &ktls_c, &ktls_s);
 	char why[80];
 
+	ktls_err = err;
+	if (!err || err == -ENOENT)
+		t_run("the kTLS probe agrees with a connected socket",
+		      test_ktls_probe);
 	if (!err) {
 		t_run(name, test_ktls);
 	} else {

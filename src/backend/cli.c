@@ -173,6 +173,16 @@ static int parse_args(int argc, char **argv, struct backend_config *cfg,
 		cfg->tls_listen.sin_addr = cfg->listen.sin_addr;
 		cfg->tls_listen.sin_port = htons(443);
 	}
+	/* Listening sockets share ports (SO_REUSEPORT): the kernel would
+	 * split one port's connections between HTTP and HTTPS silently. */
+	if (cfg->tls_cert &&
+	    cfg->tls_listen.sin_addr.s_addr == cfg->listen.sin_addr.s_addr &&
+	    (cfg->tls_listen.sin_port == cfg->listen.sin_port ||
+	     cfg->tls_listen.sin_port == cfg->handoff.sin_port)) {
+		fprintf(stderr, "prism backend: --tls-listen's port is "
+				"--listen's or --handoff-port\n");
+		return -EINVAL;
+	}
 	cfg->handoff.sin_addr = cfg->listen.sin_addr;
 	return 0;
 }

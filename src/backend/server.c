@@ -132,6 +132,8 @@ static void bconn_free(struct bconn *b)
 
 static void bconn_close(struct bconn *b)
 {
+	if (b->tls_own && tlsconn_usable(b->tls))
+		tlsconn_close_notify(b->tls, b->fd);
 	evloop_del(b->srv->loop, b->fd);
 	if (b->pc)
 		pb_abort(b->pc, b->fd);
@@ -174,10 +176,11 @@ static ssize_t client_read(struct bconn *b, void *p, size_t cap)
 	n = tlsconn_read(b->tls, b->fd, p, cap);
 	if (n >= 0)
 		return n;
-	/* The next record may not fit what is left of the buffer: nothing
-	 * for now (the body reader empties it; a request head that does not
-	 * fit is refused as too large, as for plain HTTP). */
-	errno = n == -ENOBUFS ? EAGAIN : (int)-n;
+	/* -ENOBUFS: the next record does not fit what is left of the buffer
+	 * (HO_TLS_REQUEST_BUF: only after more than a request head); an
+	 * error, as a full buffer is for plain HTTP, rather than a wait for
+	 * room that nothing would make while the socket stays readable. */
+	errno = (int)-n;
 	return -1;
 }
 
@@ -766,6 +769,11 @@ static int bconn_step(struct bconn *b, uint32_t events)
 {
 	int r;
 
+	/* Direct HTTPS: records of ours left for the socket (the handshake's
+	 * flight, tickets) go before anything is read. */
+	if (b->tls_watch_write && (b->state == B_READING || b->state == B_BODY) &&
+	    (r = handshake(b)) < 0)
+		return r;
 	if (b->state == B_READING) {
 		/* (a TLS handshake's flight may have waited for writing) */
 		if ((events & (EVLOOP_READ | EVLOOP_WRITE)) &&
@@ -911,7 +919,9 @@ static size_t takeover_cap(const struct pb_conn *pc, size_t len)
 {
 	if (pb_more_coming(pc))
 		return HO_PENDING_MAX;
-	return len > HO_REQUEST_BUF ? len : HO_REQUEST_BUF;
+	size_t room = pb_conn_tls(pc) ? HO_TLS_REQUEST_BUF : HO_REQUEST_BUF;
+
+	return len > room ? len : room;
 }
 
 /* More of a split hand-off's pending bytes, after what b holds. */
@@ -1042,7 +1052,7 @@ static void on_accept_tls(struct evloop *loop, int lfd, uint32_t events,
 			return;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		t = tlsconn_accept(srv->tls_ctx);
-		b = t ? bconn_new(srv, fd, NULL, HO_REQUEST_BUF) : NULL;
+		b = t ? bconn_new(srv, fd, NULL, HO_TLS_REQUEST_BUF) : NULL;
 		if (!b) {
 			tlsconn_free(t);
 			close(fd);

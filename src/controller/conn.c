@@ -205,7 +205,7 @@ static int reserve(struct conn *k, size_t cap)
 
 int conn_set_buffer(struct conn *k, const void *data, size_t len)
 {
-	if (len > HO_REQUEST_BUF)
+	if (len > (k->is_tls ? HO_TLS_REQUEST_BUF : HO_REQUEST_BUF))
 		return -E2BIG;
 	if (reserve(k, len))
 		return -ENOMEM;
@@ -261,7 +261,7 @@ static ssize_t read_raw(struct conn *k)
  * buffer (the plain path's bytes could simply stay in the socket). */
 static ssize_t read_tls(struct conn *k)
 {
-	size_t most = HO_REQUEST_BUF + TLSREC_PLAIN_MAX + 256;
+	size_t most = HO_TLS_REQUEST_BUF;
 	ssize_t n;
 	int r;
 

@@ -51,6 +51,11 @@ static void keep_fixed(const struct controller_config *old,
 			 "changes need a restart; keeping the old values");
 	n->listen = old->listen;
 	n->admin = old->admin;
+	if (n->n_tls_cert != old->n_tls_cert ||
+	    (n->n_tls_cert && (strcmp(n->tls_cert[0], old->tls_cert[0]) ||
+			       !same_addr(&n->tls_listen, &old->tls_listen))))
+		log_warn("reload: --tls-* changes need a restart; keeping "
+			 "the old certificates");
 }
 
 /* Removed and changed backends first, then updates and additions. */

@@ -45,7 +45,8 @@ static int pick_cert(SSL *ssl, int *alert, void *arg)
 			return SSL_TLSEXT_ERR_OK;
 		}
 	}
-	return SSL_TLSEXT_ERR_OK;
+	/* The default, without acknowledging a name it does not carry. */
+	return SSL_TLSEXT_ERR_NOACK;
 }
 
 /* The ticket keys from the secret file: HKDF-SHA256 of its bytes, so

@@ -128,6 +128,18 @@ bool tlscert_usable(const char *dir)
 	fclose(f);
 	if (cert)
 		ok = X509_cmp_time(X509_get0_notAfter(cert), &soon) > 0;
+	/* and the key is the certificate's (not half of an earlier set) */
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	f = ok ? fopen(path, "r") : NULL;
+	if (f) {
+		EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+
+		fclose(f);
+		ok = key && X509_check_private_key(cert, key) == 1;
+		EVP_PKEY_free(key);
+	} else {
+		ok = false;
+	}
 	X509_free(cert);
 	return ok;
 }

@@ -81,6 +81,11 @@
  * 8 KB) with what was pipelined behind it.  A HANDBACK's pending bytes
  * (read by the backend, not used) never exceed it. */
 #define HO_REQUEST_BUF 16384
+/* The same for a TLS connection: one record's plaintext more, so that a
+ * whole record always fits behind a partial request head (a record is
+ * opened whole or not at all).  Its HANDBACK's pending bytes never exceed
+ * it. */
+#define HO_TLS_REQUEST_BUF (HO_REQUEST_BUF + TLSREC_PLAIN_MAX + 256)
 /* The most pending bytes a HANDOFF brings, with its HANDOFF_DATA: the
  * head, a small body the controller received, what followed them.  The
  * backend refuses more; the controller hands off no more. */

@@ -98,7 +98,8 @@ const char *tlsconn_ktls_status(void)
 	int probe = tlsconn_ktls_probe();
 
 	return probe > 0    ? "available, not used (records in user space)"
-	       : probe == 0 ? "not in this kernel (records in user space)"
+	       : probe == 0 ? "not available: no tls module loaded (records in "
+			      "user space)"
 			    : "unknown (records in user space)";
 }
 

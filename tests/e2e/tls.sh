@@ -123,6 +123,16 @@ out=$(tb_exec client curl -sS --cacert "$CA" --resolve "prism.test:443:$(tb_addr
 	ok "direct HTTPS to b1 (prism backend --tls-cert): two requests, byte-exact" ||
 	not_ok "direct HTTPS to b1: two requests, byte-exact" "$out"
 
+# Pipelined requests in records that do not line up with them: half a
+# head in one record, its rest and 400 more requests in one full record
+# (16 KB, which does not fit behind the half head in a 16 KB buffer);
+# through the VIP, and straight to a backend's own HTTPS.
+out=$(tb_exec client timeout 30 python3 "$TOOLS/tls_pipe.py" $VIP 443 "$CA" prism.test 400 2>&1)
+out2=$(tb_exec client timeout 30 python3 "$TOOLS/tls_pipe.py" "$(tb_addr b2)" 443 "$CA" prism.test 400 2>&1)
+[[ $out == "responses 401 of 401" && $out2 == "responses 401 of 401" ]] &&
+	ok "TLS pipelining across records (half a head, then a full 16 KB record of requests): 401 responses, VIP and direct" ||
+	not_ok "TLS pipelining across records: 401 responses, VIP and direct" "VIP: $out" "direct: $out2"
+
 # Resumption (the controller's tickets), then a hand-off on the resumed
 # session, for both versions.
 out=$(tb_exec client timeout 30 python3 "$TOOLS/tls_resume.py" $VIP "$CA" 400000 2>&1)
@@ -318,6 +328,15 @@ openssl ecparam -name prime256v1 -genkey -noout -out "$E2E_TMP/other.key" 2>/dev
 out=$(ctl_try --tls-cert "$RUN/tls/cert.pem" --tls-key "$E2E_TMP/other.key" --tls-listen $VIP:8443)
 [[ $out == rc=1*other.key*mismatch* || $out == rc=1*"does not match"* ]] && ok "a key that does not match the certificate: a clear error, exit 1" ||
 	not_ok "a key that does not match the certificate: a clear error, exit 1" "$out"
+
+# A backend's HTTPS on its HTTP port would share it (SO_REUSEPORT).
+out=$(tb_exec b1 timeout 10 "$PRISM" backend --name bx --listen "$(tb_addr b1):8090" \
+	--tls-cert "$RUN/tls/cert.pem" --tls-key "$RUN/tls/key.pem" \
+	--tls-listen "$(tb_addr b1):8090" --admin off 2>&1)
+rc=$?
+[[ $rc == 2 && $out == *"--tls-listen's port"* ]] &&
+	ok "a backend's --tls-listen on its --listen port: refused (exit 2)" ||
+	not_ok "a backend's --tls-listen on its --listen port: refused (exit 2)" "rc $rc: $out"
 
 check "prism down" "$PRISM" down
 # Under the sanitizer pass of tests/run.sh the daemons may report into

@@ -27,7 +27,7 @@ static void usage(FILE *out)
 		"                        [--handoff-timeout MS] [--peer-id N]\n"
 		"                        [--delivery adaptive|handoff] [--relay-max SIZE]\n"
 		"                        [--tls-cert FILE --tls-key FILE]... [--tls-listen VIP:PORT]\n"
-		"                        [--tls-ticket-keys FILE]\n"
+		"                        [--tls-ticket-keys FILE [--tls-ticket-period S]]\n"
 		"                        [--ready-file PATH] [--debug]\n"
 		"       prism controller --which-backend TARGET [--policy P] --backend ...\n"
 		"       prism controller reload|status [--admin IP:PORT]\n"
@@ -53,7 +53,9 @@ static void usage(FILE *out)
 		"pairs: the first is the default, the others are chosen by the\n"
 		"client's server name (SNI).  --tls-ticket-keys: a secret file (at\n"
 		"least 32 bytes) the session tickets' keys come from, so that\n"
-		"controllers sharing it resume each other's sessions.\n"
+		"controllers sharing it resume each other's sessions; the keys\n"
+		"change every --tls-ticket-period seconds (default 43200), a ticket\n"
+		"opens during its period and the next.\n"
 		"--which-backend prints the backend TARGET goes to (all up) and exits.\n"
 		"--key is the shared HMAC key file of switch and backends.\n",
 		CTRL_TLS_CERTS);
@@ -364,6 +366,8 @@ static int apply(struct controller_config *cfg, const char *a, const char *v,
 			       : -E2BIG;
 	if (!strcmp(a, "--tls-ticket-keys"))
 		return (cfg->tls_ticket_keys = v) ? 0 : -EINVAL;
+	if (!strcmp(a, "--tls-ticket-period"))
+		return num_parse_u32(v, 1, 7 * 86400, &cfg->tls_ticket_period);
 	if (!strcmp(a, "--tls-listen"))
 		return switch_parse_addr(v, 443, &cfg->tls_listen);
 	if (!strcmp(a, "--config"))

@@ -40,6 +40,7 @@ void controller_config_init(struct controller_config *cfg)
 	cfg->backoff_ms = 2000;
 	cfg->delivery = DELIVERY_ADAPTIVE;
 	cfg->relay_max = CTRL_RELAY_MAX_DEFAULT;
+	cfg->tls_ticket_period = 43200;
 }
 
 uint64_t ctrl_now_us(void)

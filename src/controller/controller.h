@@ -72,6 +72,7 @@ struct controller_config {
 	const char *tls_cert[CTRL_TLS_CERTS], *tls_key[CTRL_TLS_CERTS];
 	unsigned n_tls_cert, n_tls_key;
 	const char *tls_ticket_keys;
+	uint32_t tls_ticket_period; /* s: ticket keys change; default 12 h */
 	struct sockaddr_in tls_listen;
 	/* Where the configuration came from, for reload: the command line
 	 * (re-parsed, --config files re-read) and the files' storage. */

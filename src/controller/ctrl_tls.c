@@ -9,9 +9,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/kdf.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "controller/ctrl.h"
@@ -20,8 +25,6 @@
 #include "lib/net.h"
 #include "lib/tlsconn.h"
 
-/* OpenSSL's ticket key material: name, HMAC secret, AES key. */
-#define TICKET_KEYS_LEN 80
 #define TICKET_SECRET_MIN 32
 #define TICKET_SECRET_MAX 4096
 
@@ -49,66 +52,156 @@ static int pick_cert(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_NOACK;
 }
 
-/* The ticket keys from the secret file: HKDF-SHA256 of its bytes, so
- * that every controller given the same file encrypts and decrypts the
- * same tickets (and a restart resumes the sessions of before it). */
-static int ticket_keys(const char *path, uint8_t out[TICKET_KEYS_LEN])
-{
-	static const char salt[] = "prism tls ticket keys v1";
-	uint8_t secret[TICKET_SECRET_MAX];
-	EVP_KDF *kdf;
-	EVP_KDF_CTX *kctx = NULL;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -EIO;
+/* Session tickets from a shared secret (--tls-ticket-keys): the keys of
+ * period P (P = time / --tls-ticket-period) are HKDF-SHA256 of the secret
+ * with P in the info, so every controller given the same file seals and
+ * opens the same tickets, and a restarted one those of before it.  A
+ * ticket opens during its period and the next (then it is renewed), never
+ * later: a secret that leaks opens no ticket older than two periods'
+ * worth.  One controller per process: the state is the module's. */
+struct ticket_keys {
+	uint8_t name[16], hmac[32], aes[32];
+};
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, secret, sizeof(secret));
-	close(fd);
-	if (n < TICKET_SECRET_MIN) {
-		OPENSSL_cleanse(secret, sizeof(secret));
-		return n < 0 ? -errno : -EINVAL;
-	}
-	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	if (kdf)
-		kctx = EVP_KDF_CTX_new(kdf);
+static struct {
+	uint8_t secret[TICKET_SECRET_MAX];
+	size_t len;
+	uint32_t period;	    /* seconds */
+	uint64_t cur_p;		    /* the period cur holds (prev: cur_p - 1) */
+	struct ticket_keys cur, prev;
+	bool have;
+} tickets;
+
+static int derive_period(uint64_t p, struct ticket_keys *k)
+{
+	static const char salt[] = "prism tls ticket keys v2";
+	uint8_t info[8];
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	int rc = -EIO;
+
+	for (int i = 0; i < 8; i++)
+		info[i] = (uint8_t)(p >> (56 - 8 * i));
 	if (kctx) {
-		OSSL_PARAM p[] = {
+		OSSL_PARAM prm[] = {
 		    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 						     (char *)"SHA256", 0),
 		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-						      secret, (size_t)n),
+						      tickets.secret,
+						      tickets.len),
 		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
 						      (void *)salt,
 						      sizeof(salt) - 1),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+						      info, sizeof(info)),
 		    OSSL_PARAM_construct_end(),
 		};
-		if (EVP_KDF_derive(kctx, out, TICKET_KEYS_LEN, p) == 1)
+		if (EVP_KDF_derive(kctx, (uint8_t *)k, sizeof(*k), prm) == 1)
 			rc = 0;
 	}
 	EVP_KDF_CTX_free(kctx);
 	EVP_KDF_free(kdf);
-	OPENSSL_cleanse(secret, sizeof(secret));
 	return rc;
+}
+
+/* The keys of this period and the one before, derived when it changes. */
+static int current_keys(void)
+{
+	uint64_t p = (uint64_t)time(NULL) / tickets.period;
+
+	if (tickets.have && p == tickets.cur_p)
+		return 0;
+	if (derive_period(p, &tickets.cur) || derive_period(p - 1, &tickets.prev))
+		return -EIO;
+	tickets.cur_p = p;
+	tickets.have = true;
+	return 0;
+}
+
+static int use_keys(const struct ticket_keys *k, unsigned char *iv,
+		    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	OSSL_PARAM prm[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+						  (void *)k->hmac,
+						  sizeof(k->hmac)),
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						 (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (EVP_CipherInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv,
+			      enc) != 1 ||
+	    EVP_MAC_CTX_set_params(hctx, prm) != 1)
+		return -1;
+	return 0;
+}
+
+/* OpenSSL's ticket callback: seal with this period's keys; open with
+ * this period's (1) or the last one's (2: issue a fresh ticket), else
+ * not at all (0: a full handshake). */
+static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
+		     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	(void)ssl;
+	if (current_keys())
+		return -1;
+	if (enc) {
+		memcpy(name, tickets.cur.name, 16);
+		if (RAND_bytes(iv, EVP_CIPHER_iv_length(EVP_aes_256_cbc())) != 1)
+			return -1;
+		return use_keys(&tickets.cur, iv, cctx, hctx, 1) ? -1 : 1;
+	}
+	if (!CRYPTO_memcmp(name, tickets.cur.name, 16))
+		return use_keys(&tickets.cur, iv, cctx, hctx, 0) ? -1 : 1;
+	if (!CRYPTO_memcmp(name, tickets.prev.name, 16))
+		return use_keys(&tickets.prev, iv, cctx, hctx, 0) ? -1 : 2;
+	return 0;
+}
+
+/* The secret: TICKET_SECRET_MIN .. TICKET_SECRET_MAX bytes. */
+static int read_secret(const char *path)
+{
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || st.st_size < TICKET_SECRET_MIN ||
+	    st.st_size > TICKET_SECRET_MAX)
+		err = -EINVAL;
+	n = err ? -1 : read(fd, tickets.secret, (size_t)st.st_size);
+	if (!err && n != st.st_size)
+		err = n < 0 ? -errno : -EIO;
+	close(fd);
+	tickets.len = err ? 0 : (size_t)n;
+	return err;
 }
 
 static int set_ticket_keys(struct ctrl *c)
 {
-	uint8_t keys[TICKET_KEYS_LEN];
-	int err = ticket_keys(c->cfg->tls_ticket_keys, keys);
+	const struct controller_config *cfg = c->cfg;
+	int err = read_secret(cfg->tls_ticket_keys);
 
 	if (err) {
-		log_err("tls: ticket keys %s: %s", c->cfg->tls_ticket_keys,
-			err == -EINVAL ? "shorter than 32 bytes" : strerror(-err));
+		log_err("tls: ticket keys %s: %s", cfg->tls_ticket_keys,
+			err == -EINVAL ? "not 32 to 4096 bytes" : strerror(-err));
 		return err;
 	}
+	tickets.period = cfg->tls_ticket_period;
+	tickets.have = false;
+	if (current_keys())
+		return -EIO;
 	/* Tickets are the first context's business (OpenSSL keeps the
-	 * session context a handshake started with). */
-	for (unsigned i = 0; i < c->n_tls_ctx && !err; i++)
-		if (SSL_CTX_set_tlsext_ticket_keys(c->tls_ctx[i], keys,
-						   sizeof(keys)) != 1)
+	 * session context a handshake started with); a session lives as
+	 * long as its ticket opens. */
+	for (unsigned i = 0; i < c->n_tls_ctx && !err; i++) {
+		if (SSL_CTX_set_tlsext_ticket_key_evp_cb(c->tls_ctx[i],
+							 ticket_cb) != 1)
 			err = -EIO;
-	OPENSSL_cleanse(keys, sizeof(keys));
+		SSL_CTX_set_timeout(c->tls_ctx[i], 2 * (long)tickets.period);
+	}
 	return err;
 }
 
@@ -153,6 +246,7 @@ int ctrl_tls_open(struct ctrl *c)
 
 void ctrl_tls_close(struct ctrl *c)
 {
+	OPENSSL_cleanse(&tickets, sizeof(tickets));
 	if (c->tls_listen_fd >= 0)
 		close(c->tls_listen_fd);
 	c->tls_listen_fd = -1;

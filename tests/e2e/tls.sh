@@ -246,7 +246,7 @@ chmod a+r "$E2E_TMP"/other.* "$E2E_TMP/ticket.key"
 # shared ticket key file)
 up_tls() {
 	local extra=()
-	[[ ${1:-} == ticket ]] && extra=(--controller-arg --tls-ticket-keys --controller-arg "$E2E_TMP/ticket.key")
+	[[ ${1:-} == ticket ]] && extra=(--controller-arg --tls-ticket-keys --controller-arg "$E2E_TMP/ticket.key" "${@:2}")
 	"$PRISM" up --tls --controller-arg --tls-cert --controller-arg "$E2E_TMP/other.pem" \
 		--controller-arg --tls-key --controller-arg "$E2E_TMP/other.key" "${extra[@]}" >/dev/null
 }
@@ -281,6 +281,25 @@ if check "prism up --tls with a second certificate (other.test) and shared ticke
 		ok "ticket keys from --tls-ticket-keys: a session resumes across a controller restart (and without them it does not)" ||
 		not_ok "ticket keys: a session resumes across a controller restart (and without them it does not)" \
 			"with the key file: $r1; without: $r2"
+	# Keys that change every 2 s: a ticket opens at once, not 5 s later.
+	"$PRISM" down >/dev/null 2>&1
+	up_tls ticket --controller-arg --tls-ticket-period --controller-arg 2
+	aged() {
+		local p=$E2E_TMP/age.$1
+		mkdir -p "$p" && chmod a+rwx "$p"
+		tb_exec client timeout 90 python3 "$TOOLS/tls_resume.py" $VIP "$CA" 1000 --pause "$p" >"$p/out" 2>&1 &
+		local pid=$!
+		for _ in $(seq 300); do [[ -e $p/ready ]] && break; sleep 0.1; done
+		sleep "$1"
+		touch "$p/go"
+		wait $pid
+		cat "$p/out"
+	}
+	a0=$(aged 0)
+	a5=$(aged 5)
+	[[ $a0 == "resumed=1 ok=1" && $a5 == "resumed=0 ok=1" ]] &&
+		ok "--tls-ticket-period 2: a ticket resumes at once, not after two periods" ||
+		not_ok "--tls-ticket-period 2: a ticket resumes at once, not after two periods" "at once: $a0; 5 s later: $a5"
 fi
 
 # ---- uploads over https (prism up --tls --store) -------------------------

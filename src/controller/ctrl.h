@@ -9,6 +9,7 @@
  *   ctrl_log.c    the access log
  *   handoff_fsm.c the hand-off state machine (handoff_fsm.h): every
  *                 transition and timer of a client connection
+ *   ctrl_tls.c    HTTPS: certificates (SNI), ticket keys, the TLS port
  *   ctrl_reload.c reload (SIGHUP, /reload)
  *   ctrl_admin.c  /metrics, /status, /reload, /drain
  *   controller.c  configuration defaults, open, run, close

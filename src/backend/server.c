@@ -719,21 +719,15 @@ static int do_write(struct bconn *b)
  * they are out).  1 once established. */
 static int handshake(struct bconn *b)
 {
-	bool w;
-	int r = 1;
+	int r = 1, err;
 
 	if (!tlsconn_established(b->tls))
 		r = tlsconn_handshake(b->tls, b->fd);
-	else if (tlsconn_flush(b->tls, b->fd) < 0)
-		r = -EPIPE;
 	if (r < 0)
 		return r;
-	w = tlsconn_out_pending(b->tls);
-	if (w != b->tls_watch_write &&
-	    !evloop_mod(b->srv->loop, b->fd,
-			EVLOOP_READ | (w ? EVLOOP_WRITE : 0)))
-		b->tls_watch_write = w;
-	return r;
+	err = tlsconn_flush_watched(b->tls, b->fd, b->srv->loop,
+				    &b->tls_watch_write);
+	return err ? err : r;
 }
 
 static int do_read(struct bconn *b)
@@ -1011,57 +1005,49 @@ static void on_takeover(struct pb_conn *pc, int fd, const uint8_t *pending,
 		 b->tls && tlsconn_in_pending(b->tls) ? EVLOOP_READ : 0, b);
 }
 
-static void on_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
+/* Direct connections, each with a session of its own when CTX is set
+ * (HTTPS). */
+static void accept_all(struct bsrv *srv, int lfd, SSL_CTX *ctx)
 {
-	struct bsrv *srv = arg;
 	int one = 1;
 
-	(void)loop;
-	(void)events;
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct bconn *b;
+		struct tlsconn *t = NULL;
+		struct bconn *b = NULL;
 
 		if (fd < 0)
 			return;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		b = bconn_new(srv, fd, NULL, HO_REQUEST_BUF);
-		if (!b) {
-			close(fd);
-			continue;
-		}
-		arm_timer(b, srv->cfg->idle_timeout_ms, idle_timeout);
-	}
-}
-
-/* Direct HTTPS connections: each with its own session. */
-static void on_accept_tls(struct evloop *loop, int lfd, uint32_t events,
-			  void *arg)
-{
-	struct bsrv *srv = arg;
-	int one = 1;
-
-	(void)loop;
-	(void)events;
-	for (int i = 0; i < 64; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct tlsconn *t;
-		struct bconn *b;
-
-		if (fd < 0)
-			return;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		t = tlsconn_accept(srv->tls_ctx);
-		b = t ? bconn_new(srv, fd, NULL, HO_TLS_REQUEST_BUF) : NULL;
+		if (!ctx || (t = tlsconn_accept(ctx)))
+			b = bconn_new(srv, fd, NULL,
+				      ctx ? HO_TLS_REQUEST_BUF : HO_REQUEST_BUF);
 		if (!b) {
 			tlsconn_free(t);
 			close(fd);
 			continue;
 		}
 		b->tls = t;
-		b->tls_own = true;
+		b->tls_own = t != NULL;
 		arm_timer(b, srv->cfg->idle_timeout_ms, idle_timeout);
 	}
+}
+
+static void on_accept(struct evloop *loop, int lfd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	accept_all(arg, lfd, NULL);
+}
+
+static void on_accept_tls(struct evloop *loop, int lfd, uint32_t events,
+			  void *arg)
+{
+	struct bsrv *srv = arg;
+
+	(void)loop;
+	(void)events;
+	accept_all(srv, lfd, srv->tls_ctx);
 }
 
 static int setup_tls(struct bsrv *srv, const struct backend_config *cfg)

@@ -10,8 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "lib/auth.h"
 #include "lib/handoff.h"
 #include "lib/hochan.h"
@@ -323,14 +321,11 @@ static void own_then_serve(struct pb_conn *pc, const struct ho_msg *m)
  * ciphertext among plaintext.  0 or -EINVAL. */
 static int take_tls(struct pb_conn *pc, const struct ho_msg *m)
 {
-	struct tlsconn_state st = { .tx = m->tls_tx, .rx = m->tls_rx };
-
 	if (!(m->flags & HO_F_TLS))
 		return 0;
 	if (m->flags & HO_F_MORE)
 		return -EINVAL;
-	pc->tls = tlsconn_resume(&st, m->tls_in, m->tls_in_len);
-	OPENSSL_cleanse(&st, sizeof(st));
+	pc->tls = tlsconn_resume_msg(m);
 	if (!pc->tls)
 		log_warn("%s: conn %llu: TLS state refused", pc->pb->cfg.name,
 			 (unsigned long long)m->conn_id);
@@ -551,29 +546,6 @@ int pb_ready_for_handback(int fd)
 	return unsent == 0 && (uint32_t)unacked <= PB_TAIL_MAX;
 }
 
-/* The session goes back with the connection, its sequence numbers
- * advanced by the response, with the records read but not opened. */
-static int give_back_tls(struct pb_conn *pc, struct ho_msg *m)
-{
-	struct tlsconn_state st;
-	const uint8_t *in;
-	size_t len;
-	int err;
-
-	if (!pc->tls)
-		return 0;
-	err = tlsconn_export(pc->tls, &st, &in, &len);
-	if (err)
-		return err;
-	m->flags |= HO_F_TLS;
-	m->tls_tx = st.tx;
-	m->tls_rx = st.rx;
-	m->tls_in = in;
-	m->tls_in_len = (uint32_t)len;
-	OPENSSL_cleanse(&st, sizeof(st));
-	return 0;
-}
-
 /* The LOCK_TAIL is answered: dump, send the HANDBACK, close the frozen
  * socket. */
 static void on_tail_locked(void *arg, int status)
@@ -599,10 +571,13 @@ static void on_tail_locked(void *arg, int status)
 			m.inq_len = f.st.inq_len;
 			m.outq = f.outq;
 			m.outq_len = f.st.outq_len;
-			err = give_back_tls(pc, &m);
+			/* The session goes back too, its sequence numbers
+			 * advanced, with the records read but not opened. */
+			err = tlsconn_export_msg(pc->tls, &m);
 			if (!err)
 				err = hochan_send(pc->ch, &m);
-			OPENSSL_cleanse(&m.tls_tx, 2 * sizeof(m.tls_tx));
+			if (pc->tls)
+				ho_wipe_tls(&m);
 			migrate_frozen_free(&f);
 		}
 	}

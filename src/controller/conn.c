@@ -203,9 +203,16 @@ static int reserve(struct conn *k, size_t cap)
 	return 0;
 }
 
+/* The request buffer's usual size: a TLS one holds a record more, which
+ * is opened whole or not at all (HO_TLS_REQUEST_BUF). */
+static size_t base_cap(const struct conn *k)
+{
+	return k->is_tls ? HO_TLS_REQUEST_BUF : HO_REQUEST_BUF;
+}
+
 int conn_set_buffer(struct conn *k, const void *data, size_t len)
 {
-	if (len > (k->is_tls ? HO_TLS_REQUEST_BUF : HO_REQUEST_BUF))
+	if (len > base_cap(k))
 		return -E2BIG;
 	if (reserve(k, len))
 		return -ENOMEM;
@@ -218,7 +225,7 @@ int conn_set_buffer(struct conn *k, const void *data, size_t len)
 void conn_clear_buffer(struct conn *k)
 {
 	k->len = 0;
-	if (k->cap > HO_REQUEST_BUF) { /* a small body's room: give it back */
+	if (k->cap > base_cap(k)) { /* a small body's room: give it back */
 		free(k->buf);
 		k->buf = NULL;
 		k->cap = 0;
@@ -230,17 +237,8 @@ void conn_clear_buffer(struct conn *k)
  * left (only while READING: other states watch it themselves). */
 static int tls_out(struct conn *k)
 {
-	bool w;
-	int r = tlsconn_flush(k->tls, k->fd);
-
-	if (r < 0)
-		return r;
-	w = r == 0;
-	if (w != k->tls_watch_write &&
-	    !evloop_mod(k->ctrl->loop, k->fd,
-			EVLOOP_READ | (w ? EVLOOP_WRITE : 0)))
-		k->tls_watch_write = w;
-	return 0;
+	return tlsconn_flush_watched(k->tls, k->fd, k->ctrl->loop,
+				     &k->tls_watch_write);
 }
 
 /* A dead session (alert sent, or close_notify): what the client still
@@ -256,12 +254,9 @@ static ssize_t read_raw(struct conn *k)
 	return n;
 }
 
-/* TLS: the handshake first, then the records' plaintext.  A record
- * whose plaintext may not fit gets room up to a record beyond the usual
- * buffer (the plain path's bytes could simply stay in the socket). */
+/* TLS: the handshake first, then the records' plaintext. */
 static ssize_t read_tls(struct conn *k)
 {
-	size_t most = HO_TLS_REQUEST_BUF;
 	ssize_t n;
 	int r;
 
@@ -279,9 +274,6 @@ static ssize_t read_tls(struct conn *k)
 	if (k->tls_watch_write && tls_out(k))
 		return -EPIPE;
 	n = tlsconn_read(k->tls, k->fd, k->buf + k->len, k->cap - k->len);
-	if (n == -ENOBUFS && k->cap < most && !reserve(k, most))
-		n = tlsconn_read(k->tls, k->fd, k->buf + k->len,
-				 k->cap - k->len);
 	if (n > 0)
 		k->len += (size_t)n;
 	if (tlsconn_out_pending(k->tls) && tls_out(k))
@@ -291,7 +283,7 @@ static ssize_t read_tls(struct conn *k)
 
 ssize_t conn_read(struct conn *k)
 {
-	size_t cap = k->want > HO_REQUEST_BUF ? k->want : HO_REQUEST_BUF;
+	size_t cap = k->want > base_cap(k) ? k->want : base_cap(k);
 	ssize_t n;
 
 	if (reserve(k, cap))

@@ -15,7 +15,6 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
@@ -74,34 +73,12 @@ static struct {
 
 static int derive_period(uint64_t p, struct ticket_keys *k)
 {
-	static const char salt[] = "prism tls ticket keys v2";
 	uint8_t info[8];
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	int rc = -EIO;
 
 	for (int i = 0; i < 8; i++)
 		info[i] = (uint8_t)(p >> (56 - 8 * i));
-	if (kctx) {
-		OSSL_PARAM prm[] = {
-		    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-						     (char *)"SHA256", 0),
-		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-						      tickets.secret,
-						      tickets.len),
-		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-						      (void *)salt,
-						      sizeof(salt) - 1),
-		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-						      info, sizeof(info)),
-		    OSSL_PARAM_construct_end(),
-		};
-		if (EVP_KDF_derive(kctx, (uint8_t *)k, sizeof(*k), prm) == 1)
-			rc = 0;
-	}
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
-	return rc;
+	return auth_hkdf(tickets.secret, tickets.len, "prism tls ticket keys v2",
+			 info, sizeof(info), (uint8_t *)k, sizeof(*k));
 }
 
 /* The keys of this period and the one before, derived when it changes. */

@@ -13,8 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "controller/conn.h"
 #include "lib/log.h"
 #include "lib/migrate.h"
@@ -511,11 +509,14 @@ static void on_readable(struct evloop *loop, int fd, uint32_t events,
 	struct conn *k = arg;
 	struct ctrl *c = k->ctrl;
 	uint64_t id = k->id;
+	bool tls = k->is_tls;
 
 	(void)loop;
 	(void)fd;
 	(void)events;
 	read_and_process(k);
+	if (!tls)
+		return;
 	k = conn_lookup(c, id);
 	if (k && k->state == CONN_READING && !k->quiescing)
 		conn_tls_more(k, on_tls_more);
@@ -722,35 +723,14 @@ static int send_handoff_data(struct conn *k, const uint8_t *p, size_t len,
  * bytes) and HANDOFF_DATA messages the rest of our buffer, then the
  * receive queue: the smaller the HANDOFF, the sooner the backend has the
  * connection. */
-/* TLS: the session goes too (HO_F_TLS), with its unopened ciphertext. */
-static int add_tls(struct conn *k, struct ho_msg *m)
-{
-	struct tlsconn_state st;
-	const uint8_t *in;
-	size_t len;
-	int err;
-
-	if (!k->tls)
-		return 0;
-	err = tlsconn_export(k->tls, &st, &in, &len);
-	if (err)
-		return err;
-	m->flags |= HO_F_TLS;
-	m->tls_tx = st.tx;
-	m->tls_rx = st.rx;
-	m->tls_in = in;
-	m->tls_in_len = (uint32_t)len;
-	OPENSSL_cleanse(&st, sizeof(st));
-	return 0;
-}
-
 static int send_handoff(struct conn *k, const struct frozen *f, size_t head)
 {
 	struct ho_msg m = { .type = HO_HANDOFF, .conn_id = k->id };
 	int err;
 
 	m.flags = HO_F_CLAIM | (head ? HO_F_MORE : 0);
-	err = add_tls(k, &m);
+	/* TLS: the session goes too, with its unopened ciphertext. */
+	err = tlsconn_export_msg(k->tls, &m);
 	if (err)
 		return err;
 	m.tcp = f->st;
@@ -765,7 +745,8 @@ static int send_handoff(struct conn *k, const struct frozen *f, size_t head)
 	m.outq = f->outq;
 	m.outq_len = f->st.outq_len;
 	err = ctrl_backend_send(k->backend, &m);
-	OPENSSL_cleanse(&m.tls_tx, 2 * sizeof(m.tls_tx));
+	if (k->tls)
+		ho_wipe_tls(&m);
 	if (err || !head)
 		return err;
 	k->ctrl->stats.split_handoffs++;
@@ -1002,14 +983,11 @@ static void keep_tail(struct conn *k, const struct tcpr_state *st,
 /* A TLS connection's session, back from the backend. */
 static int take_back_tls(struct conn *k, const struct ho_msg *m)
 {
-	struct tlsconn_state st = { .tx = m->tls_tx, .rx = m->tls_rx };
-
 	if (!k->is_tls != !(m->flags & HO_F_TLS))
 		return -EPROTO;
 	if (!k->is_tls)
 		return 0;
-	k->tls = tlsconn_resume(&st, m->tls_in, m->tls_in_len);
-	OPENSSL_cleanse(&st, sizeof(st));
+	k->tls = tlsconn_resume_msg(m);
 	return k->tls ? 0 : -errno;
 }
 

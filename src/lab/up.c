@@ -260,6 +260,15 @@ static void gateway_of(struct in_addr ip, char *buf, size_t len)
 	inet_ntop(AF_INET, &ip, buf, (socklen_t)len);
 }
 
+/* --tls-cert and --tls-key: the run folder's (make_tls). */
+static void tls_args(const struct run *r, struct args *a)
+{
+	arg(a, "--tls-cert");
+	arg(a, "%s/tls/cert.pem", r->dir);
+	arg(a, "--tls-key");
+	arg(a, "%s/tls/key.pem", r->dir);
+}
+
 static int start_backend(const struct run *r, int i)
 {
 	struct args a = { 0 };
@@ -296,12 +305,8 @@ static int start_backend(const struct run *r, int i)
 	}
 	/* Direct HTTPS to the backend too (the baseline of bench e2e --tls;
 	 * hand-offs need none of it). */
-	if (r->tls) {
-		arg(&a, "--tls-cert");
-		arg(&a, "%s/tls/cert.pem", r->dir);
-		arg(&a, "--tls-key");
-		arg(&a, "%s/tls/key.pem", r->dir);
-	}
+	if (r->tls)
+		tls_args(r, &a);
 	arg(&a, "--ready-file");
 	arg(&a, "%s/%s.ready", r->dir, host);
 	return start(r, host, host, &a);
@@ -345,10 +350,7 @@ static int start_controller(const struct run *r)
 		arg(&a, "%s", getenv("PRISM_RELAY_MAX"));
 	}
 	if (r->tls) {
-		arg(&a, "--tls-cert");
-		arg(&a, "%s/tls/cert.pem", r->dir);
-		arg(&a, "--tls-key");
-		arg(&a, "%s/tls/key.pem", r->dir);
+		tls_args(r, &a);
 		arg(&a, "--tls-listen");
 		arg(&a, "%s:443", TESTBED_VIP);
 	}

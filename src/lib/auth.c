@@ -8,7 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 
 #include "lib/log.h"
 
@@ -134,4 +137,32 @@ bool auth_verify(const struct auth_key *key, const void *msg, size_t len,
 	ok = CRYPTO_memcmp(want, mac, AUTH_MAC_LEN) == 0;
 	OPENSSL_cleanse(want, sizeof(want));
 	return ok;
+}
+
+int auth_hkdf(const void *ikm, size_t ikm_len, const char *salt,
+	      const void *info, size_t info_len, uint8_t *out, size_t len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	int rc = -EIO;
+
+	if (kctx) {
+		OSSL_PARAM prm[] = {
+		    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						     (char *)"SHA256", 0),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+						      (void *)ikm, ikm_len),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+						      (void *)salt,
+						      strlen(salt)),
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+						      (void *)info, info_len),
+		    OSSL_PARAM_construct_end(),
+		};
+		if (EVP_KDF_derive(kctx, out, len, prm) == 1)
+			rc = 0;
+	}
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return rc;
 }

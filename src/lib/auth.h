@@ -38,6 +38,11 @@ void auth_key_clear(struct auth_key *key);
 void auth_sign(const struct auth_key *key, const void *msg, size_t len,
 	       uint8_t mac[AUTH_MAC_LEN]);
 
+/* HKDF-SHA256 (RFC 5869, extract then expand): LEN bytes into OUT from
+ * the input keying material IKM, SALT and INFO.  0 or -EIO. */
+int auth_hkdf(const void *ikm, size_t ikm_len, const char *salt,
+	      const void *info, size_t info_len, uint8_t *out, size_t len);
+
 /* True when MAC is the HMAC of MSG under KEY (constant-time compare). */
 bool auth_verify(const struct auth_key *key, const void *msg, size_t len,
 		 const uint8_t mac[AUTH_MAC_LEN]);

@@ -4,10 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 
 static bool has_tcp(int type)
 {
@@ -358,36 +356,14 @@ long ho_decode(const uint8_t *buf, size_t len, const struct auth_key *key,
 static int derive(const struct auth_key *key, uint64_t from, uint64_t to,
 		  uint8_t out[HO_KEY_LEN + HO_IV_LEN])
 {
-	static const char salt[] = "prism hand-off channel v3";
 	static const char label[] = "prism ho aes-256-gcm";
 	uint8_t info[sizeof(label) - 1 + 16], *p = info + sizeof(label) - 1;
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	int rc = -EIO;
 
 	memcpy(info, label, sizeof(label) - 1);
 	put64(&p, from);
 	put64(&p, to);
-	if (kctx) {
-		OSSL_PARAM prm[] = {
-		    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-						     (char *)"SHA256", 0),
-		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-						      (void *)key->bytes,
-						      key->len),
-		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-						      (void *)salt,
-						      sizeof(salt) - 1),
-		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-						      info, sizeof(info)),
-		    OSSL_PARAM_construct_end(),
-		};
-		if (EVP_KDF_derive(kctx, out, HO_KEY_LEN + HO_IV_LEN, prm) == 1)
-			rc = 0;
-	}
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
-	return rc;
+	return auth_hkdf(key->bytes, key->len, "prism hand-off channel v3", info,
+			 sizeof(info), out, HO_KEY_LEN + HO_IV_LEN);
 }
 
 int ho_aead_init(struct ho_aead *a, const struct auth_key *key,
@@ -412,6 +388,12 @@ int ho_aead_init(struct ho_aead *a, const struct auth_key *key,
 	}
 	OPENSSL_cleanse(km, sizeof(km));
 	return rc;
+}
+
+void ho_wipe_tls(struct ho_msg *m)
+{
+	OPENSSL_cleanse(&m->tls_tx, sizeof(m->tls_tx));
+	OPENSSL_cleanse(&m->tls_rx, sizeof(m->tls_rx));
 }
 
 void ho_aead_clear(struct ho_aead *a)

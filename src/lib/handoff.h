@@ -200,6 +200,9 @@ int ho_aead_init(struct ho_aead *a, const struct auth_key *key,
 		 uint64_t sender_nonce, uint64_t receiver_nonce, bool seal);
 void ho_aead_clear(struct ho_aead *a);
 
+/* Wipes M's TLS state (HO_F_TLS) once the message is sent or used. */
+void ho_wipe_tls(struct ho_msg *m);
+
 /* Size of the sealed message. */
 size_t ho_sealed_len(const struct ho_msg *m);
 /* Like ho_encode, sealed.  -EINVAL when m->seq is not above every

@@ -287,6 +287,7 @@ static bool seq_ok(const struct hochan *ch, uint64_t seq)
 static long dispatch(struct hochan *ch)
 {
 	size_t off = 0;
+	bool secret = false;
 	long n = 0;
 
 	ch->dispatching = true;
@@ -321,13 +322,18 @@ static long dispatch(struct hochan *ch)
 		ch->stats.msgs_in++;
 		off += (size_t)n;
 		ch->on_msg(ch, &m, ch->arg);
-		OPENSSL_cleanse(&m, sizeof(m));
+		if (m.flags & HO_F_TLS) {
+			ho_wipe_tls(&m);
+			secret = true;
+		}
 	}
 	ch->dispatching = false;
 	memmove(ch->in, ch->in + off, ch->in_len - off);
 	ch->in_len -= off;
-	/* What the messages opened to is not left behind the new end. */
-	OPENSSL_cleanse(ch->in + ch->in_len, off);
+	/* A TLS session's keys opened in there are not left behind the new
+	 * end (plain hand-offs carry no secret: no wiping per request). */
+	if (secret)
+		OPENSSL_cleanse(ch->in + ch->in_len, off);
 	return n < 0 ? n : 0;
 }
 

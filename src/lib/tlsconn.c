@@ -11,6 +11,8 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
+#include "lib/evloop.h"
+#include "lib/handoff.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/tlsexport.h"
@@ -241,6 +243,20 @@ int tlsconn_flush(struct tlsconn *t, int fd)
 bool tlsconn_out_pending(const struct tlsconn *t)
 {
 	return t->out_off < t->out_len;
+}
+
+int tlsconn_flush_watched(struct tlsconn *t, int fd, struct evloop *loop,
+			  bool *watching)
+{
+	int r = tlsconn_flush(t, fd);
+	bool w = r == 0;
+
+	if (r < 0)
+		return r;
+	if (w != *watching &&
+	    !evloop_mod(loop, fd, EVLOOP_READ | (w ? EVLOOP_WRITE : 0)))
+		*watching = w;
+	return 0;
 }
 
 /* Reads what fits in the ciphertext buffer: > 0, 0 at EOF, -errno. */
@@ -716,6 +732,36 @@ int tlsconn_export(const struct tlsconn *t, struct tlsconn_state *st,
 	*cipher = t->in;
 	*len = t->in_len;
 	return 0;
+}
+
+int tlsconn_export_msg(const struct tlsconn *t, struct ho_msg *m)
+{
+	struct tlsconn_state st;
+	const uint8_t *in;
+	size_t len;
+	int err;
+
+	if (!t)
+		return 0;
+	err = tlsconn_export(t, &st, &in, &len);
+	if (err)
+		return err;
+	m->flags |= HO_F_TLS;
+	m->tls_tx = st.tx;
+	m->tls_rx = st.rx;
+	m->tls_in = in;
+	m->tls_in_len = (uint32_t)len;
+	OPENSSL_cleanse(&st, sizeof(st));
+	return 0;
+}
+
+struct tlsconn *tlsconn_resume_msg(const struct ho_msg *m)
+{
+	struct tlsconn_state st = { .tx = m->tls_tx, .rx = m->tls_rx };
+	struct tlsconn *t = tlsconn_resume(&st, m->tls_in, m->tls_in_len);
+
+	OPENSSL_cleanse(&st, sizeof(st));
+	return t;
 }
 
 const struct tlsconn_stats *tlsconn_stats(void)

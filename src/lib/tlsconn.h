@@ -113,6 +113,13 @@ ssize_t tlsconn_write(struct tlsconn *t, int fd, const void *p, size_t n);
 /* Writes queued records: 1 when none is left, 0 when some are, -errno. */
 int tlsconn_flush(struct tlsconn *t, int fd);
 bool tlsconn_out_pending(const struct tlsconn *t);
+/* tlsconn_flush for a connection that is otherwise only read: FD is
+ * watched in LOOP for writing too while records are left, and for
+ * reading only once they are out (*WATCHING says which it is).  0 or
+ * -errno. */
+struct evloop;
+int tlsconn_flush_watched(struct tlsconn *t, int fd, struct evloop *loop,
+			  bool *watching);
 /* Queues close_notify and flushes best effort. */
 void tlsconn_close_notify(struct tlsconn *t, int fd);
 
@@ -121,6 +128,15 @@ void tlsconn_close_notify(struct tlsconn *t, int fd);
  * (valid until the next call on t).  -EINVAL before the handshake ends. */
 int tlsconn_export(const struct tlsconn *t, struct tlsconn_state *st,
 		   const uint8_t **cipher, size_t *len);
+
+/* The same for a hand-off message (lib/handoff.h): T's state put into M
+ * with HO_F_TLS (M's byte fields point into T until the next call on T);
+ * a NULL T adds nothing.  0 or tlsconn_export's error. */
+struct ho_msg;
+int tlsconn_export_msg(const struct tlsconn *t, struct ho_msg *m);
+/* The session M brought (HO_F_TLS), or NULL with errno set (EINVAL:
+ * tlsconn_resume refused it). */
+struct tlsconn *tlsconn_resume_msg(const struct ho_msg *m);
 
 const struct tlsconn_stats *tlsconn_stats(void);
 /* FAMILY{event="handshake"|...} for each counter, e.g. FAMILY

@@ -11,19 +11,14 @@
 #include "lib/handoff.h"
 #include "lib/tlsrec.h"
 
-static int write_seed(const char *dir, const char *name,
-		      const struct ho_msg *m, const struct auth_key *key)
+/* DIR/NAME: the mode byte, then the N message bytes at BUF + 1. */
+static int write_file(const char *dir, const char *name, uint8_t *buf,
+		      uint8_t mode, long n)
 {
-	static uint8_t buf[1 + 4096];
 	char path[512];
-	long n = ho_encode(m, key, buf + 1, sizeof(buf) - 1);
 	FILE *f;
 
-	if (n < 0) {
-		fprintf(stderr, "seed %s: encode: %ld\n", name, n);
-		return 1;
-	}
-	buf[0] = 1;
+	buf[0] = mode;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "wb");
 	if (!f || fwrite(buf, 1, (size_t)n + 1, f) != (size_t)n + 1) {
@@ -32,6 +27,19 @@ static int write_seed(const char *dir, const char *name,
 	}
 	fclose(f);
 	return 0;
+}
+
+static int write_seed(const char *dir, const char *name,
+		      const struct ho_msg *m, const struct auth_key *key)
+{
+	static uint8_t buf[1 + 4096];
+	long n = ho_encode(m, key, buf + 1, sizeof(buf) - 1);
+
+	if (n < 0) {
+		fprintf(stderr, "seed %s: encode: %ld\n", name, n);
+		return 1;
+	}
+	return write_file(dir, name, buf, 1, n);
 }
 
 /* A sealed-format message in clear (header, body, room for the tag),
@@ -44,9 +52,7 @@ static int write_clear_seed(const char *dir, const char *name,
 	struct auth_key key;
 	struct ho_aead tx, rx;
 	struct ho_msg d;
-	char path[512];
 	long n;
-	FILE *f;
 
 	auth_key_set(&key, "seed-key-0123456789", 19);
 	if (ho_aead_init(&tx, &key, 1, 2, true) ||
@@ -59,15 +65,7 @@ static int write_clear_seed(const char *dir, const char *name,
 	}
 	ho_aead_clear(&tx);
 	ho_aead_clear(&rx);
-	buf[0] = 2;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(buf, 1, (size_t)n + 1, f) != (size_t)n + 1) {
-		perror(path);
-		return 1;
-	}
-	fclose(f);
-	return 0;
+	return write_file(dir, name, buf, 2, n);
 }
 
 /* A plausible frozen connection with QLEN bytes in each queue. */

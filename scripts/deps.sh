@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libssl-dev
       pkg-config iproute2 iputils-ping ethtool nginx-light haproxy wrk curl tcpdump
       python3 libclang-rt-14-dev gnuplot-nox clang-tidy clang-format cppcheck
-      procps psmisc iperf3 nghttp2-client chromium)
+      procps psmisc iperf3 nghttp2-client chromium openssl)
 if [[ $(id -u) -ne 0 ]]; then
 	echo "deps.sh: must run as root (apt-get install)" >&2
 	exit 1

@@ -357,14 +357,16 @@ static int parse_h2load(const char *out, struct point *pt)
 {
 	const char *f = strstr(out, "finished in "), *q, *t;
 	unsigned long long total, started, done, ok, failed;
-	char min[16], max[16], mean[16], unit[8] = "";
-	double secs, rps, rate;
+	char min[16], max[16], mean[16], took[16], unit[8] = "";
+	double rps, rate;
 
 	q = strstr(out, "requests: ");
 	t = strstr(out, "time for request:");
+	/* The duration has h2load's own unit: a 1 s run that took a hair
+	 * less prints "1000.00ms". */
 	if (!f || !q || !t ||
-	    sscanf(f, "finished in %lfs, %lf req/s, %lf%7s", &secs, &rps, &rate,
-		   unit) != 4 ||
+	    sscanf(f, "finished in %15[^,], %lf req/s, %lf%7s", took, &rps,
+		   &rate, unit) != 4 ||
 	    sscanf(q, "requests: %llu total, %llu started, %llu done, %llu "
 		      "succeeded, %llu failed",
 		   &total, &started, &done, &ok, &failed) != 5 ||
@@ -378,7 +380,7 @@ static int parse_h2load(const char *out, struct point *pt)
 	pt->errors += failed + (total - done);
 	pt->rps += rps;
 	pt->gbps += rate * 8 / 1e9;
-	pt->secs = fmax(pt->secs, secs);
+	pt->secs = fmax(pt->secs, h2_time_us(took) / 1e6);
 	pt->p50_us = fmax(pt->p50_us, h2_time_us(mean));
 	pt->p99_us = fmax(pt->p99_us, h2_time_us(max));
 	return 0;

@@ -132,10 +132,27 @@ check: all
 fmt:
 	$(Q)clang-format -i $(SRC_ALL)
 
-install: all
-	install -D -m 0755 $(BUILD)/prism $(DESTDIR)/usr/local/bin/prism
-	install -d $(DESTDIR)/usr/local/lib/prism
-	install -m 0644 $(filter-out $(BUILD)/bpf/loss.bpf.o,$(BPF_OBJ)) $(DESTDIR)/usr/local/lib/prism/
+# make install [DESTDIR=...] [PREFIX=/usr/local]: the binary (the BPF
+# programs are inside it), an example configuration per role (never over a
+# file already there), the systemd units and the deploy guide.  The units
+# run as user prism: `useradd --system prism` first (docs/deploy.md).
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc/prism
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: $(BUILD)/prism
+	install -D -m 0755 $(BUILD)/prism $(DESTDIR)$(PREFIX)/bin/prism
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(PREFIX)/share/doc/prism
+	for r in controller backend switch; do \
+	    [ -e $(DESTDIR)$(SYSCONFDIR)/$$r.conf ] || \
+	    install -m 0644 examples/deploy/$$r.conf $(DESTDIR)$(SYSCONFDIR)/; \
+	done
+	for u in dist/systemd/*.service; do \
+	    sed 's|/usr/local/|$(PREFIX)/|g; s|/etc/prism/|$(SYSCONFDIR)/|g' $$u \
+	        > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	done
+	install -m 0644 docs/deploy.md $(DESTDIR)$(PREFIX)/share/doc/prism/
 
 clean:
 	rm -rf build

@@ -144,8 +144,8 @@ static int parse_config(int argc, char **argv, struct backend_config *cfg,
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct backend_config *cfg,
-		      struct config *file)
+int backend_config_parse(int argc, char **argv, struct backend_config *cfg,
+			 struct config *file)
 {
 	int err = parse_config(argc, argv, cfg, file);
 
@@ -199,7 +199,7 @@ int cmd_backend(int argc, char **argv)
 	}
 	log_init("backend", LOG_INFO);
 	backend_config_init(&cfg);
-	if (parse_args(argc, argv, &cfg, &file)) {
+	if (backend_config_parse(argc, argv, &cfg, &file)) {
 		usage(stderr);
 		config_free(&file);
 		return 2;

@@ -36,8 +36,17 @@ struct backend_counters {
 	uint64_t connections;
 };
 
+struct config;
+
 void backend_config_init(struct backend_config *cfg);
+/* Parses `prism backend`'s command line (argv[0] the command's name, and
+ * the --config file it names, kept in FILE) into CFG after
+ * backend_config_init.  Messages go to stderr.  0 or -errno. */
+int backend_config_parse(int argc, char **argv, struct backend_config *cfg,
+			 struct config *file);
 int backend_run(const struct backend_config *cfg);
+/* `prism check --role backend ...` (check.c): an exit code. */
+int backend_check(int argc, char **argv);
 
 /* `prism backend ...`: the entry point (cli.c); an exit code. */
 int cmd_backend(int argc, char **argv);

@@ -96,5 +96,7 @@ int controller_config_parse(int argc, char **argv,
 void controller_config_free(struct controller_config *cfg);
 /* Runs until SIGINT/SIGTERM.  Returns 0 or -errno. */
 int controller_run(const struct controller_config *cfg);
+/* `prism check --role controller ...` (check.c): an exit code. */
+int controller_check(int argc, char **argv);
 /* `prism controller ...`: the entry point (cli.c); an exit code. */
 int cmd_controller(int argc, char **argv);

@@ -278,6 +278,37 @@ static int load_program(struct agent *a)
 	return 0;
 }
 
+/* libbpf's last warning while probing (the verifier's verdict). */
+static char probe_why[256];
+
+static int probe_print(enum libbpf_print_level level, const char *fmt,
+		       va_list ap)
+{
+	size_t n;
+
+	if (level != LIBBPF_WARN)
+		return 0;
+	vsnprintf(probe_why, sizeof(probe_why), fmt, ap);
+	n = strlen(probe_why);
+	while (n && probe_why[n - 1] == '\n')
+		probe_why[--n] = '\0';
+	return 0;
+}
+
+int agent_probe_load(const struct agent_config *cfg, char *why, size_t len)
+{
+	struct agent a = { .cfg = cfg };
+	libbpf_print_fn_t old = libbpf_set_print(probe_print);
+	int err;
+
+	probe_why[0] = '\0';
+	err = load_program(&a);
+	switch_bpf__destroy(a.skel);
+	libbpf_set_print(old);
+	snprintf(why, len, "%s", probe_why);
+	return err;
+}
+
 /* Our counters in a BPF array that we map: increments are plain stores,
  * and any process can read the pinned map. */
 static int create_agent_stats(struct agent *a)

@@ -83,6 +83,19 @@ struct agent_config {
  * 127.0.0.1:9900. */
 void agent_config_init(struct agent_config *cfg);
 void agent_default_pin_dir(char *buf, size_t size);
+struct config;
+/* Parses `prism switch run`'s options (argv[0] "run"; the --config file
+ * kept in FILE) into CFG after agent_config_init.  Messages go to stderr.
+ * 0 or -errno. */
+int agent_config_parse(int argc, char **argv, struct agent_config *cfg,
+		       struct config *file);
+/* Loads the data plane as agent_run would (the verifier of this kernel
+ * passes it), and unloads it: nothing attached, nothing pinned.  0, or
+ * -errno with the loader's last message in WHY. */
+int agent_probe_load(const struct agent_config *cfg, char *why,
+		     size_t len);
+/* `prism check --role switch ...` (check.c): an exit code. */
+int agent_check(int argc, char **argv);
 
 /* Runs the agent until SIGINT/SIGTERM.  Returns 0 after a clean shutdown
  * (filters detached, pins removed), or -errno if setup failed (all of it

@@ -211,6 +211,27 @@ static int run_config(const char *path, struct config *file,
 	return r;
 }
 
+int agent_config_parse(int argc, char **argv, struct agent_config *cfg,
+		       struct config *file)
+{
+	int err;
+
+	for (int i = 1; i < argc; i++) {
+		err = !strcmp(argv[i], "--config")
+			      ? run_config(i + 1 < argc ? argv[++i] : NULL,
+					   file, cfg)
+			      : parse_run_opt(argc, argv, &i, cfg);
+		if (err)
+			return err;
+	}
+	if (!cfg->n_ifaces || !cfg->key_path || !cfg->n_peers) {
+		fprintf(stderr, "prism switch run: --iface, --key and --peer "
+				"are required (try --help)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct config file = { 0 };
@@ -218,19 +239,8 @@ static int cmd_run(int argc, char **argv)
 	int err;
 
 	agent_config_init(&cfg);
-	for (int i = 1; i < argc; i++) {
-		err = !strcmp(argv[i], "--config")
-			      ? run_config(i + 1 < argc ? argv[++i] : NULL,
-					   &file, &cfg)
-			      : parse_run_opt(argc, argv, &i, &cfg);
-		if (err) {
-			config_free(&file);
-			return 2;
-		}
-	}
-	if (!cfg.n_ifaces || !cfg.key_path || !cfg.n_peers) {
-		fprintf(stderr, "prism switch run: --iface, --key and --peer "
-				"are required (try --help)\n");
+	if (agent_config_parse(argc, argv, &cfg, &file)) {
+		config_free(&file);
 		return 2;
 	}
 	log_init("prism-switch", log_get_level());

@@ -1,0 +1,104 @@
+/* `prism check --role controller [prism controller's options]`: what the
+ * controller needs from its host (lib/preflight.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "controller/controller.h"
+#include "lib/log.h"
+#include "lib/preflight.h"
+#include "switch/client.h"
+
+#define CHECK_CONNECT_MS 500
+
+/* Each backend: a route to its hand-off port, and whether it answers. */
+static void check_backends(struct preflight *p,
+			   const struct controller_config *cfg)
+{
+	char what[CTRL_NAME_MAX + 16];
+
+	for (unsigned i = 0; i < cfg->n_backends; i++) {
+		const struct ctrl_backend_config *b = &cfg->backends[i];
+
+		snprintf(what, sizeof(what), "backend %s", b->name);
+		pf_route(p, what, &b->handoff);
+		pf_tcp_answers(p, what, &b->handoff, CHECK_CONNECT_MS);
+	}
+}
+
+/* The session ticket secret: readable, 32..4096 bytes (ctrl_tls.c). */
+static void check_ticket_keys(struct preflight *p, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		pf_fail(p, "tls-ticket-keys",
+			"head -c 64 /dev/urandom > FILE, "
+			"the same on every controller",
+			"%s: %s", path, strerror(errno));
+	} else if (st.st_size < 32 || st.st_size > 4096) {
+		pf_fail(p, "tls-ticket-keys", "head -c 64 /dev/urandom > FILE",
+			"%s: %lld bytes, not 32..4096", path,
+			(long long)st.st_size);
+	} else {
+		pf_ok(p, "tls-ticket-keys", "%s (%lld bytes)", path,
+		      (long long)st.st_size);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void check_tls(struct preflight *p, const struct controller_config *cfg)
+{
+	if (!cfg->n_tls_cert)
+		return;
+	pf_bindable(p, "tls-listen", &cfg->tls_listen, SOCK_STREAM);
+	for (unsigned i = 0; i < cfg->n_tls_cert; i++)
+		pf_tls_pair(p, cfg->tls_cert[i], cfg->tls_key[i]);
+	if (cfg->tls_ticket_keys)
+		check_ticket_keys(p, cfg->tls_ticket_keys);
+}
+
+static void check_all(struct preflight *p, const struct controller_config *cfg)
+{
+	struct sockaddr_in agent;
+
+	pf_tcp_repair(p);
+	pf_capability(p, CAP_NET_RAW, "CAP_NET_RAW",
+		      "a raw socket sends the window updates of hand-backs");
+	pf_key(p, cfg->key_path);
+	pf_bindable(p, "listen", &cfg->listen, SOCK_STREAM);
+	check_tls(p, cfg);
+	if (cfg->admin.sin_port)
+		pf_bindable(p, "admin", &cfg->admin, SOCK_STREAM);
+	if (switch_parse_addr(cfg->switch_agent, 7700, &agent))
+		pf_fail(p, "switch", "--switch IP:PORT", "bad address '%s'",
+			cfg->switch_agent);
+	else
+		pf_route(p, "switch", &agent);
+	check_backends(p, cfg);
+}
+
+int controller_check(int argc, char **argv)
+{
+	struct controller_config cfg;
+	const char *which = NULL;
+	struct preflight p;
+	int rc = 2;
+
+	controller_config_init(&cfg);
+	log_init("prism-check", LOG_ERR);
+	if (!controller_config_parse(argc, argv, &cfg, &which) && !which) {
+		pf_init(&p, stdout);
+		check_all(&p, &cfg);
+		rc = pf_done(&p, "controller");
+	}
+	controller_config_free(&cfg);
+	return rc;
+}

@@ -136,23 +136,26 @@ fmt:
 # programs are inside it), an example configuration per role (never over a
 # file already there), the systemd units and the deploy guide.  The units
 # run as user prism: `useradd --system prism` first (docs/deploy.md).
+# UNITDIR must be one systemd reads (/etc/systemd/system for a PREFIX
+# outside /usr and /usr/local).
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc/prism
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 install: $(BUILD)/prism
-	install -D -m 0755 $(BUILD)/prism $(DESTDIR)$(PREFIX)/bin/prism
-	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(PREFIX)/share/doc/prism
-	for r in controller backend switch; do \
-	    [ -e $(DESTDIR)$(SYSCONFDIR)/$$r.conf ] || \
-	    install -m 0644 examples/deploy/$$r.conf $(DESTDIR)$(SYSCONFDIR)/; \
+	install -D -m 0755 $(BUILD)/prism "$(DESTDIR)$(PREFIX)/bin/prism"
+	install -d -m 0755 "$(DESTDIR)$(SYSCONFDIR)" "$(DESTDIR)$(UNITDIR)" \
+	    "$(DESTDIR)$(PREFIX)/share/doc/prism"
+	set -e; for r in controller backend switch; do \
+	    f="$(DESTDIR)$(SYSCONFDIR)/$$r.conf"; [ -e "$$f" ] && continue; \
+	    sed 's|/etc/prism/|$(SYSCONFDIR)/|g' examples/deploy/$$r.conf > "$$f"; \
+	    chmod 0644 "$$f"; \
 	done
-	for u in dist/systemd/*.service; do \
-	    sed 's|/usr/local/|$(PREFIX)/|g; s|/etc/prism/|$(SYSCONFDIR)/|g' $$u \
-	        > $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
-	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	set -e; for u in dist/systemd/*.service; do \
+	    f="$(DESTDIR)$(UNITDIR)/$$(basename $$u)"; \
+	    sed 's|/usr/local/|$(PREFIX)/|g; s|/etc/prism/|$(SYSCONFDIR)/|g' $$u > "$$f"; \
+	    chmod 0644 "$$f"; \
 	done
-	install -m 0644 docs/deploy.md $(DESTDIR)$(PREFIX)/share/doc/prism/
+	install -m 0644 docs/deploy.md "$(DESTDIR)$(PREFIX)/share/doc/prism/"
 
 clean:
 	rm -rf build

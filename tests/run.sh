@@ -11,6 +11,8 @@
 # sanitizer pass with PRISM_DELIVERY=handoff (every request handed off), so
 # every end-to-end test runs in both modes (docs/delivery.md); relay.sh
 # runs adaptive in both.  PRISM_DELIVERY set by the caller applies to both.
+# Last, a host-mode pass (PRISM_MODE=host) of the hand-off, upload,
+# bad-input and fault tests; HOST_MODE=0 skips it.
 # Usage: tests/run.sh [PATTERN]   (runs only tests whose path matches)
 set -u
 cd "$(dirname "$0")/.."
@@ -81,6 +83,21 @@ if [[ ${SANITIZE:-1} != 0 && -x $ASAN_PRISM ]]; then
 		passed=$((passed + 1))
 	fi
 	rm -rf "$REPORTS"
+fi
+
+# The host-mode pass (docs/switch.md, host mode): the hand-off, upload,
+# bad-input and fault tests again, with the fabric a plain router and the
+# transformations on the controller's and backends' hosts.  Unless the
+# caller chose a mode for every pass already (PRISM_MODE), or HOST_MODE=0.
+HOST_TESTS="handoff store bad_input_clients fault_backend"
+if [[ ${HOST_MODE:-1} != 0 && -z ${PRISM_MODE:-} ]]; then
+	export PRISM_MODE=host LOGPREFIX=host-
+	for t in $HOST_TESTS; do
+		prog=tests/e2e/$t.sh
+		[[ -n $PATTERN && $prog != *$PATTERN* ]] && continue
+		run_one "$prog"
+	done
+	unset PRISM_MODE LOGPREFIX
 fi
 
 if [[ ${#failed_names[@]} -gt 0 ]]; then

@@ -11,6 +11,14 @@
 #include "lib/preflight.h"
 #include "switch/client.h"
 
+static long unprivileged_port_start(void)
+{
+	long v = 1024;
+
+	pf_sysctl("net/ipv4/ip_unprivileged_port_start", &v);
+	return v;
+}
+
 static void check_handoffs(struct preflight *p,
 			   const struct backend_config *cfg)
 {
@@ -21,8 +29,14 @@ static void check_handoffs(struct preflight *p,
 		return;
 	}
 	pf_tcp_repair(p);
-	pf_capability(p, CAP_NET_RAW, "CAP_NET_RAW",
-		      "a raw socket opens the window for uploads");
+	/* The backend runs on without these, but uploads may stall, and a
+	 * restored socket on the VIP's port below 1024 fails. */
+	p->soft = true;
+	pf_raw_socket(p, "window updates for uploads");
+	if (unprivileged_port_start() > 80)
+		pf_capability(p, CAP_NET_BIND_SERVICE, "CAP_NET_BIND_SERVICE",
+			      "restored sockets take the VIP's port, 80 or 443");
+	p->soft = false;
 	pf_key(p, cfg->key_path);
 	pf_bindable(p, "handoff", &cfg->handoff, SOCK_STREAM);
 	if (switch_parse_addr(cfg->switch_agent, 7700, &agent))
@@ -40,8 +54,12 @@ static void check_all(struct preflight *p, const struct backend_config *cfg)
 		pf_bindable(p, "tls-listen", &cfg->tls_listen, SOCK_STREAM);
 		pf_tls_pair(p, cfg->tls_cert, cfg->tls_key);
 	}
+	p->soft = true; /* the backend runs on without it */
 	if (cfg->admin.sin_port)
 		pf_bindable(p, "admin", &cfg->admin, SOCK_STREAM);
+	p->soft = false;
+	if (cfg->ready_file)
+		pf_writable(p, "ready-file", cfg->ready_file);
 	if (cfg->root)
 		pf_dir(p, "root", cfg->root, false);
 	if (cfg->store_dir)

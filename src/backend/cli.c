@@ -20,6 +20,7 @@ static void usage(FILE *out)
 		"                     [--store DIR [--no-fsync]] [--max-object BYTES]\n"
 		"                     [--admin IP:PORT|off] [--config FILE]\n"
 		"                     [--tls-cert FILE --tls-key FILE [--tls-listen IP:PORT]]\n"
+		"                     [--mode switch|host [--controller-switch IP:PORT]]\n"
 		"                     [--ready-file PATH] [--debug]\n"
 		"\n"
 		"An HTTP/1.1 server: GET/HEAD of files under DIR (sendfile), of\n"
@@ -27,6 +28,10 @@ static void usage(FILE *out)
 		"carries X-Prism-Backend: NAME.  With --handoff-port it also takes\n"
 		"connections handed off by the controller on IP:PORT and hands them\n"
 		"back after each response; --switch and --key are then required.\n"
+		"--mode host: no program on the fabric; --switch names this host's\n"
+		"own agent (prism switch run --mode host --host-role backend), and\n"
+		"--controller-switch IP:PORT the controller's host's, told when a\n"
+		"connection is given up.\n"
 		"/metrics (Prometheus text) is on --admin (default 127.0.0.1:9900).\n"
 		"--config FILE reads the [backend] section: one flag per line,\n"
 		"without the dashes (see examples/prism.conf).\n"
@@ -81,6 +86,12 @@ static int parse_opt(struct backend_config *cfg, const char *a, const char *v)
 		return cfg->tls_cert = v, 0;
 	if (!strcmp(a, "--tls-key"))
 		return cfg->tls_key = v, 0;
+	if (!strcmp(a, "--controller-switch"))
+		return cfg->controller_switch = v, 0;
+	if (!strcmp(a, "--mode"))
+		return !strcmp(v, "switch") || !strcmp(v, "host")
+			       ? (cfg->host_mode = !strcmp(v, "host"), 0)
+			       : -EINVAL;
 	if (!strcmp(a, "--tls-listen"))
 		return switch_parse_addr(v, 443, &cfg->tls_listen);
 	fprintf(stderr, "prism backend: unknown option '%s'\n", a);

@@ -1124,6 +1124,8 @@ static int setup(struct bsrv *srv, const struct backend_config *cfg)
 		.peer_id = cfg->peer_id,
 		.max_conns = cfg->max_conns,
 		.switch_timeout_ms = 500,
+		.host_mode = cfg->host_mode,
+		.controller_switch = cfg->controller_switch,
 	};
 	char ip[INET_ADDRSTRLEN];
 	int err;

@@ -25,6 +25,8 @@ struct backend_config {
 	 * --listen's address, port 443). */
 	const char *tls_cert, *tls_key;
 	struct sockaddr_in tls_listen;
+	bool host_mode; /* --mode host: --switch is this host's own agent */
+	const char *controller_switch; /* host mode: the controller host's */
 };
 
 /* What /metrics shows (backend/bmetrics.c). */

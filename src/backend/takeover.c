@@ -50,6 +50,9 @@ struct pb {
 	int listen_fd;
 	struct auth_key key;
 	struct switch_async *sw; /* the switch, without blocking the loop */
+	/* Host mode: the agent of the controller's host, told when we give a
+	 * connection up (pb_abort), which no hand-back will tell it. */
+	struct switch_async *ctl_sw;
 	int raw_fd; /* window updates (pb_window_open); -1 if unavailable */
 	pb_takeover_cb on_takeover;
 	pb_data_cb on_data;
@@ -168,6 +171,11 @@ static void pc_free(struct pb_conn *pc)
 		pb->unacked = NULL;
 	if (pc->sw_op)
 		switch_async_cancel(pb->sw, pc->sw_op);
+	/* Host mode: the entry on our own host kept the frozen socket's
+	 * late segments translated (its tail) and the client's dropped;
+	 * with the controller's answer, both are over. */
+	if (pc->returned && pb->cfg.host_mode)
+		switch_forget(pb, PRISM_OP_DELETE, &pc->key);
 	if (pc->probe_timer)
 		evloop_timer_cancel(pb->loop, pc->probe_timer);
 	if (pc->fd >= 0)
@@ -213,8 +221,6 @@ static void start_serving(struct pb_conn *pc, const uint8_t *pending,
 
 	pc->fd = -1;
 	pb->stats.takeovers++;
-	if (pc->more)
-		pb->stats.split_takeovers++;
 	pb->unacked = pc;
 	pb->on_takeover(pc, fd, pending, len, pb->arg);
 	if (pb->unacked == pc && !pc->handing_back && pc->ch)
@@ -368,6 +374,8 @@ static void on_handoff(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 	pc->key = key;
 	pc->fd = fd;
 	pc->more = (m->flags & HO_F_MORE) != 0;
+	if (pc->more)
+		pb->stats.split_takeovers++;
 	if (take_tls(pc, m)) {
 		refuse(pb, ch, m->conn_id, HO_ERR_BAD);
 		pc_free(pc);
@@ -412,6 +420,24 @@ static void on_handoff_data(struct pb *pb, struct hochan *ch,
 		return;
 	}
 	pc->more = (m->flags & HO_F_MORE) != 0;
+	/* Still waiting for its OWN (own_then_serve): the server has not got
+	 * the connection yet; the bytes join the request's copy. */
+	if (pc->fd >= 0) {
+		uint8_t *p = realloc(pc->pending, pc->pending_len +
+						       m->pending_len + 1);
+
+		if (!p) {
+			int fd = pc->fd;
+
+			pc->fd = -1;
+			pb_abort(pc, fd);
+			return;
+		}
+		memcpy(p + pc->pending_len, m->pending, m->pending_len);
+		pc->pending = p;
+		pc->pending_len += m->pending_len;
+		return;
+	}
 	if (pb->on_data)
 		pb->on_data(pc, m->pending, m->pending_len, pb->arg);
 }
@@ -666,6 +692,11 @@ void pb_abort(struct pb_conn *pc, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
 	switch_forget(pb, PRISM_OP_DELETE, &pc->key);
+	if (pb->ctl_sw) {
+		struct switch_op o = { .op = PRISM_OP_DELETE, .key = pc->key };
+
+		switch_async_op(pb->ctl_sw, &o, NULL, NULL);
+	}
 	if (pc->ch)
 		send_ack(pc->ch, HO_CLOSED, pc->conn_id, HO_OK);
 	pc_free(pc);
@@ -695,6 +726,16 @@ int pb_open(struct evloop *loop, const struct pb_config *cfg,
 				cfg->peer_id, (int)cfg->switch_timeout_ms, &pb->sw);
 	if (err < 0)
 		goto fail;
+	if (cfg->host_mode)
+		switch_async_agent_only(pb->sw);
+	if (cfg->host_mode && cfg->controller_switch) {
+		err = switch_async_open(loop, cfg->controller_switch, &pb->key,
+					cfg->peer_id, (int)cfg->switch_timeout_ms,
+					&pb->ctl_sw);
+		if (err < 0)
+			goto fail;
+		switch_async_agent_only(pb->ctl_sw);
+	}
 	err = net_listen(&cfg->listen, 64, false);
 	if (err < 0) {
 		log_err("%s: hand-off listen port %u: %s", cfg->name,
@@ -728,7 +769,11 @@ void pb_close(struct pb *pb)
 		evloop_del(pb->loop, pb->listen_fd);
 		close(pb->listen_fd);
 	}
+	if (pb->ctl_sw)
+		switch_async_drain(pb->ctl_sw, (int)pb->cfg.switch_timeout_ms);
 	switch_async_close(pb->sw);
+	if (pb->ctl_sw)
+		switch_async_close(pb->ctl_sw);
 	if (pb->raw_fd >= 0)
 		close(pb->raw_fd);
 	auth_key_clear(&pb->key);

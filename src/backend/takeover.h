@@ -51,6 +51,10 @@ struct pb_config {
 	uint32_t peer_id;           /* switch client peer id */
 	uint32_t max_conns;         /* refuse hand-offs above this */
 	uint32_t switch_timeout_ms;
+	/* Host mode (docs/switch.md): switch_agent is this host's own agent;
+	 * a handed-back flow's entry there goes once the controller has it. */
+	bool host_mode;
+	const char *controller_switch; /* host mode: "IP:PORT" or NULL */
 };
 
 typedef void (*pb_takeover_cb)(struct pb_conn *pc, int fd,

@@ -39,19 +39,30 @@ static __always_inline int rewrite_tcp_word(struct __sk_buff *skb, __u32 off,
 	return 0;
 }
 
-/* Clears the in-band mark (DSCP to 0, ECN bits kept).  The TOS byte is
- * outside the TCP pseudo-header: only the IP checksum changes. */
-static __always_inline int rewrite_clear_mark(struct __sk_buff *skb,
-					      const struct packet *p)
+/* Sets the DSCP to MARK (0: cleared, or PRISM_TOS_MARK), ECN bits kept.
+ * The TOS byte is outside the TCP pseudo-header: only the IP checksum
+ * changes. */
+static __always_inline int rewrite_dscp(struct __sk_buff *skb,
+					const struct packet *p, __u8 mark)
 {
-	__be16 word = p->ip_word0 & ~bpf_htons(PRISM_TOS_DSCP_MASK);
+	__be16 word = (p->ip_word0 & ~bpf_htons(PRISM_TOS_DSCP_MASK)) |
+		      bpf_htons(mark);
 
+	if (word == p->ip_word0)
+		return 0;
 	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, p->ip_word0, word,
 				sizeof(word)))
 		return -1;
 	if (bpf_skb_store_bytes(skb, PKT_IP_OFF, &word, sizeof(word), 0))
 		return -1;
 	return 0;
+}
+
+/* Clears the in-band mark. */
+static __always_inline int rewrite_clear_mark(struct __sk_buff *skb,
+					      const struct packet *p)
+{
+	return rewrite_dscp(skb, p, 0);
 }
 
 /* Writes both MAC addresses.  The helpers above may have reallocated the

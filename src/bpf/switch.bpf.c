@@ -112,7 +112,7 @@ static __always_inline bool from_its_port(struct __sk_buff *skb, __be32 src)
  * reaches B before B has a socket, and B waits for no agent round trip. */
 static __always_inline bool claim(struct __sk_buff *skb,
 				  const struct packet *p,
-				  struct prism_flow_value *flow)
+				  struct prism_flow_value *flow, bool egress)
 {
 	struct prism_op_args a = { .op = PRISM_OP_CLAIM, .sender = p->saddr };
 	struct prism_flow_change c;
@@ -120,7 +120,7 @@ static __always_inline bool claim(struct __sk_buff *skb,
 	if (!pkt_marked(p))
 		return false;
 	prism_flow_next(flow, &a, &c);
-	if (c.status || !from_its_port(skb, p->saddr))
+	if (c.status || (!egress && !from_its_port(skb, p->saddr)))
 		goto refused;
 	if (c.action == PRISM_FLOW_KEEP)
 		return true; /* OWNED by B already */
@@ -168,7 +168,8 @@ static __always_inline bool tail_in_flight(const struct packet *p,
  * entry stays, with its last owner's reverse entry and tail, so that a
  * segment of that owner still on its way is translated when it comes. */
 static __always_inline int unlock(struct __sk_buff *skb,
-				  const struct packet *p, __u32 *reason)
+				  const struct packet *p, __u32 *reason,
+				  bool egress)
 {
 	struct prism_flow_key key = {
 		.client_ip = p->daddr,
@@ -182,7 +183,7 @@ static __always_inline int unlock(struct __sk_buff *skb,
 
 	*reason = PRISM_STAT_MISS;
 	prism_flow_next(flow, &a, &c);
-	if (c.status || !from_its_port(skb, p->saddr) ||
+	if (c.status || (!egress && !from_its_port(skb, p->saddr)) ||
 	    flow_apply(&key, flow, &c)) {
 		stat_inc(PRISM_STAT_MARK_REFUSED);
 		return TC_ACT_OK;
@@ -193,14 +194,14 @@ static __always_inline int unlock(struct __sk_buff *skb,
 	}
 	*reason = c.action == PRISM_FLOW_KEEP ? PRISM_STAT_UNLOCK_REPEAT
 					      : PRISM_STAT_UNLOCK;
-	return forward(skb, p->saddr, p->daddr);
+	return egress ? TC_ACT_OK : forward(skb, p->saddr, p->daddr);
 }
 
 /* Client -> VIP segment of a flow in the table. */
 static __always_inline int to_backend(struct __sk_buff *skb,
 				      const struct packet *p,
 				      struct prism_flow_value *flow,
-				      __u32 *reason)
+				      __u32 *reason, bool host)
 {
 	__be32 backend = flow->backend_ip;
 
@@ -217,15 +218,24 @@ static __always_inline int to_backend(struct __sk_buff *skb,
 	}
 	/* The backend must not see the client's FIN: the connection goes back
 	 * to the controller, which closes it. */
+	/* Host mode: marked, so that the backend's host can tell a segment
+	 * sent on from the controller's host (dropped there until the
+	 * backend has restored the socket) from its own clients'. */
 	if (rewrite_ip_addr(skb, IP_DADDR_OFF, p->daddr, backend) ||
 	    rewrite_tcp_word(skb, TCP_FLAGS_OFF, p->flags_word,
-			     p->flags_word & ~TCP_FLAG_FIN_BE)) {
+			     p->flags_word & ~TCP_FLAG_FIN_BE) ||
+	    (host && rewrite_dscp(skb, p, PRISM_TOS_MARK))) {
 		*reason = PRISM_STAT_DROP_REWRITE;
 		return TC_ACT_SHOT;
 	}
 	__sync_fetch_and_add(&flow->to_backend_packets, 1);
 	__sync_fetch_and_add(&flow->to_backend_bytes, p->payload_len);
 	*reason = PRISM_STAT_TO_BACKEND;
+	/* Host mode: back out of the port it came in on, to the router.
+	 * The kernel's output route and neighbour (bpf_fib_lookup would
+	 * refuse: this host need not forward). */
+	if (host)
+		return bpf_redirect_neigh(skb->ingress_ifindex, NULL, 0, 0);
 	return forward(skb, p->saddr, backend);
 }
 
@@ -237,7 +247,8 @@ static __always_inline int to_backend(struct __sk_buff *skb,
  * rev_flows entry while a flow goes OWNED -> LOCKED; without it such a
  * segment is a miss.) */
 static __always_inline int to_client(struct __sk_buff *skb,
-				     const struct packet *p, __u32 *reason)
+				     const struct packet *p, __u32 *reason,
+				     bool egress)
 {
 	struct prism_rev_key rk = {
 		.backend_ip = p->saddr,
@@ -254,7 +265,8 @@ static __always_inline int to_client(struct __sk_buff *skb,
 	key = bpf_map_lookup_elem(&rev_flows, &rk);
 	if (!key || key->client_ip != p->daddr ||
 	    key->client_port != p->dport || key->vip_port != p->sport)
-		return pkt_marked(p) ? unlock(skb, p, reason) : TC_ACT_OK;
+		return pkt_marked(p) ? unlock(skb, p, reason, egress)
+				     : TC_ACT_OK;
 	vip = key->vip;
 	flow = bpf_map_lookup_elem(&flows, key);
 	if (!flow)
@@ -266,7 +278,7 @@ static __always_inline int to_client(struct __sk_buff *skb,
 	} else if (state == PRISM_FLOW_LOCKED) {
 		if (tail_in_flight(p, flow)) {
 			/* sent before the lock: translated */
-		} else if (claim(skb, p, flow)) {
+		} else if (claim(skb, p, flow, egress)) {
 			state = PRISM_FLOW_OWNED;
 		} else {
 			__sync_fetch_and_add(&flow->locked_drops, 1);
@@ -289,12 +301,63 @@ static __always_inline int to_client(struct __sk_buff *skb,
 	__sync_fetch_and_add(&flow->to_client_packets, 1);
 	__sync_fetch_and_add(&flow->to_client_bytes, p->payload_len);
 	*reason = PRISM_STAT_TO_CLIENT;
-	return forward(skb, vip, p->daddr);
+	return egress ? TC_ACT_OK : forward(skb, vip, p->daddr);
 }
 
-/* Returns the tc verdict; *reason is the stat that explains it. */
+/* Host mode, on a backend's host: a marked client segment, sent on by the
+ * controller's host.  It reaches the socket only if this host owns the
+ * flow: before the restore (or once the socket is frozen for its
+ * hand-back) the kernel would answer it with a RST. */
+static __always_inline int to_owner(struct __sk_buff *skb,
+				    const struct packet *p, __u32 *reason)
+{
+	struct prism_rev_key rk = {
+		.backend_ip = p->daddr,
+		.client_ip = p->saddr,
+		.backend_port = p->dport,
+		.client_port = p->sport,
+	};
+	struct prism_flow_value *flow = NULL;
+	struct prism_flow_key *key;
+
+	key = bpf_map_lookup_elem(&rev_flows, &rk);
+	if (key && key->client_ip == p->saddr && key->client_port == p->sport)
+		flow = bpf_map_lookup_elem(&flows, key);
+	if (!flow || flow->backend_ip != p->daddr ||
+	    (flow->state != PRISM_FLOW_OWNED &&
+	     flow->state != PRISM_FLOW_OWNED_OPEN)) {
+		if (flow)
+			__sync_fetch_and_add(&flow->locked_drops, 1);
+		*reason = PRISM_STAT_DROP_NOT_OWNER;
+		return TC_ACT_SHOT;
+	}
+	if (rewrite_clear_mark(skb, p)) {
+		*reason = PRISM_STAT_DROP_REWRITE;
+		return TC_ACT_SHOT;
+	}
+	__sync_fetch_and_add(&flow->to_backend_packets, 1);
+	__sync_fetch_and_add(&flow->to_backend_bytes, p->payload_len);
+	*reason = PRISM_STAT_TO_OWNER;
+	return TC_ACT_OK;
+}
+
+enum mode { SWITCH, HOST_IN, HOST_OUT };
+
+/* Host mode, set by the agent: 1 on a backend's host (marked client
+ * segments for flows it does not own are dropped), 0 on the
+ * controller's. */
+volatile __u32 prism_host_backend = 0;
+
+/* Returns the tc verdict; *reason is the stat that explains it.
+ *   SWITCH: tc ingress of the fabric's ports (switch mode);
+ *   HOST_IN: tc ingress of a host's port in host mode: client->VIP to
+ *     the owner (controller's host), marked client segments checked
+ *     (backend's host), fast control datagrams;
+ *   HOST_OUT: tc egress of a host's port in host mode: the owner's
+ *     segments from the VIP (backend's host), the controller's in-band
+ *     unlock (controller's host). */
 static __always_inline int process_packet(struct __sk_buff *skb,
-					  __u32 *reason)
+					  __u32 *reason, enum mode mode)
 {
 	struct prism_flow_value *flow;
 	struct prism_flow_key key;
@@ -309,7 +372,7 @@ static __always_inline int process_packet(struct __sk_buff *skb,
 		r = parse_ipv4(&c, skb->len - PKT_IP_OFF, &p, &tot_len);
 	if (!r)
 		r = parse_tcp(&c, tot_len - sizeof(struct iphdr), &p);
-	if (r == PRISM_STAT_NOT_TCP) {
+	if (r == PRISM_STAT_NOT_TCP && mode != HOST_OUT) {
 		*reason = r;
 		return fast_path(skb, reason);
 	}
@@ -317,18 +380,30 @@ static __always_inline int process_packet(struct __sk_buff *skb,
 		*reason = r;
 		return TC_ACT_OK;
 	}
+	/* Host mode, egress: only what this host sends itself; a client's
+	 * segment sent on to its owner (to_backend) passes here too. */
+	if (mode == HOST_OUT && skb->ingress_ifindex) {
+		*reason = PRISM_STAT_MISS;
+		return TC_ACT_OK;
+	}
+	if (mode == HOST_OUT)
+		return to_client(skb, &p, reason, true);
 	key.client_ip = p.saddr;
 	key.vip = p.daddr;
 	key.client_port = p.sport;
 	key.vip_port = p.dport;
 	flow = bpf_map_lookup_elem(&flows, &key);
 	if (flow)
-		return to_backend(skb, &p, flow, reason);
-	return to_client(skb, &p, reason);
+		return to_backend(skb, &p, flow, reason, mode == HOST_IN);
+	if (mode == SWITCH)
+		return to_client(skb, &p, reason, false);
+	if (prism_host_backend && pkt_marked(&p))
+		return to_owner(skb, &p, reason);
+	*reason = PRISM_STAT_MISS;
+	return TC_ACT_OK;
 }
 
-SEC("tc")
-int prism_switch(struct __sk_buff *skb)
+static __always_inline int run(struct __sk_buff *skb, enum mode mode)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
@@ -340,14 +415,34 @@ int prism_switch(struct __sk_buff *skb)
 	if (data + PKT_HDR_MIN > data_end && skb->len >= PKT_HDR_MIN)
 		bpf_skb_pull_data(skb, PKT_HDR_MIN);
 	stat_inc(PRISM_STAT_PACKETS);
-	action = process_packet(skb, &reason);
+	action = process_packet(skb, &reason, mode);
 	stat_inc(reason);
 	if (action == TC_ACT_REDIRECT)
 		stat_inc(PRISM_STAT_REDIRECT);
 	else if (action == TC_ACT_OK && reason != PRISM_STAT_TO_BACKEND &&
-		 reason != PRISM_STAT_TO_CLIENT)
+		 reason != PRISM_STAT_TO_CLIENT && reason != PRISM_STAT_TO_OWNER)
 		stat_inc(PRISM_STAT_PASS);
 	return action;
+}
+
+SEC("tc")
+int prism_switch(struct __sk_buff *skb)
+{
+	return run(skb, SWITCH);
+}
+
+/* Host mode (docs/switch.md): the same tables and transitions, with the
+ * switch's two halves on the hosts' own ports. */
+SEC("tc")
+int prism_host_in(struct __sk_buff *skb)
+{
+	return run(skb, HOST_IN);
+}
+
+SEC("tc")
+int prism_host_out(struct __sk_buff *skb)
+{
+	return run(skb, HOST_OUT);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -2,7 +2,6 @@
  * controller needs from its host (lib/preflight.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -54,6 +53,17 @@ static void check_ticket_keys(struct preflight *p, const char *path)
 		close(fd);
 }
 
+/* What the controller opens at start and stops without: the access
+ * log (a file; "-" is stderr) and the ready file. */
+static void check_files(struct preflight *p,
+			const struct controller_config *cfg)
+{
+	if (cfg->access_log && strcmp(cfg->access_log, "-"))
+		pf_writable(p, "access-log", cfg->access_log);
+	if (cfg->ready_file)
+		pf_writable(p, "ready-file", cfg->ready_file);
+}
+
 static void check_tls(struct preflight *p, const struct controller_config *cfg)
 {
 	if (!cfg->n_tls_cert)
@@ -70,13 +80,15 @@ static void check_all(struct preflight *p, const struct controller_config *cfg)
 	struct sockaddr_in agent;
 
 	pf_tcp_repair(p);
-	pf_capability(p, CAP_NET_RAW, "CAP_NET_RAW",
-		      "a raw socket sends the window updates of hand-backs");
+	pf_raw_socket(p, "window updates after each hand-back");
 	pf_key(p, cfg->key_path);
 	pf_bindable(p, "listen", &cfg->listen, SOCK_STREAM);
 	check_tls(p, cfg);
+	p->soft = true; /* the controller runs on without it */
 	if (cfg->admin.sin_port)
 		pf_bindable(p, "admin", &cfg->admin, SOCK_STREAM);
+	p->soft = false;
+	check_files(p, cfg);
 	if (switch_parse_addr(cfg->switch_agent, 7700, &agent))
 		pf_fail(p, "switch", "--switch IP:PORT", "bad address '%s'",
 			cfg->switch_agent);
@@ -94,7 +106,11 @@ int controller_check(int argc, char **argv)
 
 	controller_config_init(&cfg);
 	log_init("prism-check", LOG_ERR);
-	if (!controller_config_parse(argc, argv, &cfg, &which) && !which) {
+	if (controller_config_parse(argc, argv, &cfg, &which)) {
+		/* the parser said why */
+	} else if (which) {
+		fprintf(stderr, "prism check: --which-backend is not a check\n");
+	} else {
 		pf_init(&p, stdout);
 		check_all(&p, &cfg);
 		rc = pf_done(&p, "controller");

@@ -354,6 +354,10 @@ static int apply(struct controller_config *cfg, const char *a, const char *v,
 		return parse_ms(v, &cfg->backoff_ms);
 	if (!strcmp(a, "--delivery"))
 		return parse_delivery(v, &cfg->delivery);
+	if (!strcmp(a, "--mode"))
+		return !strcmp(v, "switch") || !strcmp(v, "host")
+			       ? (cfg->host_mode = !strcmp(v, "host"), 0)
+			       : -EINVAL;
 	if (!strcmp(a, "--relay-max"))
 		return parse_relay_max(v, &cfg->relay_max);
 	if (!strcmp(a, "--tls-cert"))

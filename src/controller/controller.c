@@ -119,6 +119,8 @@ static int ctrl_open(struct ctrl *c, const struct controller_config *cfg)
 		log_err("switch agent %s: %s", cfg->switch_agent, strerror(-err));
 		return err;
 	}
+	if (cfg->host_mode)
+		switch_async_agent_only(c->sw);
 	c->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	if (c->raw_fd < 0) {
 		log_err("raw socket (window updates): %s", strerror(errno));

@@ -63,6 +63,12 @@ struct controller_config {
 	uint32_t health_fall, health_rise; /* consecutive results to flip */
 	uint32_t backoff_ms;        /* passive: down after a failed hand-off */
 	enum ctrl_delivery delivery;
+	/* --mode host: --switch is this host's own agent, which holds the
+	 * client->VIP half of the table; a hand-off OWNs the flow for the
+	 * backend (whose host drops its segments until it has the socket),
+	 * a hand-back DELETEs it once the socket is restored (docs/switch.md,
+	 * host mode). */
+	bool host_mode;
 	uint32_t relay_max;         /* bytes, a multiple of 1 KiB */
 	/* HTTPS (docs/tls.md): certificate chain and key files (PEM), paired
 	 * in order, the first the default and the others chosen by SNI; the

@@ -728,7 +728,8 @@ static int send_handoff(struct conn *k, const struct frozen *f, size_t head)
 	struct ho_msg m = { .type = HO_HANDOFF, .conn_id = k->id };
 	int err;
 
-	m.flags = HO_F_CLAIM | (head ? HO_F_MORE : 0);
+	m.flags = (k->ctrl->cfg->host_mode ? 0 : HO_F_CLAIM) |
+		  (head ? HO_F_MORE : 0);
 	/* TLS: the session goes too, with its unopened ciphertext. */
 	err = tlsconn_export_msg(k->tls, &m);
 	if (err)
@@ -871,9 +872,13 @@ static void handoff_to(struct conn *k, const struct http_request *req,
 	drop_switch_op(k); /* an unlock check's DELETE goes first anyway */
 	set_state(k, CONN_LOCKING);
 	/* Locked for the backend's address as we reach it: the backend
-	 * claims the flow with its first response segment (HO_F_CLAIM). */
+	 * claims the flow with its first response segment (HO_F_CLAIM).
+	 * Host mode: owned by it at once; its own host drops our client's
+	 * segments until it has the socket. */
 	k->in_switch = true; /* even a LOCK that failed may have been applied */
-	k->sw_op = ctrl_switch_start(c, PRISM_OP_LOCK, &k->key,
+	k->sw_op = ctrl_switch_start(c, c->cfg->host_mode ? PRISM_OP_OWN
+							  : PRISM_OP_LOCK,
+				     &k->key,
 				     k->backend->cfg.handoff.sin_addr.s_addr,
 				     on_locked, k);
 	if (!k->sw_op)
@@ -1019,7 +1024,7 @@ static int restore_back(struct conn *k, const struct ho_msg *m, int *fd)
 	 * for its retransmission timeout.  The window opens with the
 	 * hand-back that finds nothing waiting.  The socket was just restored
 	 * from st: the update is built from it. */
-	if (!err)
+	if (!err && !k->ctrl->cfg->host_mode)
 		err = tcpr_window_update_send(k->ctrl->raw_fd, &st,
 					      PRISM_TOS_MARK,
 					      !queued && request_waiting(k));
@@ -1068,6 +1073,8 @@ static void account_response(struct conn *k, const struct ho_msg *m)
 	learn_size(k, m->http_status, bytes);
 }
 
+static void on_unlocked(void *arg, int status);
+
 static void on_handback(struct conn *k, const struct ho_msg *m)
 {
 	struct ho_msg ack = { .type = HO_HANDBACK_ACK, .conn_id = k->id };
@@ -1099,8 +1106,13 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 	}
 	k->fd = fd;
 	k->may_relay = false; /* on_new says why */
-	k->unlock_unconfirmed = true;
+	k->unlock_unconfirmed = !k->ctrl->cfg->host_mode;
 	k->unlock_resends = 0;
+	/* Host mode: the flow comes home by a DELETE at our own host, the
+	 * socket being there (invariant 1); the window update follows its
+	 * answer (on_unlocked), unless the connection has moved on. */
+	if (k->ctrl->cfg->host_mode)
+		switch_release(k, on_unlocked);
 	if ((m->flags & HO_F_CLOSE) || !k->keep_alive) {
 		if (k->peer_fin) {
 			close_half_closed(k);

@@ -145,7 +145,11 @@ struct prism_rev_key {
 	X(FAST_UNKNOWN_PEER, fast_unknown_peer) /* source not allowed: dropped */ \
 	X(FAST_TABLE_FULL, fast_table_full) /* fast LOCK answered ENOSPC */ \
 	X(TAIL, tail) /* owner's segment sent before its LOCK */ \
-	X(UNLOCK_REPEAT, unlock_repeat) /* in-band unlock of a flow HOME already */
+	X(UNLOCK_REPEAT, unlock_repeat) /* in-band unlock of a flow HOME already */ \
+	X(TO_OWNER, to_owner) /* host mode: a client segment sent on by the \
+				 controller's host, for a flow owned here */ \
+	X(DROP_NOT_OWNER, drop_not_owner) /* host mode: such a segment for a \
+					     flow not owned here */
 
 enum prism_stat {
 #define PRISM_STAT_ENUM(e, name) PRISM_STAT_##e,

@@ -13,7 +13,8 @@
 
 static const char usage_text[] =
 	"Usage: prism testbed up [--backends N] [--link-mbit M] "
-	"[--client-mbit M] [--loss PCT] [--name NAME]\n"
+	"[--client-mbit M] [--loss PCT]\n"
+	"                        [--fabric switch|router] [--name NAME]\n"
 	"       prism testbed loss [--name NAME] HOST|all PCT\n"
 	"       prism testbed down [--name NAME]\n"
 	"       prism testbed status [--name NAME]\n"
@@ -28,7 +29,10 @@ static const char usage_text[] =
 	"fabric) loses PCT percent (0..100, fractions allowed) of its packets\n"
 	"each way, at random: a tc program at the host's ingress (no netem\n"
 	"here) draws once for the link the packet arrives on and once for the\n"
-	"sender's, unless the fabric sent it.\n";
+	"sender's, unless the fabric sent it.\n"
+	"--fabric router: the fabric is a plain router with loose reverse-path\n"
+	"filtering, as a datacenter router has it, for `prism up --mode host`\n"
+	"(default switch: no source filtering, for the switch program).\n";
 
 /* Exit codes: 0 ok, 1 failed, 2 bad usage. */
 #define EXIT_USAGE 2
@@ -95,6 +99,7 @@ static const struct option up_opts[] = {
 	{ "link-mbit", required_argument, NULL, 'l' },
 	{ "client-mbit", required_argument, NULL, 'c' },
 	{ "loss", required_argument, NULL, 'L' },
+	{ "fabric", required_argument, NULL, 'f' },
 	{ "name", required_argument, NULL, 'n' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -134,8 +139,12 @@ static int parse_up(int argc, char **argv, struct testbed *tb)
 	long client = 0;
 	int c, err = 0;
 
+	const char *mode = getenv("PRISM_MODE");
+
+	/* PRISM_MODE=host (the test suite's host-mode pass): a router. */
 	*tb = (struct testbed){ .backends = TESTBED_DEFAULT_BACKENDS,
-				.link_mbit = TESTBED_DEFAULT_MBIT };
+				.link_mbit = TESTBED_DEFAULT_MBIT,
+				.router = mode && !strcmp(mode, "host") };
 	optind = 1;
 	while (!err && (c = getopt_long(argc, argv, "h", up_opts, NULL)) != -1) {
 		if (c == 'b')
@@ -149,6 +158,13 @@ static int parse_up(int argc, char **argv, struct testbed *tb)
 					  TESTBED_MBIT_MAX, &tb->client_mbit);
 		else if (c == 'L')
 			err = parse_pct(optarg, &up_loss);
+		else if (c == 'f' && (!strcmp(optarg, "switch") ||
+				      !strcmp(optarg, "router")))
+			tb->router = !strcmp(optarg, "router");
+		else if (c == 'f')
+			return usage_error("up: --fabric takes switch or router, "
+					   "not '%s'",
+					   optarg);
 		else if (c == 'n')
 			name = optarg;
 		else if (c == 'h') {

@@ -35,6 +35,9 @@ struct testbed {
 	int link_mbit;   /* backend, controller and proxy links */
 	int client_mbit; /* the client's link */
 	bool ready;      /* false while `up` is still building it */
+	/* --fabric router: a plain router (loose rp_filter as a datacenter
+	 * router has it; no program of ours on it): for host mode. */
+	bool router;
 };
 
 /* The testbed name: FLAG if not NULL, else $PRISM_TESTBED, else "prism".

@@ -346,7 +346,7 @@ static int set_sysctls(const char *name, const char *host,
 /* The hosts send nothing but IPv4 in 198.18.0.0/15 (no IPv6 link-local
  * chatter); the fabric forwards, and since the switch rewrites source
  * addresses it must not filter on them. */
-static int sysctls(const char *name, const char *host)
+static int sysctls(const char *name, const char *host, bool router)
 {
 	static const char *const hosts[] = {
 		"ipv6/conf/all/disable_ipv6=1",
@@ -363,7 +363,21 @@ static int sysctls(const char *name, const char *host)
 		NULL
 	};
 
-	return set_sysctls(name, host, strcmp(host, "fabric") ? hosts : fabric);
+	/* A router's reverse-path check: loose (RFC 3704), the source must
+	 * be routable at all; host mode's segments from the VIP on a
+	 * backend's port and a client's on the controller's pass it. */
+	static const char *const router_fabric[] = {
+		"ipv6/conf/all/disable_ipv6=1",
+		"ipv6/conf/default/disable_ipv6=1",
+		"ipv4/ip_forward=1",
+		"ipv4/conf/all/rp_filter=2",
+		"ipv4/conf/default/rp_filter=2",
+		NULL
+	};
+
+	if (strcmp(host, "fabric"))
+		return set_sysctls(name, host, hosts);
+	return set_sysctls(name, host, router ? router_fabric : fabric);
 }
 
 /* ---- shaping ---- */
@@ -421,7 +435,8 @@ int testbed_tc_rate(const char *ns, const char *dev, long *mbit)
 
 /* ---- up ---- */
 
-static int build_netns(const char *name, struct link *l, int n)
+static int build_netns(const char *name, struct link *l, int n,
+		       bool router)
 {
 	struct text t = { 0 };
 	int err;
@@ -431,9 +446,9 @@ static int build_netns(const char *name, struct link *l, int n)
 		text_add(&t, "netns add %s-%s\n", name, l[i].host);
 	err = run_batch("ip", NULL, false, &t);
 	if (!err)
-		err = sysctls(name, "fabric");
+		err = sysctls(name, "fabric", router);
 	for (int i = 0; !err && i < n; i++)
-		err = sysctls(name, l[i].host);
+		err = sysctls(name, l[i].host, false);
 	free(t.s);
 	return err;
 }
@@ -498,7 +513,7 @@ static int build(const struct testbed *tb)
 	if (n < 0)
 		return n;
 	snprintf(fabric, sizeof(fabric), "%s-fabric", tb->name);
-	err = build_netns(tb->name, l, n);
+	err = build_netns(tb->name, l, n, tb->router);
 	if (!err)
 		err = build_fabric(tb->name, fabric, l, n);
 	for (int i = 0; !err && i < n; i++)

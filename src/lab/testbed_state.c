@@ -177,6 +177,8 @@ static int state_line(struct testbed *tb, const char *key, const char *val)
 		return parse_int(val, TESTBED_MBIT_MAX, &tb->client_mbit);
 	if (!strcmp(key, "state"))
 		tb->ready = !strcmp(val, "up");
+	if (!strcmp(key, "fabric"))
+		tb->router = !strcmp(val, "router");
 	return 0; /* unknown keys: written by a newer prism, ignored */
 }
 
@@ -239,9 +241,10 @@ int testbed_state_write(const char *path, const struct testbed *tb)
 		goto fail;
 	fprintf(f,
 		"# prism testbed state, written by `prism testbed up`\n"
-		"name=%s\nstate=%s\nbackends=%d\nlink_mbit=%d\nclient_mbit=%d\n",
+		"name=%s\nstate=%s\nbackends=%d\nlink_mbit=%d\nclient_mbit=%d\n"
+		"fabric=%s\n",
 		tb->name, tb->ready ? "up" : "building", tb->backends,
-		tb->link_mbit, tb->client_mbit);
+		tb->link_mbit, tb->client_mbit, tb->router ? "router" : "switch");
 	if (fclose(f) != 0)
 		goto fail;
 	if (rename(tmp, path) < 0)

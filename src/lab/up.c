@@ -45,6 +45,11 @@ struct run {
 	bool debug;
 	bool store, no_fsync; /* up --store [--no-fsync] */
 	bool tls;             /* up --tls: HTTPS on VIP:443 too */
+	/* up --mode host (or PRISM_MODE=host; the default on a router
+	 * fabric): an agent on the controller's and each backend's host, none
+	 * on the fabric (docs/switch.md, host mode).  RUN/mode keeps it for
+	 * down and status. */
+	bool host;
 	char root[PATH_MAX];  /* up --root DIR: every backend serves DIR */
 	/* up --controller-arg ARG...: appended to the controller's options */
 	const char *ctrl_args[UP_CTRL_ARGS];
@@ -253,6 +258,62 @@ static int start_switch(const struct run *r)
 	return start(r, "switch", "fabric", &a);
 }
 
+/* Host mode: the agent on HOST's own port, its maps pinned where the
+ * switch's would be for the controller's host (so `prism switch stats`
+ * and `flows` show the client->VIP half of the table by default), in
+ * /sys/fs/bpf/NAME-bI for a backend's. */
+static int start_host_agent(const struct run *r, const char *host)
+{
+	struct args a = { 0 };
+	char comp[32], pin[256], ip[INET_ADDRSTRLEN];
+	bool backend = strcmp(host, "controller") != 0;
+	struct in_addr in;
+
+	testbed_host_ip(&r->tb, host, &in);
+	inet_ntop(AF_INET, &in, ip, sizeof(ip));
+	testbed_pin_dir(r->name, pin, sizeof(pin));
+	if (backend)
+		snprintf(pin + strlen(pin), sizeof(pin) - strlen(pin), "-%s",
+			 host);
+	snprintf(comp, sizeof(comp), "agent-%s", host);
+	arg(&a, "prism");
+	arg(&a, "switch");
+	arg(&a, "run");
+	arg(&a, "--mode");
+	arg(&a, "host");
+	arg(&a, "--host-role");
+	arg(&a, "%s", backend ? "backend" : "controller");
+	arg(&a, "--iface");
+	arg(&a, "eth0");
+	arg(&a, "--key");
+	arg(&a, "%s/key", r->dir);
+	/* Only this host's own daemon talks to it; the controller's host's
+	 * hears from the backends too (a connection given up). */
+	arg(&a, "--peer");
+	arg(&a, backend ? "%s/32" : "198.18.0.0/15", ip);
+	arg(&a, "--listen");
+	arg(&a, "%s:%d", ip, UP_SWITCH_PORT);
+	arg(&a, "--admin");
+	arg(&a, "127.0.0.1:9901");
+	arg(&a, "--pin-dir");
+	arg(&a, "%s", pin);
+	arg(&a, "--ready-file");
+	arg(&a, "%s/%s.ready", r->dir, comp);
+	return start(r, comp, host, &a);
+}
+
+static int start_host_agents(const struct run *r)
+{
+	char host[16];
+	int err = start_host_agent(r, "controller");
+
+	for (int i = 1; !err && i <= r->tb.backends; i++) {
+		snprintf(host, sizeof(host), "b%d", i);
+		err = start_host_agent(r, host);
+	}
+	return err;
+}
+
 /* The fabric's address on HOST's link: HOST's address with .1 at the end. */
 static void gateway_of(struct in_addr ip, char *buf, size_t len)
 {
@@ -287,8 +348,17 @@ static int start_backend(const struct run *r, int i)
 	arg(&a, "%s:80", ip);
 	arg(&a, "--handoff-port");
 	arg(&a, "%d", UP_HANDOFF_PORT);
+	/* Host mode: its own host's agent. */
 	arg(&a, "--switch");
-	arg(&a, "%s:%d", gw, UP_SWITCH_PORT);
+	arg(&a, "%s:%d", r->host ? ip : gw, UP_SWITCH_PORT);
+	if (r->host) {
+		arg(&a, "--mode");
+		arg(&a, "host");
+		testbed_host_ip(&r->tb, "controller", &in);
+		inet_ntop(AF_INET, &in, gw, sizeof(gw));
+		arg(&a, "--controller-switch");
+		arg(&a, "%s:%d", gw, UP_SWITCH_PORT);
+	}
 	arg(&a, "--key");
 	arg(&a, "%s/key", r->dir);
 	arg(&a, "--peer-id");
@@ -320,12 +390,18 @@ static int start_controller(const struct run *r)
 
 	testbed_host_ip(&r->tb, "controller", &in);
 	gateway_of(in, gw, sizeof(gw));
+	inet_ntop(AF_INET, &in, ip, sizeof(ip));
 	arg(&a, "prism");
 	arg(&a, "controller");
 	arg(&a, "--listen");
 	arg(&a, "%s:80", TESTBED_VIP);
+	/* Host mode: its own host's agent. */
 	arg(&a, "--switch");
-	arg(&a, "%s:%d", gw, UP_SWITCH_PORT);
+	arg(&a, "%s:%d", r->host ? ip : gw, UP_SWITCH_PORT);
+	if (r->host) {
+		arg(&a, "--mode");
+		arg(&a, "host");
+	}
 	arg(&a, "--key");
 	arg(&a, "%s/key", r->dir);
 	for (int i = 1; i <= r->tb.backends; i++) {
@@ -364,15 +440,53 @@ static int start_controller(const struct run *r)
 static const char *components_order(int i, const struct run *r, char *buf,
 				    size_t len)
 {
+	int n = r->tb.backends;
+
 	/* Stop order: controller first (it cleans its switch entries),
-	 * then backends, then the switch. */
+	 * then backends, then the switch (host mode: the agents of the
+	 * backends' hosts, then the controller's). */
 	if (i == 0)
 		return "controller";
-	if (i <= r->tb.backends) {
+	if (i <= n) {
 		snprintf(buf, len, "b%d", i);
 		return buf;
 	}
-	return i == r->tb.backends + 1 ? "switch" : NULL;
+	if (!r->host)
+		return i == n + 1 ? "switch" : NULL;
+	if (i <= 2 * n) {
+		snprintf(buf, len, "agent-b%d", i - n);
+		return buf;
+	}
+	return i == 2 * n + 1 ? "agent-controller" : NULL;
+}
+
+/* RUN/mode: what the last `prism up` started (absent: switch mode). */
+static bool read_mode(const struct run *r)
+{
+	char path[300], mode[16] = "";
+	FILE *f;
+
+	run_path(r, "mode", "", path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(mode, sizeof(mode), f))
+		mode[0] = '\0';
+	fclose(f);
+	return !strncmp(mode, "host", 4);
+}
+
+static int write_mode(const struct run *r)
+{
+	char path[300];
+	FILE *f;
+
+	run_path(r, "mode", "", path, sizeof(path));
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", r->host ? "host" : "switch");
+	return fclose(f) ? -errno : 0;
 }
 
 static pid_t read_pid(const struct run *r, const char *comp)
@@ -415,7 +529,7 @@ static void stop_one(pid_t pid)
 
 static void stop_all(const struct run *r)
 {
-	char buf[16], path[300];
+	char buf[32], path[300];
 	const char *comp;
 
 	for (int i = 0; (comp = components_order(i, r, buf, sizeof(buf))); i++) {
@@ -429,7 +543,7 @@ static void stop_all(const struct run *r)
 
 static int run_open(struct run *r, int argc, char **argv)
 {
-	const char *flag = NULL;
+	const char *flag = NULL, *mode = getenv("PRISM_MODE");
 	int err;
 
 	for (int i = 1; i < argc; i++) {
@@ -443,6 +557,10 @@ static int run_open(struct run *r, int argc, char **argv)
 			r->no_fsync = true;
 		else if (!strcmp(argv[i], "--tls"))
 			r->tls = true;
+		else if (!strcmp(argv[i], "--mode") && i + 1 < argc &&
+			 (!strcmp(argv[i + 1], "switch") ||
+			  !strcmp(argv[i + 1], "host")))
+			mode = argv[++i];
 		else if (!strcmp(argv[i], "--controller-arg") && i + 1 < argc &&
 			 r->n_ctrl_args < UP_CTRL_ARGS &&
 			 strlen(argv[i + 1]) < UP_ARG_MAX)
@@ -470,6 +588,8 @@ static int run_open(struct run *r, int argc, char **argv)
 	if (err == -ENOENT)
 		fprintf(stderr, "prism: no testbed '%s' (run 'prism testbed up' "
 				"first)\n", r->name);
+	if (!err)
+		r->host = mode && *mode ? !strcmp(mode, "host") : r->tb.router;
 	return err;
 }
 
@@ -492,19 +612,35 @@ static int make_tls(const struct run *r)
 	return err;
 }
 
+/* What the run folder's last `prism up` started, stopped. */
+static void stop_previous(const struct run *r)
+{
+	struct run prev = *r;
+
+	prev.host = read_mode(r);
+	stop_all(&prev);
+}
+
 static int up(struct run *r)
 {
 	int err;
 
-	stop_all(r);
+	if (!r->host && r->tb.router) {
+		fprintf(stderr, "prism up: testbed '%s' has a plain router as "
+				"its fabric, for --mode host\n", r->name);
+		return -EINVAL;
+	}
+	stop_previous(r);
 	mkdir(TESTBED_STATE_DIR, 0755);
 	if (mkdir(r->dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	err = write_key(r);
+	if (!err)
+		err = write_mode(r);
 	if (!err && r->tls)
 		err = make_tls(r);
 	if (!err)
-		err = start_switch(r);
+		err = r->host ? start_host_agents(r) : start_switch(r);
 	for (int i = 1; !err && i <= r->tb.backends; i++)
 		err = start_backend(r, i);
 	if (!err)
@@ -513,8 +649,8 @@ static int up(struct run *r)
 		stop_all(r);
 		return err;
 	}
-	printf("prism is up on testbed %s: http://%s/ (run folder %s)\n",
-	       r->name, TESTBED_VIP, r->dir);
+	printf("prism is up on testbed %s%s: http://%s/ (run folder %s)\n",
+	       r->name, r->host ? " in host mode" : "", TESTBED_VIP, r->dir);
 	if (r->tls)
 		printf("  and https://%s/ (https://%s/ by name; trust %s/tls/ca.pem)\n",
 		       TESTBED_VIP, UP_TLS_NAME, r->dir);
@@ -581,7 +717,8 @@ int cmd_up(int argc, char **argv)
 
 	if (err)
 		return err == 1 ? 0 : err == -EINVAL ? 2 : 1;
-	return up(&r) ? 1 : 0;
+	err = up(&r);
+	return err == -EINVAL ? 2 : err ? 1 : 0;
 }
 
 int cmd_down(int argc, char **argv)
@@ -594,8 +731,11 @@ int cmd_down(int argc, char **argv)
 		return 0; /* nothing there: nothing to stop */
 	if (err)
 		return err == 1 ? 0 : err == -EINVAL ? 2 : 1;
+	r.host = read_mode(&r);
 	stop_all(&r);
 	run_path(&r, "key", "", path, sizeof(path));
+	unlink(path);
+	run_path(&r, "mode", "", path, sizeof(path));
 	unlink(path);
 	return 0;
 }
@@ -635,15 +775,16 @@ static void controller_view(const struct run *r)
 
 int cmd_status(int argc, char **argv)
 {
-	char buf[16], path[300];
+	char buf[32], path[300];
 	const char *comp;
 	struct run r;
 	int err = run_cmd(argc, argv, "status", &r), down = 0;
 
 	if (err)
 		return err == 1 ? 0 : err == -EINVAL ? 2 : 1;
-	printf("testbed %s, %d backends, run folder %s\n", r.name,
-	       r.tb.backends, r.dir);
+	r.host = read_mode(&r);
+	printf("testbed %s, %d backends, %s mode, run folder %s\n", r.name,
+	       r.tb.backends, r.host ? "host" : "switch", r.dir);
 	printf("%-12s %-8s %-8s %s\n", "component", "pid", "state", "log");
 	for (int i = 0; (comp = components_order(i, &r, buf, sizeof(buf))); i++) {
 		pid_t pid = read_pid(&r, comp);

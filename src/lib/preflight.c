@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <libgen.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -66,9 +65,12 @@ void pf_fail(struct preflight *p, const char *what, const char *fix,
 {
 	va_list ap;
 
-	p->failed++;
+	if (p->soft)
+		p->warned++;
+	else
+		p->failed++;
 	va_start(ap, fmt);
-	line(p, "FAIL", what, fix, fmt, ap);
+	line(p, p->soft ? "warn" : "FAIL", what, fix, fmt, ap);
 	va_end(ap);
 }
 
@@ -105,6 +107,24 @@ void pf_tcp_repair(struct preflight *p)
 		pf_fail(p, "tcp-repair",
 			"a Linux kernel with TCP_REPAIR (3.5+)",
 			"TCP_REPAIR: %s", strerror(err));
+}
+
+void pf_raw_socket(struct preflight *p, const char *why)
+{
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+
+	if (fd >= 0) {
+		close(fd);
+		pf_ok(p, "raw-socket", "available (%s)", why);
+	} else if (errno == EPERM) {
+		pf_fail(p, "raw-socket",
+			"run as root, or grant CAP_NET_RAW (systemd: "
+			"AmbientCapabilities=CAP_NET_RAW)",
+			"refused: this process lacks CAP_NET_RAW (%s)", why);
+	} else {
+		pf_fail(p, "raw-socket", NULL, "socket(SOCK_RAW): %s (%s)",
+			strerror(errno), why);
+	}
 }
 
 /* Whether CAP is in this process's effective set (capget(2) directly:
@@ -148,12 +168,21 @@ void pf_key(struct preflight *p, const char *path)
 	char fix[400];
 	int err;
 
-	snprintf(fix, sizeof(fix),
-		 "one secret of %d-%d bytes, the same file on every host: "
-		 "head -c 32 /dev/urandom > %s; chmod 0640 %s",
-		 AUTH_KEY_MIN, AUTH_KEY_MAX, path, path);
 	err = auth_key_load(path, &key);
 	auth_key_clear(&key);
+	/* Never advise a new secret for a key that exists: a host with its
+	 * own would disagree with every other. */
+	if (err == -EACCES)
+		snprintf(fix, sizeof(fix),
+			 "let the daemon's user read it, keeping its bytes: "
+			 "chown root:prism %s; chmod 0640 %s",
+			 path, path);
+	else
+		snprintf(fix, sizeof(fix),
+			 "one secret of %d-%d bytes, made once and copied to "
+			 "every host: (umask 027; head -c 32 /dev/urandom > "
+			 "%s)",
+			 AUTH_KEY_MIN, AUTH_KEY_MAX, path);
 	if (err == -EINVAL || err == -E2BIG) {
 		pf_fail(p, "key", fix, "%s: %s than the %d-%d bytes a key has",
 			path, err == -EINVAL ? "shorter" : "longer",
@@ -172,20 +201,45 @@ void pf_key(struct preflight *p, const char *path)
 	pf_ok(p, "key", "%s loads", path);
 }
 
-/* Whether IP is configured on one of this host's interfaces. */
-static bool addr_is_local(struct in_addr ip)
+/* Whether something accepts TCP connections on ADDR (0.0.0.0: on the
+ * loopback), within a moment: a daemon running already. */
+static bool tcp_listening(const struct sockaddr_in *addr)
 {
-	struct ifaddrs *ifs, *i;
-	bool found = false;
+	struct sockaddr_in to = *addr;
+	struct pollfd pfd;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), err = -1;
+	socklen_t len = sizeof(err);
 
-	if (getifaddrs(&ifs))
+	if (fd < 0)
 		return false;
-	for (i = ifs; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
-			    ip.s_addr;
-	freeifaddrs(ifs);
-	return found;
+	if (to.sin_addr.s_addr == htonl(INADDR_ANY))
+		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	if (!connect(fd, (struct sockaddr *)&to, sizeof(to)))
+		err = 0;
+	else if (errno == EINPROGRESS && poll(&pfd, 1, 200) == 1)
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	close(fd);
+	return err == 0;
+}
+
+/* Binds as the daemons do (lib/net.c: TCP with SO_REUSEADDR and
+ * SO_REUSEPORT, so that restored sockets in TIME_WAIT on the port do not
+ * count; UDP with neither): 0 or an errno. */
+static int try_bind(const struct sockaddr_in *addr, int type)
+{
+	int fd = socket(AF_INET, type, 0), one = 1, err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (type == SOCK_STREAM &&
+	    (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))))
+		err = errno;
+	if (!err && bind(fd, (const struct sockaddr *)addr, sizeof(*addr)))
+		err = errno;
+	close(fd);
+	return err;
 }
 
 void pf_bindable(struct preflight *p, const char *what,
@@ -193,43 +247,34 @@ void pf_bindable(struct preflight *p, const char *what,
 {
 	const char *proto = type == SOCK_DGRAM ? "udp" : "tcp";
 	char ip[INET_ADDRSTRLEN], fix[200];
-	int fd, one = 1, err = 0;
 	unsigned port = ntohs(addr->sin_port);
+	int err;
 
 	inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof(ip));
-	if (addr->sin_addr.s_addr != htonl(INADDR_ANY) &&
-	    !addr_is_local(addr->sin_addr)) {
-		snprintf(fix, sizeof(fix),
-			 "ip addr add %s/32 dev lo (or on the "
-			 "interface that should own it)",
+	err = try_bind(addr, type);
+	if (!err && type == SOCK_STREAM && tcp_listening(addr))
+		err = EADDRINUSE;
+	if (!err) {
+		pf_ok(p, what, "%s %s:%u free", proto, ip, port);
+	} else if (err == EADDRNOTAVAIL) {
+		snprintf(fix, sizeof(fix), "ip addr add %s/32 dev lo (or on the "
+					   "interface that should own it)",
 			 ip);
 		pf_fail(p, what, fix, "%s is not an address of this host", ip);
-		return;
-	}
-	fd = socket(AF_INET, type, 0);
-	if (fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (const struct sockaddr *)addr, sizeof(*addr)))
-		err = errno;
-	if (fd >= 0)
-		close(fd);
-	if (!err)
-		pf_ok(p, what, "%s %s:%u free", proto, ip, port);
-	else if (err == EADDRINUSE)
-		pf_fail(p, what,
-			"stop what holds it (ss -lnp), or pick another port",
+	} else if (err == EADDRINUSE) {
+		pf_fail(p, what, "stop what holds it (ss -lnp), or pick another port",
 			"%s %s:%u in use (is a daemon already running here?)",
 			proto, ip, port);
-	else if (err == EACCES)
-		pf_fail(
-		    p, what,
-		    "run as root, or grant CAP_NET_BIND_SERVICE (systemd: "
-		    "AmbientCapabilities=CAP_NET_BIND_SERVICE)",
-		    "%s port %u is below 1024 and this process may not bind it",
-		    proto, port);
-	else
+	} else if (err == EACCES) {
+		pf_fail(p, what,
+			"run as root, or grant CAP_NET_BIND_SERVICE (systemd: "
+			"AmbientCapabilities=CAP_NET_BIND_SERVICE)",
+			"%s port %u is below 1024 and this process may not bind it",
+			proto, port);
+	} else {
 		pf_fail(p, what, NULL, "%s %s:%u: bind: %s", proto, ip, port,
 			strerror(err));
+	}
 }
 
 void pf_route(struct preflight *p, const char *what,
@@ -274,7 +319,7 @@ void pf_tcp_answers(struct preflight *p, const char *what,
 		   errno != EINPROGRESS) {
 		err = errno;
 	} else if (poll(&pfd, 1, timeout_ms) != 1) {
-		err = ETIMEDOUT;
+		err = errno == EINTR ? EINTR : ETIMEDOUT;
 	} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)) {
 		err = errno;
 	}
@@ -348,4 +393,20 @@ void pf_tls_pair(struct preflight *p, const char *cert, const char *key)
 	}
 	SSL_CTX_free(ctx);
 	pf_ok(p, "tls", "%s with %s loads", cert, key);
+}
+
+void pf_writable(struct preflight *p, const char *what, const char *path)
+{
+	char parent[PATH_MAX];
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	if (!access(path, W_OK))
+		pf_ok(p, what, "%s writable", path);
+	else if (errno == ENOENT && !access(dirname(parent), W_OK | X_OK))
+		pf_ok(p, what, "%s can be made", path);
+	else
+		pf_fail(p, what, "a path in a folder the daemon's user may "
+				 "write (under systemd's ProtectSystem=strict: "
+				 "a ReadWritePaths= or LogsDirectory= one)",
+			"%s: %s", path, strerror(errno));
 }

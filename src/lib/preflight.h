@@ -12,6 +12,9 @@
 struct preflight {
 	FILE *out;
 	unsigned failed, warned;
+	/* Set around probes of what the daemon does without (its admin
+	 * port, say): their failures print and count as warnings. */
+	bool soft;
 };
 
 void pf_init(struct preflight *p, FILE *out);
@@ -31,6 +34,10 @@ int pf_done(struct preflight *p, const char *role);
 /* TCP_REPAIR can be turned on (CAP_NET_ADMIN, and a kernel with it). */
 void pf_tcp_repair(struct preflight *p);
 
+/* A raw IPv4 socket opens (CAP_NET_RAW, and nothing else refusing it),
+ * which the daemons use for WHY. */
+void pf_raw_socket(struct preflight *p, const char *why);
+
 /* The capability numbered CAP (linux/capability.h) is effective. */
 void pf_capability(struct preflight *p, int cap, const char *name,
 		   const char *why);
@@ -39,9 +46,10 @@ void pf_capability(struct preflight *p, int cap, const char *name,
  * everyone. */
 void pf_key(struct preflight *p, const char *path);
 
-/* ADDR is an address of this host (or 0.0.0.0) and its port can be bound
- * with TYPE (SOCK_STREAM, SOCK_DGRAM): not in use, and the port allowed
- * (< 1024 needs CAP_NET_BIND_SERVICE). */
+/* ADDR can be bound with TYPE (SOCK_STREAM, SOCK_DGRAM) as the daemons
+ * bind it: an address of this host (or 0.0.0.0), not in use (for TCP:
+ * nothing accepts connections there), the port allowed (< 1024 needs
+ * CAP_NET_BIND_SERVICE). */
 void pf_bindable(struct preflight *p, const char *what,
 		 const struct sockaddr_in *addr, int type);
 
@@ -61,6 +69,9 @@ void pf_dir(struct preflight *p, const char *what, const char *path,
 /* A certificate chain and its key (PEM) load and match, as the daemons
  * load them (tlsconn_server_ctx). */
 void pf_tls_pair(struct preflight *p, const char *cert, const char *key);
+
+/* PATH can be written, or made in its folder. */
+void pf_writable(struct preflight *p, const char *what, const char *path);
 
 /* Reads the integer in /proc/sys/PATH into *V: 0 or -errno. */
 int pf_sysctl(const char *path, long *v);

@@ -72,7 +72,7 @@ struct agent {
 	struct evloop *loop;
 	int ifindex[AGENT_MAX_IFACES];
 	bool hook_created[AGENT_MAX_IFACES];
-	bool attached[AGENT_MAX_IFACES];
+	unsigned attached[AGENT_MAX_IFACES]; /* BPF_TC_INGRESS | _EGRESS */
 	bool pinned[PIN_SLOT_MAX];
 	bool made_pin_dir;
 	bool ready_written;
@@ -262,6 +262,7 @@ static int load_program(struct agent *a)
 					       n + TABLE_REV_SPARE);
 	if (!err && a->cfg->fast_path)
 		fast_path_config(a);
+	a->skel->bss->prism_host_backend = a->cfg->host_backend;
 	if (!err)
 		err = switch_bpf__load(a->skel);
 	if (err) {
@@ -278,20 +279,33 @@ static int load_program(struct agent *a)
 	return 0;
 }
 
-/* libbpf's last warning while probing (the verifier's verdict). */
-static char probe_why[256];
+/* While probing: libbpf's first warning (which program failed, and why)
+ * and the verifier's last line, its verdict. */
+static char probe_why[512];
 
 static int probe_print(enum libbpf_print_level level, const char *fmt,
 		       va_list ap)
 {
-	size_t n;
+	char msg[8192], *end, *last;
+	size_t n = strlen(probe_why);
 
 	if (level != LIBBPF_WARN)
 		return 0;
-	vsnprintf(probe_why, sizeof(probe_why), fmt, ap);
-	n = strlen(probe_why);
-	while (n && probe_why[n - 1] == '\n')
-		probe_why[--n] = '\0';
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	end = strstr(msg, "-- END PROG LOAD LOG --");
+	if (end) {
+		while (end > msg && (end[-1] == '\n' || end[-1] == ' '))
+			*--end = '\0';
+		*end = '\0';
+		last = strrchr(msg, '\n');
+		snprintf(probe_why + n, sizeof(probe_why) - n, "; verifier: %.200s",
+			 last ? last + 1 : msg);
+		return 0;
+	}
+	if (n)
+		return 0;
+	msg[strcspn(msg, "\n")] = '\0';
+	snprintf(probe_why, sizeof(probe_why), "%.300s", msg);
 	return 0;
 }
 
@@ -359,19 +373,41 @@ static int open_socket(struct agent *a)
 	return 0;
 }
 
+/* The programs of the mode: the switch at ingress; host mode's two at
+ * ingress and egress (docs/switch.md, host mode). */
+static int attach_point(struct agent *a, int i, enum bpf_tc_attach_point at,
+			const struct bpf_program *prog)
+{
+	struct bpf_tc_hook hook = { .sz = sizeof(hook),
+				    .ifindex = a->ifindex[i],
+				    .attach_point = at };
+	struct bpf_tc_opts opts = {
+		.sz = sizeof(opts),
+		.handle = AGENT_TC_HANDLE,
+		.priority = AGENT_TC_PRIORITY,
+		.prog_fd = bpf_program__fd(prog),
+		.flags = BPF_TC_F_REPLACE,
+	};
+	/* REPLACE: a filter left by an agent that crashed is taken over. */
+	int err = bpf_tc_attach(&hook, &opts);
+
+	if (err) {
+		log_err("interface %s: attach at tc %s: %s", a->cfg->ifaces[i],
+			at == BPF_TC_INGRESS ? "ingress" : "egress",
+			strerror(-err));
+		return err;
+	}
+	a->attached[i] |= at;
+	return 0;
+}
+
 static int attach_iface(struct agent *a, int i)
 {
 	const char *name = a->cfg->ifaces[i];
 	int idx = (int)if_nametoindex(name), err;
 	struct bpf_tc_hook hook = { .sz = sizeof(hook), .ifindex = idx,
 				    .attach_point = BPF_TC_INGRESS };
-	struct bpf_tc_opts opts = {
-		.sz = sizeof(opts),
-		.handle = AGENT_TC_HANDLE,
-		.priority = AGENT_TC_PRIORITY,
-		.prog_fd = bpf_program__fd(a->skel->progs.prism_switch),
-		.flags = BPF_TC_F_REPLACE,
-	};
+	bool host = a->cfg->mode == AGENT_MODE_HOST;
 
 	if (!idx) {
 		log_err("interface %s: %s", name, strerror(errno));
@@ -385,35 +421,37 @@ static int attach_iface(struct agent *a, int i)
 		return err;
 	}
 	a->hook_created[i] = err == 0;
-	/* REPLACE: a filter left by an agent that crashed is taken over. */
-	err = bpf_tc_attach(&hook, &opts);
-	if (err) {
-		log_err("interface %s: attach at tc ingress: %s", name,
-			strerror(-err));
-		return err;
-	}
-	a->attached[i] = true;
-	return 0;
+	err = attach_point(a, i, BPF_TC_INGRESS,
+			   host ? a->skel->progs.prism_host_in
+				: a->skel->progs.prism_switch);
+	if (!err && host)
+		err = attach_point(a, i, BPF_TC_EGRESS,
+				   a->skel->progs.prism_host_out);
+	return err;
 }
 
 static void detach_iface(struct agent *a, int i)
 {
+	static const enum bpf_tc_attach_point points[] = { BPF_TC_INGRESS,
+							   BPF_TC_EGRESS };
 	const char *name = a->cfg->ifaces[i];
 	struct bpf_tc_hook hook = { .sz = sizeof(hook),
-				    .ifindex = a->ifindex[i],
-				    .attach_point = BPF_TC_INGRESS };
+				    .ifindex = a->ifindex[i] };
 	struct bpf_tc_opts opts = { .sz = sizeof(opts),
 				    .handle = AGENT_TC_HANDLE,
 				    .priority = AGENT_TC_PRIORITY };
 	int err;
 
-	if (a->attached[i]) {
+	for (int p = 0; p < 2; p++) {
+		if (!(a->attached[i] & points[p]))
+			continue;
+		hook.attach_point = points[p];
 		err = bpf_tc_detach(&hook, &opts);
 		if (err)
 			log_warn("interface %s: detach: %s", name,
 				 strerror(-err));
-		a->attached[i] = false;
 	}
+	a->attached[i] = 0;
 	/* Only a qdisc we created goes away with us. */
 	if (a->hook_created[i]) {
 		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;

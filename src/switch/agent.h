@@ -76,6 +76,11 @@ struct agent_config {
 	const char *ready_file; /* may be NULL */
 	struct sockaddr_in admin; /* /metrics; port 0: none */
 	bool fast_path;           /* the data plane answers fast LOCKs */
+	/* switch: prism_switch at ingress of the fabric's ports; host: the
+	 * host programs at ingress and egress of this host's port, as the
+	 * controller's host or (host_backend) a backend's (docs/switch.md). */
+	enum agent_mode { AGENT_MODE_SWITCH, AGENT_MODE_HOST } mode;
+	bool host_backend;
 };
 
 /* Fills the defaults: listen 0.0.0.0:7700, PRISM_FLOW_TABLE_DEFAULT, pin

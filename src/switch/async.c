@@ -343,6 +343,11 @@ void switch_async_close(struct switch_async *sa)
 	free(sa);
 }
 
+void switch_async_agent_only(struct switch_async *sa)
+{
+	sa->c.fast_off_until = UINT64_MAX;
+}
+
 /* The op's first request: the fast path unless it is off for now. */
 static int launch(struct switch_async *sa, struct aop *o, uint64_t now)
 {

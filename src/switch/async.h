@@ -43,6 +43,10 @@ int switch_async_open(struct evloop *loop, const char *agent,
 		      int timeout_ms, struct switch_async **out);
 /* Drops every op in flight without calling DONE. */
 void switch_async_close(struct switch_async *sa);
+/* Every op through the agent: for an agent on this host (host mode), where
+ * no request crosses a port with the data plane on it to be answered there
+ * (a fast request would wait SWITCH_FAST_WAIT_MS for nothing). */
+void switch_async_agent_only(struct switch_async *sa);
 
 /* Starts OP.  Returns a handle (> 0) for switch_async_cancel, or 0 when
  * the op is invalid or memory ran out (DONE will not be called; errno is

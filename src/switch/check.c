@@ -85,7 +85,7 @@ static long rp_filter_of(const char *ifname)
  * addresses: a rewritten segment that the program hands to the kernel
  * (no neighbour entry yet) has the VIP or a backend as its source, which
  * strict reverse-path filtering drops on that port. */
-static void check_iface(struct preflight *p, const char *ifname)
+static void check_iface(struct preflight *p, const char *ifname, bool host)
 {
 	struct ifreq ifr = {0};
 	char what[IF_NAMESIZE + 8], fix[128];
@@ -107,7 +107,9 @@ static void check_iface(struct preflight *p, const char *ifname)
 		pf_fail(p, what, fix, "down");
 		return;
 	}
-	if (rp_filter_of(ifname) == 1) {
+	/* Host mode: the programs see this host's own traffic, before
+	 * the reverse-path check and after routing. */
+	if (!host && rp_filter_of(ifname) == 1) {
 		snprintf(fix, sizeof(fix),
 			 "sysctl net.ipv4.conf.all.rp_filter=0 "
 			 "net.ipv4.conf.%s.rp_filter=0 (or 2, loose)",
@@ -117,7 +119,7 @@ static void check_iface(struct preflight *p, const char *ifname)
 			"the switch rewrote");
 		return;
 	}
-	pf_ok(p, what, "up, rp_filter not strict");
+	pf_ok(p, what, host ? "up" : "up, rp_filter not strict");
 }
 
 static void check_forwarding(struct preflight *p)
@@ -143,13 +145,25 @@ static void check_all(struct preflight *p, const struct agent_config *cfg)
 		      "attaches it at tc ingress");
 	check_bpffs(p, cfg->pin_dir);
 	check_load(p, cfg);
+	bool host = cfg->mode == AGENT_MODE_HOST;
+
 	for (int i = 0; i < cfg->n_ifaces; i++)
-		check_iface(p, cfg->ifaces[i]);
-	check_forwarding(p);
+		check_iface(p, cfg->ifaces[i], host);
+	if (host)
+		pf_ok(p, "mode", "host, as %s's host: no forwarding needed "
+				 "(the router between must not filter sources "
+				 "strictly: docs/deploy.md)",
+		      cfg->host_backend ? "a backend" : "the controller");
+	else
+		check_forwarding(p);
 	pf_key(p, cfg->key_path);
 	pf_bindable(p, "listen", &cfg->listen, SOCK_DGRAM);
+	p->soft = true; /* the agent runs on without it */
 	if (cfg->admin.sin_port)
 		pf_bindable(p, "admin", &cfg->admin, SOCK_STREAM);
+	p->soft = false;
+	if (cfg->ready_file)
+		pf_writable(p, "ready-file", cfg->ready_file);
 }
 
 int agent_check(int argc, char **argv)

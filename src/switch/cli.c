@@ -23,6 +23,7 @@ static void usage(FILE *out)
 		"                        [--listen ADDR:PORT] [--table-size N]\n"
 		"                        [--pin-dir DIR] [--ready-file PATH] [--debug]\n"
 		"                        [--admin IP:PORT|off] [--fast-path on|off]\n"
+		"                        [--mode switch|host [--host-role controller|backend]]\n"
 		"                        [--config FILE]\n"
 		"       prism switch stats [--pin-dir DIR] [--json]\n"
 		"       prism switch flows [--pin-dir DIR] [--json]\n"
@@ -38,6 +39,10 @@ static void usage(FILE *out)
 		"ctl      send one op, print its status; exit 1 unless it is ok:\n"
 		"         lock [CLAIMANT_IP], lock-tail SND_NXT (from the owner),\n"
 		"         own BACKEND_IP, own-open BACKEND_IP, delete\n"
+		"--mode host: no program on the fabric; on this host's own port\n"
+		"         (--iface), the host programs at tc ingress and egress,\n"
+		"         as the controller's host or a backend's (--host-role;\n"
+		"         docs/switch.md, host mode)\n"
 		"--fast-path off: LOCKs are answered by the agent only, not by the\n"
 		"         data plane (docs/switch.md, the fast path; default on)\n"
 		"Lists take several values (--iface a b), commas, or repeats.\n",
@@ -174,6 +179,19 @@ static int parse_run_opt(int argc, char **argv, int *i,
 			     : switch_parse_addr(v, 9900, &cfg->admin))
 			       ? bad_arg("bad --admin address", v)
 			       : 0;
+	else if (!strcmp(opt, "--mode"))
+		return v && (!strcmp(v, "switch") || !strcmp(v, "host"))
+			       ? (cfg->mode = !strcmp(v, "host")
+						      ? AGENT_MODE_HOST
+						      : AGENT_MODE_SWITCH,
+				  0)
+			       : bad_arg("--mode takes switch or host, not", v);
+	else if (!strcmp(opt, "--host-role"))
+		return v && (!strcmp(v, "controller") || !strcmp(v, "backend"))
+			       ? (cfg->host_backend = !strcmp(v, "backend"), 0)
+			       : bad_arg("--host-role takes controller or "
+					 "backend, not",
+					 v);
 	else if (!strcmp(opt, "--fast-path"))
 		return v && (!strcmp(v, "on") || !strcmp(v, "off"))
 			       ? (cfg->fast_path = !strcmp(v, "on"), 0)

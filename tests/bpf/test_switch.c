@@ -36,7 +36,12 @@ static const uint8_t fabric_mac[6] = { 2, 0, 0, 0, 0xf0, 1 };
 static const uint8_t client_mac[6] = { 2, 0, 0, 0, 1, 2 };
 static const uint8_t backend_mac[6] = { 2, 0, 0, 0, 11, 2 };
 
-enum dir { C2V, B1_TO_C, B2_TO_C, V2C /* controller (VIP) -> client */ };
+enum dir { C2V, B1_TO_C, B2_TO_C, V2C /* controller (VIP) -> client */,
+	   C2B1 /* host mode: client -> B1, sent on by the controller's host */ };
+
+/* Which program runs the case: the switch, or host mode's two (on the
+ * controller's host, or with on_backend on a backend's). */
+enum prog { SW, HIN, HOUT };
 
 enum setup {
 	NONE,
@@ -51,7 +56,8 @@ enum setup {
 };
 
 enum expect { UNTOUCHED, TO_B1, TO_CLIENT, TO_CLIENT_OPEN,
-	      MARK_CLEARED /* as it came, DSCP cleared */ };
+	      MARK_CLEARED /* as it came, DSCP cleared */,
+	      TO_B1_MARKED /* host mode: TO_B1 with the mark set */ };
 
 struct sw_case {
 	const char *name;
@@ -74,10 +80,12 @@ struct sw_case {
 	enum prism_stat stat;
 	enum prism_stat stat2; /* a second counter, 0 if none */
 	int after;             /* flow state after the case, -1 absent */
+	enum prog prog;
+	bool on_backend;       /* host mode: a backend's host */
 };
 
 static struct switch_bpf *skel;
-static int flows_fd, rev_fd, stats_fd, prog_fd;
+static int flows_fd, rev_fd, stats_fd, prog_fd, host_in_fd, host_out_fd;
 
 static void base_spec(enum dir d, struct pkt_spec *s)
 {
@@ -85,10 +93,10 @@ static void base_spec(enum dir d, struct pkt_spec *s)
 	memcpy(s->dst_mac, fabric_mac, 6);
 	s->flags = PKT_ACK;
 	s->ip_id = 0x1234;
-	if (d == C2V) {
+	if (d == C2V || d == C2B1) {
 		memcpy(s->src_mac, client_mac, 6);
 		s->saddr = CLIENT;
-		s->daddr = VIP;
+		s->daddr = d == C2V ? VIP : B1;
 		s->sport = CPORT;
 		s->dport = VPORT;
 		s->seq = 1000;
@@ -490,6 +498,91 @@ static const struct sw_case cases[] = {
 	{ "b2c_tcp_doff_beyond_segment", B1_TO_C, .mangle = doff_15,
 	  .payload = 30, .setup = OWNED, .verdict = OK,
 	  .stat = S(MALFORMED) },
+	/* Host mode, tc ingress of the controller's host: client->VIP to
+	 * the owner, marked for its host, redirected back out through the
+	 * kernel's route and neighbour (bpf_redirect_neigh). */
+	{ "host_in_c2v_owned_to_b1_marked", C2V, .payload = 333,
+	  .setup = OWNED, .verdict = TC_ACT_REDIRECT, .expect = TO_B1_MARKED,
+	  .stat = S(TO_BACKEND), .stat2 = S(REDIRECT), .prog = HIN },
+	{ "host_in_c2v_owned_fin_cleared_marked", C2V,
+	  .flags = PKT_FIN | PKT_ACK, .setup = OWNED,
+	  .verdict = TC_ACT_REDIRECT, .expect = TO_B1_MARKED,
+	  .stat = S(TO_BACKEND), .stat2 = S(REDIRECT), .prog = HIN },
+	{ "host_in_c2v_owned_ecn_kept_under_the_mark", C2V, .payload = 10,
+	  .tos = 2, .setup = OWNED_OPEN, .verdict = TC_ACT_REDIRECT,
+	  .expect = TO_B1_MARKED, .stat = S(TO_BACKEND), .stat2 = S(REDIRECT),
+	  .prog = HIN },
+	{ "host_in_c2v_locked_dropped", C2V, .payload = 100,
+	  .setup = LOCKED_REV, .verdict = SHOT, .stat = S(DROP_LOCKED),
+	  .prog = HIN },
+	{ "host_in_c2v_miss_passed", C2V, .payload = 100, .setup = NONE,
+	  .verdict = OK, .stat = S(MISS), .prog = HIN },
+	{ "host_in_c2v_home_passed", C2V, .payload = 100, .setup = HOME_B1,
+	  .verdict = OK, .stat = S(MISS), .after = PRISM_FLOW_HOME,
+	  .prog = HIN },
+	{ "host_in_c2v_client_dscp_63_passed_on_the_controllers_host", C2V,
+	  .payload = 10, .tos = MARK, .setup = NONE, .verdict = OK,
+	  .stat = S(MISS), .prog = HIN },
+	{ "host_in_udp_passed", C2V, .proto = IPPROTO_UDP, .payload = 30,
+	  .setup = OWNED, .verdict = OK, .stat = S(NOT_TCP), .prog = HIN },
+	{ "host_in_short_tcp_passed", C2V, .cut = 53, .setup = OWNED,
+	  .verdict = OK, .stat = S(MALFORMED), .prog = HIN },
+	/* Host mode, tc ingress of a backend's host: a segment the
+	 * controller's host sent on reaches the socket only while owned. */
+	{ "host_in_c2b_marked_owned_delivered_mark_cleared", C2B1,
+	  .payload = 200, .tos = MARK, .setup = OWNED, .verdict = OK,
+	  .expect = MARK_CLEARED, .stat = S(TO_OWNER), .prog = HIN,
+	  .on_backend = true },
+	{ "host_in_c2b_marked_owned_open_delivered", C2B1, .payload = 1448,
+	  .tos = MARK | 1, .setup = OWNED_OPEN, .verdict = OK,
+	  .expect = MARK_CLEARED, .stat = S(TO_OWNER), .prog = HIN,
+	  .on_backend = true },
+	{ "host_in_c2b_marked_before_the_restore_dropped", C2B1,
+	  .payload = 10, .tos = MARK, .setup = NONE, .verdict = SHOT,
+	  .stat = S(DROP_NOT_OWNER), .prog = HIN, .on_backend = true },
+	{ "host_in_c2b_marked_frozen_for_hand_back_dropped", C2B1,
+	  .payload = 10, .tos = MARK, .setup = TAIL_B1, .verdict = SHOT,
+	  .stat = S(DROP_NOT_OWNER), .after = PRISM_FLOW_LOCKED, .prog = HIN,
+	  .on_backend = true },
+	{ "host_in_c2b_unmarked_passed", C2B1, .payload = 10, .setup = NONE,
+	  .verdict = OK, .stat = S(MISS), .prog = HIN, .on_backend = true },
+	{ "host_in_c2b_unmarked_owned_passed_untouched", C2B1, .payload = 10,
+	  .setup = OWNED, .verdict = OK, .stat = S(MISS), .prog = HIN,
+	  .on_backend = true },
+	/* Host mode, tc egress of a backend's host: the owner's segments
+	 * leave from the VIP, windows zeroed, the tail still translated. */
+	{ "host_out_b2c_owned_from_the_vip", B1_TO_C, .payload = 1460,
+	  .setup = OWNED, .verdict = OK, .expect = TO_CLIENT,
+	  .stat = S(TO_CLIENT), .prog = HOUT, .on_backend = true },
+	{ "host_out_b2c_owned_marked_cleared", B1_TO_C, .payload = 100,
+	  .tos = MARK, .setup = OWNED, .verdict = OK, .expect = TO_CLIENT,
+	  .stat = S(TO_CLIENT), .prog = HOUT, .on_backend = true },
+	{ "host_out_b2c_owned_open_window_kept", B1_TO_C, .payload = 25,
+	  .setup = OWNED_OPEN, .verdict = OK, .expect = TO_CLIENT_OPEN,
+	  .stat = S(TO_CLIENT), .prog = HOUT, .on_backend = true },
+	{ "host_out_b2c_tail_translated", B1_TO_C, .payload = 1448,
+	  .setup = TAIL_B1, .verdict = OK, .expect = TO_CLIENT,
+	  .stat = S(TO_CLIENT), .stat2 = S(TAIL), .after = PRISM_FLOW_LOCKED,
+	  .prog = HOUT, .on_backend = true },
+	{ "host_out_b2c_beyond_tail_dropped", B1_TO_C, .payload = 1449,
+	  .setup = TAIL_B1, .verdict = SHOT, .stat = S(DROP_LOCKED),
+	  .after = PRISM_FLOW_LOCKED, .prog = HOUT, .on_backend = true },
+	{ "host_out_b2c_miss_passed", B1_TO_C, .payload = 100, .setup = NONE,
+	  .verdict = OK, .stat = S(MISS), .prog = HOUT, .on_backend = true },
+	{ "host_out_udp_passed_no_fast_path_at_egress", C2V,
+	  .proto = IPPROTO_UDP, .payload = 30, .setup = OWNED, .verdict = OK,
+	  .stat = S(NOT_TCP), .prog = HOUT },
+	/* Host mode, tc egress of the controller's host: its in-band
+	 * unlock. */
+	{ "host_out_v2c_marked_unlocks", V2C, .tos = MARK,
+	  .setup = LOCKED_REV, .verdict = OK, .expect = MARK_CLEARED,
+	  .stat = S(UNLOCK), .after = PRISM_FLOW_HOME, .prog = HOUT },
+	{ "host_out_v2c_marked_does_not_unlock_owned", V2C, .tos = MARK,
+	  .setup = OWNED, .verdict = OK, .stat = S(MISS),
+	  .stat2 = S(MARK_REFUSED), .after = PRISM_FLOW_OWNED, .prog = HOUT },
+	{ "host_out_v2c_unmarked_passed", V2C, .payload = 100, .setup = OWNED,
+	  .verdict = OK, .stat = S(MISS), .after = PRISM_FLOW_OWNED,
+	  .prog = HOUT },
 };
 
 static const struct sw_case *cur;
@@ -530,9 +623,11 @@ static int build_expected(const struct sw_case *c, const uint8_t *in,
 	case_spec(c, &s);
 	if (c->expect != TO_B1)
 		s.tos &= (uint8_t)~PRISM_TOS_DSCP_MASK; /* the mark is cleared */
+	if (c->expect == TO_B1_MARKED)
+		s.tos |= PRISM_TOS_MARK;
 	if (c->expect == MARK_CLEARED) {
 		/* unchanged otherwise */
-	} else if (c->expect == TO_B1) {
+	} else if (c->expect == TO_B1 || c->expect == TO_B1_MARKED) {
 		s.daddr = B1;
 		s.flags &= (uint8_t)~PKT_FIN;
 	} else {
@@ -572,13 +667,15 @@ static void check_flow_counters(const struct sw_case *c)
 		CHECK(c->setup == NONE || c->after == GONE);
 		return;
 	}
-	if (c->expect == TO_B1) {
+	if (c->expect == TO_B1 || c->expect == TO_B1_MARKED ||
+	    c->stat == PRISM_STAT_TO_OWNER) {
 		tb = 1;
 		tbb = c->payload;
 	} else if (c->expect == TO_CLIENT || c->expect == TO_CLIENT_OPEN) {
 		tc = 1;
 		tcb = c->payload;
-	} else if (c->stat == PRISM_STAT_DROP_LOCKED) {
+	} else if (c->stat == PRISM_STAT_DROP_LOCKED ||
+		   c->stat == PRISM_STAT_DROP_NOT_OWNER) {
 		ld = 1;
 	}
 	CHECK_EQ(v.to_backend_packets, tb);
@@ -641,7 +738,12 @@ static void run_case(void)
 	run.size_in = (uint32_t)in_len;
 	run.data_out = out;
 	run.size_out = sizeof(out);
-	CHECK_EQ(progtest_run(prog_fd, &run), 0);
+	skel->bss->prism_host_backend = c->on_backend;
+	CHECK_EQ(progtest_run(c->prog == HIN	? host_in_fd
+			      : c->prog == HOUT ? host_out_fd
+						: prog_fd,
+			      &run),
+		 0);
 	CHECK_EQ(run.retval, c->verdict);
 	check_bytes(out, (int)run.size_out, want, want_len);
 	if (c->expect != UNTOUCHED)
@@ -650,7 +752,7 @@ static void run_case(void)
 	stats[c->stat] = 1;
 	if (c->stat2)
 		stats[c->stat2] = 1;
-	if (c->verdict == TC_ACT_OK &&
+	if (c->verdict == TC_ACT_OK && c->stat != PRISM_STAT_TO_OWNER &&
 	    (c->expect == UNTOUCHED || c->expect == MARK_CLEARED))
 		stats[PRISM_STAT_PASS] = 1;
 	check_stats(stats);
@@ -935,6 +1037,8 @@ static int load(void)
 	rev_fd = fds.rev;
 	stats_fd = fds.stats;
 	prog_fd = fds.prog;
+	host_in_fd = bpf_program__fd(skel->progs.prism_host_in);
+	host_out_fd = bpf_program__fd(skel->progs.prism_host_out);
 	return 0;
 }
 

@@ -24,7 +24,8 @@ chmod o+x "$E2E_TMP"
 VIP=$(tb_addr vip)
 B1=$(tb_addr b1)
 B2=$(tb_addr b2)
-CTL=(--listen "$VIP:80" --switch 198.18.2.1:7700 --key "$KEY"
+GW=$(tb_addr fabric)
+CTL=(--listen "$VIP:80" --switch "$GW:7700" --key "$KEY"
 	--backend "b1=$B1:7800" --backend "b2=$B2:7800")
 BE=(--name b1 --listen "$B1:80" --handoff-port 7800 --switch 198.18.11.1:7700
 	--key "$KEY")
@@ -68,8 +69,8 @@ NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 # ---- controller ----
 run controller controller "$PRISM" check --role controller "${CTL[@]}"
 expect "controller: ready on the testbed (backends not started: warnings only)" 0 \
-	'^ok +tcp-repair' '^ok +key' '^ok +listen: tcp 198.19.0.1:80 free' \
-	'^ok +switch: route to 198.18.2.1' '^warn +backend b1: .* does not answer' \
+	'^ok +tcp-repair' '^ok +key' "^ok +listen: tcp $VIP:80 free" \
+	"^ok +switch: route to $GW" '^warn +backend b1: .* does not answer' \
 	'^controller: ready'
 if grep -q '^FAIL' <<<"$OUT"; then not_ok "controller: no FAIL line when ready" "$OUT"; else ok "controller: no FAIL line when ready"; fi
 
@@ -89,8 +90,8 @@ expect "controller: a VIP not on the host is named, with ip addr add" 1 \
 run controller controller "${NOBODY[@]}" "$PRISM" check --role controller "${CTL[@]}"
 expect "controller: no capabilities (nobody): TCP_REPAIR, CAP_NET_RAW and port 80 named" 1 \
 	'^FAIL +tcp-repair: TCP_REPAIR refused: this process lacks CAP_NET_ADMIN' \
-	'^FAIL +CAP_NET_RAW: missing' '^FAIL +listen: tcp port 80 is below 1024' \
-	'^controller: 3 problems'
+	'^FAIL +raw-socket: refused: this process lacks CAP_NET_RAW' \
+	'^FAIL +listen: tcp port 80 is below 1024' '^controller: 3 problems'
 
 c=$(caps prism-controller)
 run controller controller "${NOBODY[@]}" --inh-caps="$c" --ambient-caps="$c" \
@@ -105,6 +106,19 @@ expect "backend: ready on the testbed" 0 '^ok +tcp-repair' '^ok +handoff: tcp .*
 run b1 backend "$PRISM" check --role backend "${BE[@]}" --root "$E2E_TMP/nosuch"
 expect "backend: a missing --root is named" 1 "^FAIL +root: $E2E_TMP/nosuch: No such file or directory"
 
+run b1 backend "${NOBODY[@]}" --inh-caps=+net_admin,+net_bind_service \
+	--ambient-caps=+net_admin,+net_bind_service "$PRISM" check --role backend "${BE[@]}"
+expect "backend: without CAP_NET_RAW only a warning (it runs on; uploads may stall)" 0 \
+	'^warn +raw-socket: refused' '^backend: ready \(1 warning\)'
+
+# admin port taken: a warning (the daemons run on without it)
+tb_bg b1 python3 -c 'import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 9900)); s.listen(); time.sleep(30)'
+sleep 0.5
+run b1 backend "$PRISM" check --role backend "${BE[@]}"
+kill $TB_PID 2>/dev/null
+expect "backend: its admin port in use is a warning, not a FAIL" 0 \
+	'^warn +admin: tcp 127.0.0.1:9900 in use' '^backend: ready \(1 warning\)'
+
 c=$(caps prism-backend)
 run b1 backend "${NOBODY[@]}" --inh-caps="$c" --ambient-caps="$c" \
 	"$PRISM" check --role backend "${BE[@]}"
@@ -115,9 +129,9 @@ run fabric switch "$PRISM" check --role switch "${SW[@]}"
 expect "switch: ready on the fabric (the data plane loads, every port up)" 0 \
 	'^ok +CAP_BPF' '^ok +bpffs' '^ok +data-plane: the switch program loads' \
 	'^ok +iface b1: up' '^ok +ip-forward: on' '^switch: ready'
-check "switch: the check left no tc filter and no pin" bash -c "
+check "switch: the check left no BPF filter and no pin" bash -c "
 	for i in ${IFACES//,/ }; do
-		[[ -z \$('$PRISM' testbed exec fabric -- tc filter show dev \$i ingress 2>/dev/null) ]] || exit 1
+		'$PRISM' testbed exec fabric -- tc filter show dev \$i ingress 2>&1 | grep -q bpf && exit 1
 	done
 	[[ ! -e $PIN/flows ]]"
 
@@ -141,11 +155,18 @@ expect "switch: nobody: CAP_BPF, CAP_NET_ADMIN and the pin dir named" 1 \
 	'^FAIL +CAP_BPF: missing' '^FAIL +CAP_NET_ADMIN: missing' \
 	'^FAIL +bpffs: .* may not pin there' '^FAIL +data-plane: .*Operation not permitted'
 
+# ---- host mode: the agent on a backend's own host ----
+run b1 switch "$PRISM" check --role switch --mode host --host-role backend \
+	--iface eth0 --key "$KEY" --peer "$B1/32" --listen "$B1:7700" --pin-dir "$PIN-b1"
+expect "switch, host mode on b1: ready without forwarding (its one port, the program loads)" 0 \
+	'^ok +iface eth0: up$' '^ok +mode: host, as a backend' '^ok +data-plane' '^switch: ready'
+if grep -q 'ip-forward' <<<"$OUT"; then not_ok "switch, host mode: no forwarding asked for" "$OUT"; else ok "switch, host mode: no forwarding asked for"; fi
+
 # ---- with Prism running ----
 if check "prism up" "$PRISM" up; then
 	run controller controller "$PRISM" check --role controller "${CTL[@]}"
 	expect "controller: with a controller running, its port is named in use, the backends answer" 1 \
-		'^FAIL +listen: tcp 198.19.0.1:80 in use' '^ok +backend b1: .*:7800 answers' \
+		"^FAIL +listen: tcp $VIP:80 in use" '^ok +backend b1: .*:7800 answers' \
 		'^ok +backend b2: .*:7800 answers'
 fi
 

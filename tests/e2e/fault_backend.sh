@@ -151,18 +151,21 @@ wait_flows 0 3 && ok "switch table empty after the hand-off timeout" ||
 # --- 3. the switch agent restarted --------------------------------------
 # A download in flight owns a flow; the agent is killed and started again
 # with the same command line (SIGKILL: no chance to clean up).
-sw_pid=$(pid_of switch)
+# Host mode: the agent of the controller's host, which holds the table.
+SW=switch SW_HOST=fabric
+[[ ${PRISM_MODE:-switch} == host ]] && SW=agent-controller SW_HOST=controller
+sw_pid=$(pid_of $SW)
 mapfile -d '' sw_argv <"/proc/$sw_pid/cmdline"
 fetch c $BIG
 wait_mark c >/dev/null
 kill -9 "$sw_pid"
 while kill -0 "$sw_pid" 2>/dev/null; do sleep 0.05; done
-rm -f "$RUN/switch.ready"
-tb_exec fabric "$PRISM" "${sw_argv[@]:1}" >>"$RUN/switch.log" 2>&1 &
+rm -f "$RUN/$SW.ready"
+tb_exec $SW_HOST "$PRISM" "${sw_argv[@]:1}" >>"$RUN/$SW.log" 2>&1 &
 new_sw=$!
-echo "$new_sw" >"$RUN/switch.pid"
+echo "$new_sw" >"$RUN/$SW.pid"
 on_exit "kill $new_sw 2>/dev/null; wait $new_sw 2>/dev/null"
-for ((i = 0; i < 100; i++)); do [[ -e $RUN/switch.ready ]] && break; sleep 0.05; done
+for ((i = 0; i < 100; i++)); do [[ -e $RUN/$SW.ready ]] && break; sleep 0.05; done
 t_ready=$(date +%s.%N)
 n=$(flows)
 [[ $n == 0 ]] && ok "agent restarted: the flow table starts empty (no stale entry)" ||

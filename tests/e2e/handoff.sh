@@ -95,10 +95,22 @@ else
 	[[ $NHO == 100 ]] && ok "100 hand-offs" || not_ok "100 hand-offs" "hand-offs $NHO"
 fi
 d="claims +$((claim1 - claim0)), unlocks +$((unlock1 - unlock0)), fast ops +$((fast1 - fast0))"
-[[ $((claim1 - claim0)) == "$NHO" && $((unlock1 - unlock0)) == "$NHO" &&
-	$((fast1 - fast0)) -ge $((2 * NHO)) && $((fast1 - fast0)) -le $((2 * NHO + 1)) ]] &&
-	ok "$NHO hand-offs: $NHO in-band claims, $NHO in-band unlocks, $((2 * NHO)) fast LOCKs" ||
-	not_ok "$NHO hand-offs: as many in-band claims and unlocks, two fast LOCKs each" "$d"
+if [[ ${PRISM_MODE:-switch} == host ]]; then
+	# Host mode (docs/switch.md): nothing in band, every op local; the
+	# client's segments reach each backend through its own host's check.
+	owners=$(for b in b1 b2; do "$PRISM" switch stats --pin-dir "$PIN-$b" --json |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["data_plane"]["to_owner"])'; done | paste -sd' ')
+	read -r own1 own2 <<<"$owners"
+	[[ $((claim1 - claim0 + unlock1 - unlock0 + fast1 - fast0)) == 0 &&
+		${own1:-0} -gt 0 && ${own2:-0} -gt 0 ]] &&
+		ok "host mode, $NHO hand-offs: no in-band claim or unlock, no fast op; client segments delivered on b1 ($own1) and b2 ($own2)" ||
+		not_ok "host mode: no in-band transition, client segments delivered on both backends' hosts" "$d; to_owner $owners"
+else
+	[[ $((claim1 - claim0)) == "$NHO" && $((unlock1 - unlock0)) == "$NHO" &&
+		$((fast1 - fast0)) -ge $((2 * NHO)) && $((fast1 - fast0)) -le $((2 * NHO + 1)) ]] &&
+		ok "$NHO hand-offs: $NHO in-band claims, $NHO in-band unlocks, $((2 * NHO)) fast LOCKs" ||
+		not_ok "$NHO hand-offs: as many in-band claims and unlocks, two fast LOCKs each" "$d"
+fi
 
 # 10 rounds of the 10 sizes: 194 MB.
 total=$((10 * (1024 + 4096 + 65536 + 1000000 + 2097152 + 8388608 + 3000 + 500000 + 1 + 7340032)))

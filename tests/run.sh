@@ -12,7 +12,7 @@
 # every end-to-end test runs in both modes (docs/delivery.md); relay.sh
 # runs adaptive in both.  PRISM_DELIVERY set by the caller applies to both.
 # Last, a host-mode pass (PRISM_MODE=host) of the hand-off, upload,
-# bad-input and fault tests; HOST_MODE=0 skips it.
+# bad-input, fault, client-behaviour and HTTPS tests; HOST_MODE=0 skips it.
 # Usage: tests/run.sh [PATTERN]   (runs only tests whose path matches)
 set -u
 cd "$(dirname "$0")/.."
@@ -89,7 +89,7 @@ fi
 # bad-input and fault tests again, with the fabric a plain router and the
 # transformations on the controller's and backends' hosts.  Unless the
 # caller chose a mode for every pass already (PRISM_MODE), or HOST_MODE=0.
-HOST_TESTS="handoff store bad_input_clients fault_backend"
+HOST_TESTS="handoff store bad_input_clients fault_backend clients tls"
 if [[ ${HOST_MODE:-1} != 0 && -z ${PRISM_MODE:-} ]]; then
 	export PRISM_MODE=host LOGPREFIX=host-
 	for t in $HOST_TESTS; do

@@ -194,6 +194,11 @@ int backend_config_parse(int argc, char **argv, struct backend_config *cfg,
 				"--listen's or --handoff-port\n");
 		return -EINVAL;
 	}
+	if (cfg->controller_switch && !cfg->host_mode) {
+		fprintf(stderr, "prism backend: --controller-switch is for "
+				"--mode host\n");
+		return -EINVAL;
+	}
 	cfg->handoff.sin_addr = cfg->listen.sin_addr;
 	return 0;
 }

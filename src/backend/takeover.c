@@ -171,11 +171,6 @@ static void pc_free(struct pb_conn *pc)
 		pb->unacked = NULL;
 	if (pc->sw_op)
 		switch_async_cancel(pb->sw, pc->sw_op);
-	/* Host mode: the entry on our own host kept the frozen socket's
-	 * late segments translated (its tail) and the client's dropped;
-	 * with the controller's answer, both are over. */
-	if (pc->returned && pb->cfg.host_mode)
-		switch_forget(pb, PRISM_OP_DELETE, &pc->key);
 	if (pc->probe_timer)
 		evloop_timer_cancel(pb->loop, pc->probe_timer);
 	if (pc->fd >= 0)
@@ -203,7 +198,9 @@ static bool claimable(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 	struct sockaddr_in sa = { 0 };
 	socklen_t len = sizeof(sa);
 
-	if (!(m->flags & HO_F_CLAIM) || !ch ||
+	/* Host mode: nothing claims in band (a controller in switch mode
+	 * would set the flag; our own host's OWN comes first anyway). */
+	if (pb->cfg.host_mode || !(m->flags & HO_F_CLAIM) || !ch ||
 	    getsockname(hochan_fd(ch), (struct sockaddr *)&sa, &len) < 0)
 		return false;
 	return sa.sin_addr.s_addr == pb->cfg.self.s_addr;
@@ -297,7 +294,8 @@ static void on_owned(void *arg, int status)
 	}
 	/* The flow may point here but there is no socket: give it back to
 	 * the controller, which still holds its frozen copy. */
-	switch_forget(pb, PRISM_OP_LOCK, &pc->key);
+	switch_forget(pb, pb->cfg.host_mode ? PRISM_OP_DELETE : PRISM_OP_LOCK,
+		      &pc->key);
 	refuse(pb, pc->ch, pc->conn_id, status ? HO_ERR_SWITCH : HO_ERR_RESTORE);
 	pc_free(pc);
 }
@@ -626,6 +624,12 @@ static void on_tail_locked(void *arg, int status)
 	 * until the controller's socket exists. */
 	close(fd);
 	pc->returned = true;
+	/* Host mode: the entry on our own host goes now (after the LOCK_TAIL,
+	 * in order): the closed socket sends nothing more, and a client
+	 * segment sent on to us before the controller's DELETE is dropped
+	 * without it just the same (to_owner). */
+	if (pb->cfg.host_mode)
+		switch_forget(pb, PRISM_OP_DELETE, &pc->key);
 }
 
 void pb_set_http_status(struct pb_conn *pc, int status)

@@ -37,6 +37,7 @@ struct conn {
 	/* Handed back and unlocked in band; nothing from the client yet to
 	 * prove that the marked window update reached the switch. */
 	bool unlock_unconfirmed;
+	bool close_when_home; /* host mode: close once the DELETE is applied */
 	uint8_t unlock_resends; /* copies of that update sent since */
 	/* Restored with an unacknowledged tail: our copy of the queue it is
 	 * part of, sent again with tcpr_resend_unacked while the client is

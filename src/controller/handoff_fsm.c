@@ -1075,6 +1075,39 @@ static void account_response(struct conn *k, const struct ho_msg *m)
 
 static void on_unlocked(void *arg, int status);
 
+/* Host mode, the hand-back's DELETE answered.  Failed: tried again (the
+ * entry would send the client's segments to the backend's host forever);
+ * done: the close the backend asked for, or our window, unless a
+ * pipelined request is on its way out (its hand-off keeps it closed). */
+static void on_home(void *arg, int status)
+{
+	struct conn *k = arg;
+
+	k->sw_op = 0;
+	if (status) {
+		log_warn("conn %llu: DELETE after the hand-back: %s; again",
+			 (unsigned long long)k->id, strerror(-status));
+		k->in_switch = true;
+		switch_release(k, on_home);
+		return;
+	}
+	if (k->close_when_home) {
+		k->close_when_home = false;
+		if (k->peer_fin)
+			close_half_closed(k);
+		else if (resume(k))
+			conn_close(k);
+		else
+			linger_close(k);
+		return;
+	}
+	if (k->state != CONN_READING || k->fd < 0 || k->len || k->quiescing)
+		return;
+	if (tcpr_send_window_update(k->ctrl->raw_fd, k->fd, 0))
+		log_debug("conn %llu: window update: %s",
+			  (unsigned long long)k->id, tcpr_errmsg());
+}
+
 static void on_handback(struct conn *k, const struct ho_msg *m)
 {
 	struct ho_msg ack = { .type = HO_HANDBACK_ACK, .conn_id = k->id };
@@ -1109,10 +1142,15 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 	k->unlock_unconfirmed = !k->ctrl->cfg->host_mode;
 	k->unlock_resends = 0;
 	/* Host mode: the flow comes home by a DELETE at our own host, the
-	 * socket being there (invariant 1); the window update follows its
-	 * answer (on_unlocked), unless the connection has moved on. */
-	if (k->ctrl->cfg->host_mode)
-		switch_release(k, on_unlocked);
+	 * socket being there (invariant 1); a close, or the window update,
+	 * follows its answer (on_home): before it, the client's segments
+	 * still go to the backend's host and are dropped there. */
+	if (k->ctrl->cfg->host_mode) {
+		k->close_when_home = (m->flags & HO_F_CLOSE) || !k->keep_alive;
+		switch_release(k, on_home);
+		if (k->close_when_home)
+			return;
+	}
 	if ((m->flags & HO_F_CLOSE) || !k->keep_alive) {
 		if (k->peer_fin) {
 			close_half_closed(k);

@@ -668,8 +668,13 @@ int bench_env_up_opt(struct bench_env *e, const char *name, int backends,
 		fprintf(stderr, "prism bench: mkdtemp: %s\n", strerror(-err));
 		return err;
 	}
+	/* PRISM_MODE=host: a router fabric, Prism in host mode (prism up
+	 * reads it too). */
 	e->tb = (struct testbed){ .backends = backends, .link_mbit = link_mbit,
-				  .client_mbit = backends * link_mbit };
+				  .client_mbit = backends * link_mbit,
+				  .router = getenv("PRISM_MODE") &&
+					    !strcmp(getenv("PRISM_MODE"),
+						    "host") };
 	snprintf(e->tb.name, sizeof(e->tb.name), "%s", name);
 	if (e->store && stores_in_use(e))
 		return -EEXIST;

@@ -30,12 +30,17 @@
 #include "noop.skel.h"
 #include "switch.skel.h"
 
-enum { P_HIT, P_MISS, P_NOOP, P_L2FWD, NPROG };
+enum { P_HIT, P_MISS, P_HOST_IN, P_HOST_OUT, P_NOOP, P_L2FWD, NPROG };
 enum { NSIZE = 2, MAX_ROUNDS = 101 };
 
+/* host-in: host mode at the controller's host (client->VIP to the
+ * owner, marked, bpf_redirect_neigh); host-out: at a backend's egress
+ * (from the VIP, window zeroed, passed on). */
 static const char *const prog_names[NPROG] = { "prism-hit", "prism-miss",
+					       "host-in-hit", "host-out-hit",
 					       "noop", "l2fwd" };
 static const int prog_verdicts[NPROG] = { TC_ACT_REDIRECT, TC_ACT_OK,
+					  TC_ACT_REDIRECT, TC_ACT_OK,
 					  TC_ACT_OK, TC_ACT_REDIRECT };
 static const unsigned int frame_sizes[NSIZE] = { 64, 1514 };
 
@@ -102,6 +107,25 @@ static int put_flow(int fd, uint32_t client, uint32_t vip, uint32_t owner)
 	return 0;
 }
 
+/* rev(OWNER) -> the flow (client, VIP). */
+static int put_rev(int fd, uint32_t owner, uint32_t vip)
+{
+	struct prism_rev_key r = {
+		.backend_ip = htonl(owner),
+		.client_ip = htonl(B_CLIENT),
+		.backend_port = htons(B_VPORT),
+		.client_port = htons(B_CPORT),
+	};
+	struct prism_flow_key k = {
+		.client_ip = htonl(B_CLIENT),
+		.vip = htonl(vip),
+		.client_port = htons(B_CPORT),
+		.vip_port = htons(B_VPORT),
+	};
+
+	return bpf_map_update_elem(fd, &r, &k, BPF_ANY) < 0 ? -errno : 0;
+}
+
 static int load_programs(struct bench *b)
 {
 	int err;
@@ -125,6 +149,8 @@ static int load_programs(struct bench *b)
 	}
 	b->fds[P_HIT] = bpf_program__fd(b->sw->progs.prism_switch);
 	b->fds[P_MISS] = b->fds[P_HIT];
+	b->fds[P_HOST_IN] = bpf_program__fd(b->sw->progs.prism_host_in);
+	b->fds[P_HOST_OUT] = bpf_program__fd(b->sw->progs.prism_host_out);
 	b->fds[P_NOOP] = bpf_program__fd(b->noop->progs.prism_noop);
 	b->fds[P_L2FWD] = bpf_program__fd(b->l2->progs.prism_l2fwd);
 	err = put_flow(bpf_map__fd(b->sw->maps.flows), B_CLIENT, B_VIP,
@@ -132,6 +158,14 @@ static int load_programs(struct bench *b)
 	if (!err)
 		err = put_flow(bpf_map__fd(b->sw->maps.flows), B_CLIENT,
 			       B_BACKEND, B_VIP);
+	/* host-out's two reverse entries: B->C is rewritten to V->C, which
+	 * the next run finds owned by "V", and back. */
+	if (!err)
+		err = put_rev(bpf_map__fd(b->sw->maps.rev_flows), B_BACKEND,
+			      B_VIP);
+	if (!err)
+		err = put_rev(bpf_map__fd(b->sw->maps.rev_flows), B_VIP,
+			      B_BACKEND);
 	if (err)
 		log_err("bench switch: add flows: %s", strerror(-err));
 	return err;
@@ -153,7 +187,12 @@ static int build_frames(struct bench *b)
 	for (int i = 0; i < NPROG * NSIZE; i++) {
 		int p = i / NSIZE, z = i % NSIZE;
 
-		s.sport = p == P_MISS ? B_MISS_CPORT : B_CPORT;
+		s.saddr = p == P_HOST_OUT ? B_BACKEND : B_CLIENT;
+		s.daddr = p == P_HOST_OUT ? B_CLIENT : B_VIP;
+		s.sport = p == P_HOST_OUT ? B_VPORT
+			  : p == P_MISS	  ? B_MISS_CPORT
+					  : B_CPORT;
+		s.dport = p == P_HOST_OUT ? B_CPORT : B_VPORT;
 		s.payload_len = (uint16_t)(frame_sizes[z] - PKT_ETH_LEN -
 					   PKT_IP_LEN - PKT_TCP_LEN);
 		b->lens[p][z] = pkt_build(&s, b->frames[p][z],
@@ -178,7 +217,8 @@ static int run_once(const struct bench *b, const struct bench_opts *o, int p,
 	struct progtest_run run = {
 		.data_in = b->frames[p][z],
 		.size_in = (uint32_t)b->lens[p][z],
-		.ifindex = (uint32_t)b->net.in_ifindex,
+		/* host-out: sent by this host (no ingress interface) */
+		.ifindex = p == P_HOST_OUT ? 0 : (uint32_t)b->net.in_ifindex,
 		.repeat = o->repeat,
 	};
 	int err;
@@ -229,14 +269,19 @@ static int check_counters(struct bench *b, const struct bench_opts *o)
 	err = progtest_read_stats(bpf_map__fd(b->sw->maps.stats), st);
 	if (err)
 		return err;
-	if (st[PRISM_STAT_TO_BACKEND] != runs ||
-	    st[PRISM_STAT_REDIRECT] != runs || st[PRISM_STAT_MISS] != runs) {
-		log_err("bench switch: counters: to_backend %llu "
-			"redirect %llu miss %llu, want %llu each",
+	/* prism-hit and host-in-hit: to the backend, redirected. */
+	if (st[PRISM_STAT_TO_BACKEND] != 2 * runs ||
+	    st[PRISM_STAT_REDIRECT] != 2 * runs ||
+	    st[PRISM_STAT_MISS] != runs || st[PRISM_STAT_TO_CLIENT] != runs) {
+		log_err("bench switch: counters: to_backend %llu redirect %llu "
+			"miss %llu to_client %llu, want %llu, %llu, %llu, %llu",
 			(unsigned long long)st[PRISM_STAT_TO_BACKEND],
 			(unsigned long long)st[PRISM_STAT_REDIRECT],
 			(unsigned long long)st[PRISM_STAT_MISS],
-			(unsigned long long)runs);
+			(unsigned long long)st[PRISM_STAT_TO_CLIENT],
+			(unsigned long long)(2 * runs),
+			(unsigned long long)(2 * runs),
+			(unsigned long long)runs, (unsigned long long)runs);
 		return -EPROTO;
 	}
 	return 0;
@@ -260,6 +305,12 @@ static void print_table(const struct bench *b, const struct bench_opts *o,
 		hit_l2_64 <= 1.5 && hit_l2_1514 <= 1.5 ? "met" : "MISSED");
 	fprintf(out, "prism-hit 1514 B / 64 B: %.2f  target <= 1.1: %s\n",
 		hit_size, hit_size <= 1.1 ? "met" : "MISSED");
+	fprintf(out, "host mode / l2fwd (64 B, 1514 B): host-in-hit %.2f, "
+		     "%.2f; host-out-hit %.2f, %.2f\n",
+		b->ns[P_HOST_IN][0] / b->ns[P_L2FWD][0],
+		b->ns[P_HOST_IN][1] / b->ns[P_L2FWD][1],
+		b->ns[P_HOST_OUT][0] / b->ns[P_L2FWD][0],
+		b->ns[P_HOST_OUT][1] / b->ns[P_L2FWD][1]);
 }
 
 static void print_json(const struct bench *b)

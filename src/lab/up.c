@@ -294,7 +294,7 @@ static int start_host_agent(const struct run *r, const char *host)
 	arg(&a, "--listen");
 	arg(&a, "%s:%d", ip, UP_SWITCH_PORT);
 	arg(&a, "--admin");
-	arg(&a, "127.0.0.1:9901");
+	arg(&a, "127.0.0.1:9910"); /* 9900: the daemon; 9901: tests' */
 	arg(&a, "--pin-dir");
 	arg(&a, "%s", pin);
 	arg(&a, "--ready-file");

@@ -152,6 +152,8 @@ static int parse_table_size(const char *v, uint32_t *out)
 	return 0;
 }
 
+static bool host_role_given;
+
 static int parse_run_opt(int argc, char **argv, int *i,
 			 struct agent_config *cfg)
 {
@@ -188,7 +190,8 @@ static int parse_run_opt(int argc, char **argv, int *i,
 			       : bad_arg("--mode takes switch or host, not", v);
 	else if (!strcmp(opt, "--host-role"))
 		return v && (!strcmp(v, "controller") || !strcmp(v, "backend"))
-			       ? (cfg->host_backend = !strcmp(v, "backend"), 0)
+			       ? (host_role_given = true,
+				  cfg->host_backend = !strcmp(v, "backend"), 0)
 			       : bad_arg("--host-role takes controller or "
 					 "backend, not",
 					 v);
@@ -245,6 +248,14 @@ int agent_config_parse(int argc, char **argv, struct agent_config *cfg,
 	if (!cfg->n_ifaces || !cfg->key_path || !cfg->n_peers) {
 		fprintf(stderr, "prism switch run: --iface, --key and --peer "
 				"are required (try --help)\n");
+		return -EINVAL;
+	}
+	/* A backend's host taken for the controller's would lose the drop
+	 * that keeps client segments off a socket not yet (or no longer)
+	 * there. */
+	if ((cfg->mode == AGENT_MODE_HOST) != host_role_given) {
+		fprintf(stderr, "prism switch run: --mode host and --host-role "
+				"controller|backend go together\n");
 		return -EINVAL;
 	}
 	return 0;

@@ -41,11 +41,17 @@ wait_listen b1 8081 || { not_ok "backend with --root listens"; finish; }
 # 1 s idle timeout and its metrics on 127.0.0.1:9901; it hands off every
 # request (a relayed one holds no connection at the backend, so the limit
 # is never reached by those).
+# Host mode: each daemon's own host's agent (docs/switch.md).
+BE_SW=(--switch 198.18.11.1:7700) CTL_SW=(--switch 198.18.2.1:7700)
+if [[ ${PRISM_MODE:-switch} == host ]]; then
+	BE_SW=(--mode host --switch $B1:7700 --controller-switch 198.18.2.2:7700)
+	CTL_SW=(--mode host --switch 198.18.2.2:7700)
+fi
 tb_bg b1 "$PRISM" backend --name r2 --listen $B1:8082 --handoff-port 7801 \
-	--switch 198.18.11.1:7700 --key "$RUN/key" --peer-id 150 --max-conns 1 \
+	"${BE_SW[@]}" --key "$RUN/key" --peer-id 150 --max-conns 1 \
 	>"$E2E_TMP/r2.log" 2>&1
 wait_listen b1 7801 || { not_ok "backend with --max-conns 1 listens"; finish; }
-tb_bg controller "$PRISM" controller --listen $VIP:8080 --switch 198.18.2.1:7700 \
+tb_bg controller "$PRISM" controller --listen $VIP:8080 "${CTL_SW[@]}" \
 	--key "$RUN/key" --backend r2=$B1:7801,http=$B1:8082 --idle-timeout 1000 --header-timeout 1000 \
 	--peer-id 2 --admin 127.0.0.1:9901 --health-interval off --delivery handoff \
 	>"$E2E_TMP/ctl2.log" 2>&1
@@ -239,7 +245,7 @@ fi
 # Idle unauthenticated connections must not lock controllers out.
 tb_bg client python3 "$TOOLS/handoff_attack.py" hold $B1 7800 20 8 >/dev/null 2>&1
 sleep 1
-tb_bg controller "$PRISM" controller --listen $VIP:8082 --switch 198.18.2.1:7700 \
+tb_bg controller "$PRISM" controller --listen $VIP:8082 "${CTL_SW[@]}" \
 	--key "$RUN/key" --backend b1=$B1:7800 --admin off --health-interval off \
 	>"$E2E_TMP/ctl3.log" 2>&1
 wait_listen controller 8082

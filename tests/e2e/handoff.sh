@@ -199,6 +199,14 @@ out=$(tb_exec client timeout 60 python3 "$TOOLS/keepalive_client.py" $VIP 80 102
 grep -q '"bad": \[\]' <<<"$out" && ok "requests after the aborts are served" ||
 	not_ok "requests after the aborts are served" "$out"
 
+# Host mode: the backends' own tables are empty too (each hand-back
+# removes its entry there).
+if [[ ${PRISM_MODE:-switch} == host ]]; then
+	left=$(for b in b1 b2; do "$PRISM" switch stats --pin-dir "$PIN-$b" | awk '/^flow table:/ {print $3}'; done | paste -sd' ')
+	[[ $left == "0 0" ]] && ok "host mode: the backends' hosts hold no entry after the clients left" ||
+		not_ok "host mode: the backends' hosts hold no entry after the clients left" "b1 b2: $left"
+fi
+
 # No backend reachable: 503.
 for b in b1 b2; do kill "$(cat "$RUN/$b.pid")"; done
 sleep 0.5

@@ -91,13 +91,17 @@ fi
 # caller chose a mode for every pass already (PRISM_MODE), or HOST_MODE=0.
 HOST_TESTS="handoff store bad_input_clients fault_backend clients tls"
 if [[ ${HOST_MODE:-1} != 0 && -z ${PRISM_MODE:-} ]]; then
+	# Every request handed off, as in the sanitizer pass: relaying never
+	# touches the tables, and a hand-off timeout (fault_backend.sh) is
+	# then a hand-off's, whose CLOSED the stopped backend must honour.
 	export PRISM_MODE=host LOGPREFIX=host-
+	export PRISM_DELIVERY=${PRISM_DELIVERY:-handoff}
 	for t in $HOST_TESTS; do
 		prog=tests/e2e/$t.sh
 		[[ -n $PATTERN && $prog != *$PATTERN* ]] && continue
 		run_one "$prog"
 	done
-	unset PRISM_MODE LOGPREFIX
+	unset PRISM_MODE LOGPREFIX PRISM_DELIVERY
 fi
 
 if [[ ${#failed_names[@]} -gt 0 ]]; then

@@ -483,6 +483,34 @@ static void on_request(struct pb *pb, struct hochan *ch, const struct ho_msg *m)
 			  pb->cfg.name, (unsigned long long)m->conn_id);
 }
 
+/* CLOSED from the controller: it gave the hand-off up (its timeout) and
+ * has the connection back.  One we have restored but not thawed yet (the
+ * OWN unanswered, as a stopped backend finds it when it resumes) goes
+ * silently, its entry with it (after the OWN, in order); one already
+ * served can only be logged: its response may reach the client after the
+ * controller's 503 (in switch mode its claim finds no entry and fails). */
+static void on_called_off(struct pb *pb, struct hochan *ch,
+			  const struct ho_msg *m)
+{
+	struct pb_conn *pc = pb->conns;
+
+	while (pc && !(pc->ch == ch && pc->conn_id == m->conn_id &&
+		       !pc->returned))
+		pc = pc->next;
+	if (!pc)
+		return; /* refused or gone already */
+	if (pc->fd < 0) {
+		log_warn("%s: conn %llu: called off after the take-over",
+			 pb->cfg.name, (unsigned long long)m->conn_id);
+		return;
+	}
+	pb->stats.called_off++;
+	log_warn("%s: conn %llu: hand-off called off by the controller: "
+		 "dropped", pb->cfg.name, (unsigned long long)m->conn_id);
+	switch_forget(pb, PRISM_OP_DELETE, &pc->key);
+	pc_free(pc);
+}
+
 static void chan_msg(struct hochan *ch, const struct ho_msg *m, void *arg)
 {
 	struct pb *pb = arg;
@@ -495,6 +523,8 @@ static void chan_msg(struct hochan *ch, const struct ho_msg *m, void *arg)
 		on_handback_ack(pb, ch, m);
 	else if (m->type == HO_REQUEST)
 		on_request(pb, ch, m);
+	else if (m->type == HO_CLOSED)
+		on_called_off(pb, ch, m);
 	else
 		pb->stats.bad_msgs++;
 }

@@ -79,7 +79,8 @@ typedef void (*pb_window_cb)(struct pb_conn *pc, bool open, int err,
 	X(bad_msgs, "bad_message")                                           \
 	X(rtt_probes, "rtt_probe") /* tcpr_rtt_probe_send, one per restore */ \
 	X(relayed, "relayed") /* REQUEST answered in-line */                 \
-	X(relay_declined, "relay_declined") /* REQUEST: hand it off */
+	X(relay_declined, "relay_declined") /* REQUEST: hand it off */       \
+	X(called_off, "called_off") /* CLOSED before the thaw: dropped */
 
 struct pb_stats {
 #define PB_EVENT_FIELD(field, label) uint64_t field;

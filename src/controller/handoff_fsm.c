@@ -676,6 +676,13 @@ static void on_handoff_timeout(struct evloop *loop, struct evtimer *t,
 	(void)loop;
 	(void)t;
 	k->timer = NULL;
+	/* A backend that reads the HANDOFF later (stopped, not dead) must
+	 * not take the connection we take back now: called off. */
+	if (k->state == CONN_HANDOFF && k->backend) {
+		struct ho_msg m = { .type = HO_CLOSED, .conn_id = k->id };
+
+		ctrl_backend_send(k->backend, &m);
+	}
 	fail_handoff(k, FAIL_TIMEOUT, "timed out");
 }
 

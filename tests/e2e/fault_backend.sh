@@ -145,6 +145,20 @@ bad=$(served 6)
 [[ -z $bad ]] && ok "backend $stopped marked down: 6 more requests all 200" ||
 	not_ok "backend $stopped marked down: 6 more requests all 200" "non-200: $bad"
 kill -CONT "$(pid_of "$stopped")"
+# Host mode: the HANDOFF it reads on waking was called off (CLOSED behind
+# it); it must drop it, not take the connection the controller has back.
+if [[ ${PRISM_MODE:-switch} == host ]] &&
+	grep -q "hand-off to $stopped failed: timed out" "$RUN/controller.log"; then
+	for ((i = 0; i < 20; i++)); do
+		off=$(tb_exec "$stopped" curl -s -m 2 http://127.0.0.1:9900/metrics |
+			awk '/^prism_backend_handoff_events_total/ && /event="called_off"/ {print $2}')
+		[[ ${off:-0} -ge 1 ]] && break
+		sleep 0.1
+	done
+	[[ ${off:-0} -ge 1 ]] && ok "host mode: $stopped, resumed, dropped the hand-off called off meanwhile" ||
+		not_ok "host mode: $stopped, resumed, dropped the hand-off called off meanwhile" \
+			"called_off ${off:-none}" "$(grep -v ' info:' "$RUN/$stopped.log" | tail -n 5)"
+fi
 wait_flows 0 3 && ok "switch table empty after the hand-off timeout" ||
 	not_ok "switch table empty after the hand-off timeout" "$("$PRISM" switch flows --pin-dir "$PIN" 2>&1 | head)"
 

@@ -366,6 +366,13 @@ static __always_inline int process_packet(struct __sk_buff *skb,
 	__u32 tot_len = 0;
 	int r;
 
+	/* Host mode, egress: only what this host sends itself; a client's
+	 * segment sent on to its owner (to_backend) passes here too, and
+	 * needs no second look. */
+	if (mode == HOST_OUT && skb->ingress_ifindex) {
+		*reason = PRISM_STAT_MISS;
+		return TC_ACT_OK;
+	}
 	cursor_init(&c, skb);
 	r = parse_eth(&c);
 	if (!r)
@@ -378,12 +385,6 @@ static __always_inline int process_packet(struct __sk_buff *skb,
 	}
 	if (r) {
 		*reason = r;
-		return TC_ACT_OK;
-	}
-	/* Host mode, egress: only what this host sends itself; a client's
-	 * segment sent on to its owner (to_backend) passes here too. */
-	if (mode == HOST_OUT && skb->ingress_ifindex) {
-		*reason = PRISM_STAT_MISS;
 		return TC_ACT_OK;
 	}
 	if (mode == HOST_OUT)

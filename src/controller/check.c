@@ -30,7 +30,7 @@ static void check_backends(struct preflight *p,
 	}
 }
 
-/* The session ticket secret: readable, 32..4096 bytes (ctrl_tls.c). */
+/* The session ticket secret: readable, of the size ctrl_tls.c takes. */
 static void check_ticket_keys(struct preflight *p, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -41,10 +41,12 @@ static void check_ticket_keys(struct preflight *p, const char *path)
 			"head -c 64 /dev/urandom > FILE, "
 			"the same on every controller",
 			"%s: %s", path, strerror(errno));
-	} else if (st.st_size < 32 || st.st_size > 4096) {
+	} else if (st.st_size < CTRL_TICKET_SECRET_MIN ||
+		   st.st_size > CTRL_TICKET_SECRET_MAX) {
 		pf_fail(p, "tls-ticket-keys", "head -c 64 /dev/urandom > FILE",
-			"%s: %lld bytes, not 32..4096", path,
-			(long long)st.st_size);
+			"%s: %lld bytes, not %d..%d", path,
+			(long long)st.st_size, CTRL_TICKET_SECRET_MIN,
+			CTRL_TICKET_SECRET_MAX);
 	} else {
 		pf_ok(p, "tls-ticket-keys", "%s (%lld bytes)", path,
 		      (long long)st.st_size);

@@ -40,6 +40,10 @@ struct ctrl_route {
 enum ctrl_delivery { DELIVERY_ADAPTIVE, DELIVERY_HANDOFF };
 #define CTRL_RELAY_MAX_DEFAULT 8192
 
+/* --tls-ticket-keys: the shared secret's size (ctrl_tls.c, check.c). */
+#define CTRL_TICKET_SECRET_MIN 32
+#define CTRL_TICKET_SECRET_MAX 4096
+
 struct controller_config {
 	struct sockaddr_in listen; /* VIP:port */
 	struct ctrl_backend_config backends[CTRL_MAX_BACKENDS];

@@ -24,8 +24,6 @@
 #include "lib/net.h"
 #include "lib/tlsconn.h"
 
-#define TICKET_SECRET_MIN 32
-#define TICKET_SECRET_MAX 4096
 
 /* SNI: the first certificate that names the server name the client
  * asked for; the default (the first configured) when none does, or when
@@ -63,7 +61,7 @@ struct ticket_keys {
 };
 
 static struct {
-	uint8_t secret[TICKET_SECRET_MAX];
+	uint8_t secret[CTRL_TICKET_SECRET_MAX];
 	size_t len;
 	uint32_t period;	    /* seconds */
 	uint64_t cur_p;		    /* the period cur holds (prev: cur_p - 1) */
@@ -136,7 +134,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 	return 0;
 }
 
-/* The secret: TICKET_SECRET_MIN .. TICKET_SECRET_MAX bytes. */
+/* The secret: CTRL_TICKET_SECRET_MIN .. CTRL_TICKET_SECRET_MAX bytes. */
 static int read_secret(const char *path)
 {
 	struct stat st;
@@ -145,8 +143,8 @@ static int read_secret(const char *path)
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || st.st_size < TICKET_SECRET_MIN ||
-	    st.st_size > TICKET_SECRET_MAX)
+	if (fstat(fd, &st) || st.st_size < CTRL_TICKET_SECRET_MIN ||
+	    st.st_size > CTRL_TICKET_SECRET_MAX)
 		err = -EINVAL;
 	n = err ? -1 : read(fd, tickets.secret, (size_t)st.st_size);
 	if (!err && n != st.st_size)

@@ -1082,6 +1082,18 @@ static void account_response(struct conn *k, const struct ho_msg *m)
 
 static void on_unlocked(void *arg, int status);
 
+/* The backend or the client ends the connection with this response:
+ * the client's FIN back to it if it half-closed, else our FIN. */
+static void close_after_handback(struct conn *k)
+{
+	if (k->peer_fin)
+		close_half_closed(k);
+	else if (resume(k))
+		conn_close(k);
+	else
+		linger_close(k); /* FIN now, then wait for the client's */
+}
+
 /* Host mode, the hand-back's DELETE answered.  Failed: tried again (the
  * entry would send the client's segments to the backend's host forever);
  * done: the close the backend asked for, or our window, unless a
@@ -1100,19 +1112,11 @@ static void on_home(void *arg, int status)
 	}
 	if (k->close_when_home) {
 		k->close_when_home = false;
-		if (k->peer_fin)
-			close_half_closed(k);
-		else if (resume(k))
-			conn_close(k);
-		else
-			linger_close(k);
+		close_after_handback(k);
 		return;
 	}
-	if (k->state != CONN_READING || k->fd < 0 || k->len || k->quiescing)
-		return;
-	if (tcpr_send_window_update(k->ctrl->raw_fd, k->fd, 0))
-		log_debug("conn %llu: window update: %s",
-			  (unsigned long long)k->id, tcpr_errmsg());
+	if (!k->len && !k->quiescing)
+		on_unlocked(k, 0);
 }
 
 static void on_handback(struct conn *k, const struct ho_msg *m)
@@ -1159,15 +1163,7 @@ static void on_handback(struct conn *k, const struct ho_msg *m)
 			return;
 	}
 	if ((m->flags & HO_F_CLOSE) || !k->keep_alive) {
-		if (k->peer_fin) {
-			close_half_closed(k);
-			return;
-		}
-		if (resume(k)) {
-			conn_close(k);
-			return;
-		}
-		linger_close(k); /* FIN now, then wait for the client's */
+		close_after_handback(k);
 		return;
 	}
 	/* Pipelined requests first, each through the policy; a half-closed

@@ -661,7 +661,7 @@ static void usage(FILE *out, const char *cmd)
 {
 	fprintf(out, "Usage: prism %s [--name NAME]%s\n", cmd,
 		!strcmp(cmd, "up") ? " [--debug] [--store [--no-fsync]] [--root DIR]\n"
-				     "                [--tls] [--controller-arg ARG]..."
+				     "                [--tls] [--mode switch|host] [--controller-arg ARG]..."
 				   : "");
 	if (!strcmp(cmd, "up"))
 		fprintf(out, "Starts the switch agent, one backend per backend "
@@ -682,6 +682,10 @@ static void usage(FILE *out, const char *cmd)
 			     "--controller-arg ARG: ARG goes on the controller's "
 			     "command line (up to %d),\ne.g. --controller-arg "
 			     "--health-fall --controller-arg 5.\n"
+			     "--mode host: an agent on the controller's and each "
+			     "backend's host, none on\nthe fabric (the default, "
+			     "and the only mode, on a testbed up with\n--fabric "
+			     "router; PRISM_MODE=host in the environment too).\n"
 			     "PRISM_DELIVERY and PRISM_RELAY_MAX in the "
 			     "environment become the controller's\n--delivery "
 			     "and --relay-max.\n", TESTBED_VIP, TESTBED_VIP,

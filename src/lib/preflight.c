@@ -201,26 +201,35 @@ void pf_key(struct preflight *p, const char *path)
 	pf_ok(p, "key", "%s loads", path);
 }
 
+/* A TCP connection to TO within TIMEOUT_MS: 0 or an errno. */
+static int tcp_connect_within(const struct sockaddr_in *to, int timeout_ms)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), err = 0;
+	socklen_t len = sizeof(err);
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+	if (fd < 0)
+		return errno;
+	if (connect(fd, (const struct sockaddr *)to, sizeof(*to)) &&
+	    errno != EINPROGRESS)
+		err = errno;
+	else if (poll(&pfd, 1, timeout_ms) != 1)
+		err = errno == EINTR ? EINTR : ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	close(fd);
+	return err;
+}
+
 /* Whether something accepts TCP connections on ADDR (0.0.0.0: on the
  * loopback), within a moment: a daemon running already. */
 static bool tcp_listening(const struct sockaddr_in *addr)
 {
 	struct sockaddr_in to = *addr;
-	struct pollfd pfd;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), err = -1;
-	socklen_t len = sizeof(err);
 
-	if (fd < 0)
-		return false;
 	if (to.sin_addr.s_addr == htonl(INADDR_ANY))
 		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
-	if (!connect(fd, (struct sockaddr *)&to, sizeof(to)))
-		err = 0;
-	else if (errno == EINPROGRESS && poll(&pfd, 1, 200) == 1)
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	close(fd);
-	return err == 0;
+	return tcp_connect_within(&to, 200) == 0;
 }
 
 /* Binds as the daemons do (lib/net.c: TCP with SO_REUSEADDR and
@@ -307,24 +316,10 @@ void pf_route(struct preflight *p, const char *what,
 void pf_tcp_answers(struct preflight *p, const char *what,
 		    const struct sockaddr_in *to, int timeout_ms)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), err = 0;
-	socklen_t len = sizeof(err);
-	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	int err = tcp_connect_within(to, timeout_ms);
 	char ip[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &to->sin_addr, ip, sizeof(ip));
-	if (fd < 0) {
-		err = errno;
-	} else if (connect(fd, (const struct sockaddr *)to, sizeof(*to)) &&
-		   errno != EINPROGRESS) {
-		err = errno;
-	} else if (poll(&pfd, 1, timeout_ms) != 1) {
-		err = errno == EINTR ? EINTR : ETIMEDOUT;
-	} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)) {
-		err = errno;
-	}
-	if (fd >= 0)
-		close(fd);
 	if (err)
 		pf_warn(p, what, "start it, or check the firewall between",
 			"%s:%u does not answer (%s)", ip, ntohs(to->sin_port),
